@@ -1,0 +1,60 @@
+# Every command the README shows is a target here.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SAM_VENV := .tools/sam
+SAM := $(SAM_VENV)/bin/sam
+SAM_PYTHON ?= $(shell command -v python3.13 || ls -d $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13 2>/dev/null | tail -1)
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: install test test-slow lint format typecheck up demo seed invoke validate build bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -m slow
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+format: $(STAMP)
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+up: $(STAMP)
+	$(PY) -m local up
+
+demo: $(STAMP)
+	$(PY) -m local demo
+
+seed: $(STAMP)
+	$(PY) -m local seed
+
+$(SAM):
+	test -n "$(SAM_PYTHON)" || (echo "python3.13 is needed for sam build (Lambda runtime python3.13)"; exit 1)
+	$(SAM_PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install -q aws-sam-cli
+
+validate: $(SAM)
+	$(SAM) validate --lint --region us-east-1
+
+build: $(SAM)
+	PATH="$(dir $(SAM_PYTHON)):$$PATH" $(SAM) build
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .tools .aws-sam .local .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,60 @@
+"""Accounts API: POST/GET /accounts, GET/PATCH/DELETE /accounts/{id}."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from eventflow.api import check_body_size, check_id, decode_token, json_response, make_resolver, page
+from eventflow.config import fraud_settings
+from eventflow.fraud.models import CreateAccount, UpdateAccount
+from eventflow.fraud.service import AccountService
+from eventflow.fraud.store import AccountStore
+from eventflow.observability import logger, metrics
+
+SETTINGS = fraud_settings()
+app = make_resolver()
+
+
+@cache
+def service() -> AccountService:
+    return AccountService(AccountStore(SETTINGS.accounts_table))
+
+
+@app.post("/accounts", summary="Create an account", tags=["accounts"])
+def create_account(body: CreateAccount) -> Response[dict[str, Any]]:
+    return json_response(201, service().create(body))
+
+
+@app.get("/accounts", summary="List accounts, newest first", tags=["accounts"])
+def list_accounts(
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    next_token: Annotated[str | None, Query(alias="nextToken")] = None,
+) -> dict[str, Any]:
+    return page(*service().list(limit, decode_token(next_token)))
+
+
+@app.get("/accounts/<account_id>", summary="Get an account", tags=["accounts"])
+def get_account(account_id: str) -> dict[str, Any]:
+    return service().get(check_id(account_id))
+
+
+@app.patch("/accounts/<account_id>", summary="Update an account (partial)", tags=["accounts"])
+def update_account(account_id: str, body: UpdateAccount) -> dict[str, Any]:
+    return service().update(check_id(account_id), body)
+
+
+@app.delete("/accounts/<account_id>", summary="Delete an account", tags=["accounts"])
+def delete_account(account_id: str) -> Response[dict[str, Any]]:
+    service().delete(check_id(account_id))
+    return Response(status_code=204, body="")
+
+
+@metrics.log_metrics(capture_cold_start_metric=True)
+@logger.inject_lambda_context(clear_state=True, correlation_id_path="requestContext.requestId")
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,75 @@
+"""boto3 clients, built once per process (as Lambda reuses them across invocations), and the
+translation of AWS errors into domain terms (transient vs. the rest)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+from eventflow.errors import TransientError
+
+TRANSIENT_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+        "LimitExceededException",
+    }
+)
+
+_CONFIG = Config(
+    retries={"max_attempts": 4, "mode": "standard"},
+    connect_timeout=2,
+    read_timeout=5,
+    tcp_keepalive=True,
+)
+
+
+@lru_cache(maxsize=None)
+def dynamodb_client(endpoint_url: str | None = None) -> Any:
+    """A DynamoDB client. ``AWS_ENDPOINT_URL_DYNAMODB`` / ``AWS_ENDPOINT_URL`` are honoured by
+    botocore itself, so the same code reaches AWS, DynamoDB Local, LocalStack or moto."""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return boto3.session.Session().client(
+        "dynamodb", region_name=region, endpoint_url=endpoint_url, config=_CONFIG
+    )
+
+
+def error_code(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError | ConnectionClosedError):
+        return True
+    return error_code(exc) in TRANSIENT_CODES
+
+
+@contextmanager
+def transient_errors() -> Iterator[None]:
+    """Re-raise throttling, timeouts and unreachable endpoints as :class:`TransientError`."""
+    try:
+        yield
+    except (ClientError, EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError) as exc:
+        if is_transient(exc):
+            raise TransientError(f"DynamoDB: {exc}") from exc
+        raise

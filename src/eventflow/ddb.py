@@ -1,0 +1,52 @@
+"""Small helpers over the low-level DynamoDB client: (de)serialisation and paging."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+_ser = TypeSerializer()
+_deser = TypeDeserializer()
+
+
+def to_item(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: _ser.serialize(_plain(v)) for k, v in data.items() if v is not None}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _native(_deser.deserialize(v)) for k, v in item.items()}
+
+
+def value(v: Any) -> dict[str, Any]:
+    return _ser.serialize(_plain(v))
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, float):
+        return Decimal(str(v))
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return v
+
+
+def _native(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return int(v) if v == v.to_integral_value() else float(v)
+    if isinstance(v, dict):
+        return {k: _native(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_native(x) for x in v]
+    if isinstance(v, set):
+        return sorted(_native(x) for x in v)
+    if isinstance(v, bytes | bytearray):
+        return bytes(v)
+    return v
+
+
+def key_from_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A LastEvaluatedKey in plain form (for a nextToken)."""
+    return from_item(item)

@@ -1,0 +1,1 @@
+"""Fraud detection: accounts, transactions, and fraud counting."""

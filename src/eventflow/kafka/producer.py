@@ -1,0 +1,153 @@
+"""Kafka producer adapter: the only code that publishes.
+
+One producer per process, reused across invocations as Lambda reuses the execution environment.
+Settings: acks=all, idempotence on, bounded timeouts so a dead broker fails the invocation (and
+the event source retries) instead of hanging until the function's timeout.
+
+Authentication (``KAFKA_AUTH``): NONE for local/plaintext clusters; IAM for MSK IAM access control
+(SASL/OAUTHBEARER tokens from ``aws-msk-iam-sasl-signer-python``); SCRAM for SASL/SCRAM-SHA-512
+with the credentials in the Secrets Manager secret ``KAFKA_SCRAM_SECRET_ARN``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from eventflow.config import KafkaSettings, kafka_settings
+from eventflow.errors import TransientError
+from eventflow.observability import logger
+
+
+@dataclass(frozen=True)
+class Message:
+    topic: str
+    value: bytes
+    key: bytes | None = None
+    headers: Sequence[tuple[str, bytes]] = field(default_factory=tuple)
+
+    @classmethod
+    def json(cls, topic: str, key: str | None, payload: Any, headers: dict[str, str] | None = None) -> Message:
+        return cls(
+            topic=topic,
+            key=key.encode() if key is not None else None,
+            value=json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode(),
+            headers=tuple((k, v.encode()) for k, v in (headers or {}).items()),
+        )
+
+
+class _MskIamTokenProvider:
+    """kafka-python token provider backed by the MSK IAM signer (imported only when used)."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+
+    def token(self) -> str:
+        from aws_msk_iam_sasl_signer import MSKAuthTokenProvider
+
+        token, _expiry_ms = MSKAuthTokenProvider.generate_auth_token(self.region)
+        return str(token)
+
+    def extensions(self) -> dict[str, str]:
+        return {}
+
+
+def _auth_config(settings: KafkaSettings) -> dict[str, Any]:
+    if settings.auth == "IAM":
+        return {
+            "security_protocol": "SASL_SSL",
+            "sasl_mechanism": "OAUTHBEARER",
+            "sasl_oauth_token_provider": _MskIamTokenProvider(settings.region),
+        }
+    if settings.auth == "SCRAM":
+        import boto3
+
+        secret = boto3.client("secretsmanager", region_name=settings.region).get_secret_value(
+            SecretId=settings.scram_secret_arn
+        )
+        creds = json.loads(secret["SecretString"])
+        return {
+            "security_protocol": "SASL_SSL",
+            "sasl_mechanism": "SCRAM-SHA-512",
+            "sasl_plain_username": creds["username"],
+            "sasl_plain_password": creds["password"],
+        }
+    return {"security_protocol": "PLAINTEXT"}
+
+
+def build_producer(settings: KafkaSettings, **overrides: Any) -> Any:
+    from kafka import KafkaProducer
+    from kafka.errors import KafkaError
+
+    config: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_servers.split(","),
+        "client_id": settings.client_id,
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": 5,
+        "batch_size": 256 * 1024,
+        "max_request_size": 4 * 1024 * 1024,
+        "request_timeout_ms": 10_000,
+        "delivery_timeout_ms": 20_000,
+        "max_block_ms": 10_000,
+        "bootstrap_timeout_ms": 10_000,
+        "reconnect_backoff_max_ms": 1_000,
+        **_auth_config(settings),
+        **overrides,
+    }
+    try:
+        return KafkaProducer(**config)
+    except KafkaError as exc:
+        raise TransientError(f"Kafka: cannot reach {settings.bootstrap_servers}: {exc!r}") from exc
+
+
+class KafkaPublisher:
+    """Publish messages and wait until the cluster has acknowledged every one of them."""
+
+    def __init__(self, settings: KafkaSettings | None = None, producer: Any = None, **overrides: Any) -> None:
+        self._settings = settings
+        self._producer = producer
+        self._overrides = overrides
+        self._lock = threading.Lock()
+
+    @property
+    def producer(self) -> Any:
+        with self._lock:
+            if self._producer is None:
+                self._producer = build_producer(self._settings or kafka_settings(), **self._overrides)
+            return self._producer
+
+    def publish(self, messages: Iterable[Message], timeout_s: float = 20.0) -> int:
+        """Send all, flush, and check every delivery. Raise :class:`TransientError` if any failed.
+
+        Returns the number of acknowledged messages. On failure the producer is discarded so the
+        next invocation reconnects from scratch.
+        """
+        from kafka.errors import KafkaError
+
+        producer = self.producer
+        futures = []
+        try:
+            for msg in messages:
+                futures.append(
+                    producer.send(msg.topic, key=msg.key, value=msg.value, headers=list(msg.headers))
+                )
+            producer.flush(timeout=timeout_s)
+            for fut in futures:
+                fut.get(timeout=timeout_s)
+        except (KafkaError, OSError) as exc:
+            self.reset()
+            raise TransientError(f"Kafka publish failed after {len(futures)} sends: {exc!r}") from exc
+        return len(futures)
+
+    def reset(self) -> None:
+        with self._lock:
+            producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                producer.close(timeout=1)
+            except Exception:  # closing a broken producer must not mask the real error
+                logger.debug("producer close failed", exc_info=True)
