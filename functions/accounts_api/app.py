@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from eventflow.api import check_body_size, check_id, decode_token, json_response, make_resolver, page
+from eventflow.api import check_id, decode_token, json_response, make_resolver, page
 from eventflow.config import fraud_settings
 from eventflow.fraud.models import CreateAccount, UpdateAccount
 from eventflow.fraud.service import AccountService
@@ -49,7 +49,7 @@ def update_account(account_id: str, body: UpdateAccount) -> dict[str, Any]:
 
 
 @app.delete("/accounts/<account_id>", summary="Delete an account", tags=["accounts"])
-def delete_account(account_id: str) -> Response[dict[str, Any]]:
+def delete_account(account_id: str) -> Response[str]:
     service().delete(check_id(account_id))
     return Response(status_code=204, body="")
 

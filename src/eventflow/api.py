@@ -26,7 +26,13 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from eventflow.errors import DomainError, InvalidRequestError, TransientError
+from eventflow.errors import (
+    DomainError,
+    InvalidRequestError,
+    PayloadTooLargeError,
+    TransientError,
+    UnsupportedMediaTypeError,
+)
 from eventflow.observability import logger
 
 JSON = "application/json"
@@ -74,8 +80,25 @@ def _clean_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return cleaned
 
 
-def make_resolver(*, enable_openapi: bool = True) -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+class RestApi(APIGatewayRestResolver):
+    """The Powertools REST resolver, with the body checks API Gateway cannot express done first
+    (before request validation parses the body): size cap (413) and JSON content type (415)."""
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            check_body(event)
+        except DomainError as ex:
+            return {
+                "statusCode": ex.status_code,
+                "headers": {"Content-Type": JSON},
+                "body": json.dumps({"message": ex.message}),
+                "isBase64Encoded": False,
+            }
+        return super().resolve(event, context)
+
+
+def make_resolver() -> RestApi:
+    app = RestApi(enable_validation=True)
 
     @app.exception_handler(RequestValidationError)
     def _validation(ex: RequestValidationError) -> Response:
@@ -97,12 +120,6 @@ def make_resolver(*, enable_openapi: bool = True) -> APIGatewayRestResolver:
         event = app.current_event
         return error_response(404, f"no route for {event.http_method} {event.path}")
 
-    def _limits(app_: APIGatewayRestResolver, next_middleware: Any) -> Any:
-        check_body_size(app_)
-        return next_middleware(app_)
-
-    app.use(middlewares=[_limits])
-
     @app.exception_handler(Exception)
     def _unexpected(ex: Exception) -> Response:
         logger.exception("unhandled error")
@@ -112,16 +129,13 @@ def make_resolver(*, enable_openapi: bool = True) -> APIGatewayRestResolver:
     return app
 
 
-def check_body_size(app: APIGatewayRestResolver) -> None:
+def check_body(event: dict[str, Any]) -> None:
     """Raise a 413 for bodies over MAX_BODY_BYTES and a 415 for non-JSON content types."""
-    from eventflow.errors import PayloadTooLargeError, UnsupportedMediaTypeError
-
-    event = app.current_event
-    body = event.body or ""
+    body = event.get("body") or ""
     if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
         raise PayloadTooLargeError(f"request body exceeds {MAX_BODY_BYTES} bytes")
     if body:
-        headers = {k.lower(): v for k, v in (event.headers or {}).items()}
+        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
         ctype = headers.get("content-type", JSON).split(";")[0].strip().lower()
         if ctype and ctype != JSON and not ctype.endswith("+json"):
             raise UnsupportedMediaTypeError(f"content-type must be application/json, got {ctype}")
