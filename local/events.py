@@ -37,14 +37,17 @@ def api_event(
         headers = {"Content-Type": "application/json", **(headers or {})}
     is_base64 = False
     if isinstance(body, bytes):
+        raw = body
         try:
-            body = body.decode("utf-8")
+            body = raw.decode("utf-8")
         except UnicodeDecodeError:
-            body, is_base64 = base64.b64encode(body).decode(), True
+            body, is_base64 = base64.b64encode(raw).decode(), True
     if isinstance(query, str):
         pairs = parse_qsl(query, keep_blank_values=True)
     elif query:
-        pairs = [(k, v) for k, vals in query.items() for v in ([vals] if isinstance(vals, str) else vals)]
+        pairs = [
+            (k, v) for k, vals in query.items() for v in ([vals] if isinstance(vals, str) else vals)
+        ]
     else:
         pairs = []
     multi_q: dict[str, list[str]] = {}
@@ -138,7 +141,8 @@ def kafka_event(
     records: Iterable[RawRecord],
     *,
     bootstrap_servers: str = "127.0.0.1:9092",
-    event_source_arn: str | None = f"arn:aws:kafka:us-east-1:{LOCAL_ACCOUNT}:cluster/local/00000000-0000-0000-0000-000000000000-1",
+    event_source_arn: str
+    | None = f"arn:aws:kafka:us-east-1:{LOCAL_ACCOUNT}:cluster/local/00000000-0000-0000-0000-000000000000-1",
     self_managed: bool = False,
 ) -> dict[str, Any]:
     """A Lambda Kafka event; ``self_managed`` gives the SelfManagedKafka shape (no ARN)."""
@@ -223,10 +227,18 @@ def schedule_event(rule_arn: str, region: str = "us-east-1") -> dict[str, Any]:
 class LambdaContext:
     """What Lambda passes as ``context``, with a real deadline."""
 
-    def __init__(self, function_name: str, timeout_s: int = 3, memory_mb: int = 128, region: str = "us-east-1") -> None:
+    def __init__(
+        self,
+        function_name: str,
+        timeout_s: int = 3,
+        memory_mb: int = 128,
+        region: str = "us-east-1",
+    ) -> None:
         self.function_name = function_name
         self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:{region}:{LOCAL_ACCOUNT}:function:{function_name}"
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:{region}:{LOCAL_ACCOUNT}:function:{function_name}"
+        )
         self.memory_limit_in_mb = memory_mb
         self.aws_request_id = str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{function_name}"

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cfn_tools import load_yaml  # type: ignore[import-untyped]
+from cfn_tools import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATE = ROOT / "template.yaml"
@@ -212,7 +212,7 @@ class SamTemplate:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self.ref(arg)
             if key == "Fn::GetAtt":
@@ -269,7 +269,10 @@ class SamTemplate:
 
     def tables(self) -> dict[str, dict[str, Any]]:
         """Logical id -> resolved properties of every enabled AWS::DynamoDB::Table."""
-        return {lid: self.resolve(res.get("Properties", {})) for lid, res in self.resources_of("AWS::DynamoDB::Table").items()}
+        return {
+            lid: self.resolve(res.get("Properties", {}))
+            for lid, res in self.resources_of("AWS::DynamoDB::Table").items()
+        }
 
     def queues(self) -> list[str]:
         return list(self.resources_of("AWS::SQS::Queue"))
@@ -292,7 +295,10 @@ class SamTemplate:
             kwargs["LocalSecondaryIndexes"] = props["LocalSecondaryIndexes"]
         stream = props.get("StreamSpecification")
         if stream:
-            kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+            kwargs["StreamSpecification"] = {
+                "StreamEnabled": True,
+                "StreamViewType": stream["StreamViewType"],
+            }
         return kwargs
 
     def ttl_attribute(self, logical_id: str) -> str | None:
@@ -307,7 +313,10 @@ class SamTemplate:
         for lid, res in self.resources_of("AWS::Serverless::Function").items():
             merged = _deep_merge(self.globals_function(), res.get("Properties", {}))
             props = self.resolve(merged)
-            env = {k: ("" if v is None else str(v)) for k, v in props.get("Environment", {}).get("Variables", {}).items()}
+            env = {
+                k: ("" if v is None else str(v))
+                for k, v in props.get("Environment", {}).get("Variables", {}).items()
+            }
             events = [
                 EventSpec(name, ev["Type"], ev.get("Properties", {}))
                 for name, ev in (props.get("Events") or {}).items()

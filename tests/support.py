@@ -43,9 +43,15 @@ def patched_env(env: dict[str, str]):
 class Function:
     """A template function loaded in its own module namespace with its own environment."""
 
-    def __init__(self, tpl: SamTemplate, logical_id: str, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, tpl: SamTemplate, logical_id: str, extra_env: dict[str, str] | None = None
+    ) -> None:
         self.spec = tpl.functions()[logical_id]
-        self.env = {**self.spec.environment, "AWS_LAMBDA_FUNCTION_NAME": logical_id, **(extra_env or {})}
+        self.env = {
+            **self.spec.environment,
+            "AWS_LAMBDA_FUNCTION_NAME": logical_id,
+            **(extra_env or {}),
+        }
         name = f"fn_{logical_id}_{id(self)}"
         spec = importlib.util.spec_from_file_location(name, self.spec.module_file)
         assert spec and spec.loader
@@ -68,11 +74,26 @@ class ApiClient:
         self.routes = tpl.routes()
         self.functions = functions
 
-    def request(self, method: str, path: str, body: Any = None, query: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
         for route in self.routes:
             match = route.pattern.match(path)
             if match and route.method == method.upper():
-                event = api_event(method, path, resource=route.path, path_parameters=match.groupdict() or None, query=query, headers=headers, body=body)
+                event = api_event(
+                    method,
+                    path,
+                    resource=route.path,
+                    path_parameters=match.groupdict() or None,
+                    query=query,
+                    headers=headers,
+                    body=body,
+                )
                 resp = self.functions[route.function](event)
                 text = resp.get("body") or ""
                 return resp["statusCode"], (json.loads(text) if text else None)

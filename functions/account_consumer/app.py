@@ -44,7 +44,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             rec = letter.record
             logger.warning(
                 "record parked on dead-letter table",
-                extra={"topic": rec.topic, "partition": rec.partition, "offset": rec.offset, "reason": letter.reason, "detail": letter.message},
+                extra={
+                    "topic": rec.topic,
+                    "partition": rec.partition,
+                    "offset": rec.offset,
+                    "reason": letter.reason,
+                    "detail": letter.message,
+                },
             )
     for account_id in result.blocked_accounts:
         logger.info("account blocked", extra={"accountId": account_id})
@@ -54,5 +60,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="AccountsBlocked", unit="Count", value=len(result.blocked_accounts))
     require_progress(result)
     if result.retry:
-        logger.warning("records left for retry", extra={"count": len(result.retry), "reasons": result.transient_reasons[:5]})
+        logger.warning(
+            "records left for retry",
+            extra={"count": len(result.retry), "reasons": result.transient_reasons[:5]},
+        )
     return batch_item_failures(result.retry)

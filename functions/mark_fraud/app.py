@@ -26,11 +26,18 @@ def marker() -> FraudMarker:
     return FraudMarker(TransactionStore(SETTINGS.transactions_table, SETTINGS.outbox_table))
 
 
-@app.post("/transactions/<transaction_id>/fraud", summary="Mark a transaction as fraud", tags=["transactions"])
+@app.post(
+    "/transactions/<transaction_id>/fraud",
+    summary="Mark a transaction as fraud",
+    tags=["transactions"],
+)
 def mark_fraud(transaction_id: str) -> dict[str, Any]:
     txn = marker().mark(check_id(transaction_id))
     metrics.add_metric(name="TransactionsMarkedFraud", unit="Count", value=1)
-    logger.info("transaction marked as fraud", extra={"transactionId": txn["id"], "accountId": txn["accountId"]})
+    logger.info(
+        "transaction marked as fraud",
+        extra={"transactionId": txn["id"], "accountId": txn["accountId"]},
+    )
     return txn
 
 

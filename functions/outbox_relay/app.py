@@ -32,5 +32,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     messages = outbox_messages(event, SETTINGS.transactions_topic)
     sent = publisher().publish(messages) if messages else 0
     metrics.add_metric(name="OutboxEventsPublished", unit="Count", value=sent)
-    logger.info("outbox relayed", extra={"published": sent, "records": len(event.get("Records", []))})
+    logger.info(
+        "outbox relayed", extra={"published": sent, "records": len(event.get("Records", []))}
+    )
     return {"published": sent}

@@ -36,7 +36,9 @@ def create_transaction(body: CreateTransaction) -> Response[dict[str, Any]]:
 def list_transactions(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     next_token: Annotated[str | None, Query(alias="nextToken")] = None,
-    account_id: Annotated[str | None, Query(alias="accountId", pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,
+    account_id: Annotated[
+        str | None, Query(alias="accountId", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    ] = None,
 ) -> dict[str, Any]:
     return page(*service().list(limit, decode_token(next_token), account_id))
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -84,7 +85,7 @@ class RestApi(APIGatewayRestResolver):
     """The Powertools REST resolver, with the body checks API Gateway cannot express done first
     (before request validation parses the body): size cap (413) and JSON content type (415)."""
 
-    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         try:
             check_body(event)
         except DomainError as ex:
@@ -129,7 +130,7 @@ def make_resolver() -> RestApi:
     return app
 
 
-def check_body(event: dict[str, Any]) -> None:
+def check_body(event: Mapping[str, Any]) -> None:
     """Raise a 413 for bodies over MAX_BODY_BYTES and a 415 for non-JSON content types."""
     body = event.get("body") or ""
     if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
@@ -155,9 +156,13 @@ def parse_limit(raw: str | None) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise InvalidRequestError(f"limit must be an integer between 1 and {MAX_LIMIT}", field="limit") from None
+        raise InvalidRequestError(
+            f"limit must be an integer between 1 and {MAX_LIMIT}", field="limit"
+        ) from None
     if not 1 <= value <= MAX_LIMIT:
-        raise InvalidRequestError(f"limit must be an integer between 1 and {MAX_LIMIT}", field="limit")
+        raise InvalidRequestError(
+            f"limit must be an integer between 1 and {MAX_LIMIT}", field="limit"
+        )
     return value
 
 
@@ -174,11 +179,15 @@ def decode_token(token: str | None) -> dict[str, Any] | None:
     try:
         padded = token + "=" * (-len(token) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(value, dict) or not all(isinstance(v, str | int | float) for v in value.values()):
+        if not isinstance(value, dict) or not all(
+            isinstance(v, str | int | float) for v in value.values()
+        ):
             raise ValueError
         return value
     except (ValueError, TypeError, UnicodeDecodeError):
-        raise InvalidRequestError("nextToken is invalid; pass the value a previous page returned", field="nextToken") from None
+        raise InvalidRequestError(
+            "nextToken is invalid; pass the value a previous page returned", field="nextToken"
+        ) from None
 
 
 def page(items: list[dict[str, Any]], last_key: dict[str, Any] | None) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import boto3
@@ -42,7 +42,7 @@ _CONFIG = Config(
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def dynamodb_client(endpoint_url: str | None = None) -> Any:
     """A DynamoDB client. ``AWS_ENDPOINT_URL_DYNAMODB`` / ``AWS_ENDPOINT_URL`` are honoured by
     botocore itself, so the same code reaches AWS, DynamoDB Local, LocalStack or moto."""
@@ -59,7 +59,10 @@ def error_code(exc: BaseException) -> str:
 
 
 def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError | ConnectionClosedError):
+    if isinstance(
+        exc,
+        EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError | ConnectionClosedError,
+    ):
         return True
     return error_code(exc) in TRANSIENT_CODES
 
@@ -69,7 +72,13 @@ def transient_errors() -> Iterator[None]:
     """Re-raise throttling, timeouts and unreachable endpoints as :class:`TransientError`."""
     try:
         yield
-    except (ClientError, EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError) as exc:
+    except (
+        ClientError,
+        EndpointConnectionError,
+        ConnectTimeoutError,
+        ReadTimeoutError,
+        ConnectionClosedError,
+    ) as exc:
         if is_transient(exc):
             raise TransientError(f"DynamoDB: {exc}") from exc
         raise

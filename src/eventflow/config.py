@@ -34,7 +34,9 @@ def _env_int(environ: Mapping[str, str], name: str, default: int, minimum: int =
     try:
         value = int(raw)
     except ValueError:
-        raise ConfigurationError(f"environment variable {name} must be an integer, got {raw!r}") from None
+        raise ConfigurationError(
+            f"environment variable {name} must be an integer, got {raw!r}"
+        ) from None
     if value < minimum:
         raise ConfigurationError(f"environment variable {name} must be >= {minimum}, got {value}")
     return value
@@ -47,7 +49,9 @@ def _env_float(environ: Mapping[str, str], name: str, default: float) -> float:
     try:
         return float(raw)
     except ValueError:
-        raise ConfigurationError(f"environment variable {name} must be a number, got {raw!r}") from None
+        raise ConfigurationError(
+            f"environment variable {name} must be a number, got {raw!r}"
+        ) from None
 
 
 KAFKA_AUTH_MODES = ("NONE", "IAM", "SCRAM")
@@ -129,7 +133,9 @@ def env_float(name: str, default: float, environ: Mapping[str, str] | None = Non
     return _env_float(os.environ if environ is None else environ, name, default)
 
 
-def env_int(name: str, default: int, environ: Mapping[str, str] | None = None, minimum: int = 0) -> int:
+def env_int(
+    name: str, default: int, environ: Mapping[str, str] | None = None, minimum: int = 0
+) -> int:
     return _env_int(os.environ if environ is None else environ, name, default, minimum)
 
 

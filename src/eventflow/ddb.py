@@ -20,7 +20,7 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def value(v: Any) -> dict[str, Any]:
-    return _ser.serialize(_plain(v))
+    return dict(_ser.serialize(_plain(v)))
 
 
 def _plain(v: Any) -> Any:

@@ -16,7 +16,9 @@ def outbox_messages(event: dict[str, Any], topic: str) -> list[Message]:
             continue
         image = record.get("dynamodb", {}).get("NewImage")
         if not image:
-            raise ValueError("outbox stream record has no NewImage: set StreamViewType to NEW_IMAGE")
+            raise ValueError(
+                "outbox stream record has no NewImage: set StreamViewType to NEW_IMAGE"
+            )
         item = ddb.from_item(image)
         messages.append(
             Message.json(

@@ -29,8 +29,17 @@ class Topic:
         off = self.offsets.get(partition, 0)
         self.offsets[partition] = off + 1
         event_id = event_id or uuid.uuid4().hex
-        payload = {"id": uuid.uuid4().hex[:8], "status": "FRAUD", "accountId": account_id, "eventId": event_id, "eventType": "TransactionMarkedFraud", **overrides}
-        return json_record(TOPIC, partition, off, payload, key=account_id, headers={"eventId": event_id})
+        payload = {
+            "id": uuid.uuid4().hex[:8],
+            "status": "FRAUD",
+            "accountId": account_id,
+            "eventId": event_id,
+            "eventType": "TransactionMarkedFraud",
+            **overrides,
+        }
+        return json_record(
+            TOPIC, partition, off, payload, key=account_id, headers={"eventId": event_id}
+        )
 
     def raw(self, value, partition=0):
         off = self.offsets.get(partition, 0)
@@ -57,7 +66,10 @@ def get(api, acc):
 
 
 def dead_letters(aws):
-    return sorted((ddb.from_item(i) for i in aws.scan(TableName="DeadLetterTable")["Items"]), key=lambda d: d["offset"])
+    return sorted(
+        (ddb.from_item(i) for i in aws.scan(TableName="DeadLetterTable")["Items"]),
+        key=lambda d: d["offset"],
+    )
 
 
 def test_third_distinct_fraud_blocks_the_account_once(api, consumer, topic):
@@ -80,7 +92,15 @@ def test_three_frauds_in_one_batch_block(api, consumer, topic):
 
 def test_duplicate_in_one_batch_counts_once(api, consumer, topic):
     acc = account(api)
-    consumer(kafka_event([topic.fraud(acc["id"], "e1"), topic.fraud(acc["id"], "e1"), topic.fraud(acc["id"], "e2")]))
+    consumer(
+        kafka_event(
+            [
+                topic.fraud(acc["id"], "e1"),
+                topic.fraud(acc["id"], "e1"),
+                topic.fraud(acc["id"], "e2"),
+            ]
+        )
+    )
     assert get(api, acc)["fraudCount"] == 2
 
 
@@ -89,14 +109,18 @@ def test_duplicate_across_batches_counts_once(api, consumer, topic):
     batch = [topic.fraud(acc["id"], "e1"), topic.fraud(acc["id"], "e2")]
     consumer(kafka_event(batch))
     consumer(kafka_event(batch))  # redelivery of the same records
-    consumer(kafka_event([topic.fraud(acc["id"], "e2"), topic.fraud(acc["id"], "e3")]))  # republished, new offsets
+    consumer(
+        kafka_event([topic.fraud(acc["id"], "e2"), topic.fraud(acc["id"], "e3")])
+    )  # republished, new offsets
     now = get(api, acc)
     assert (now["fraudCount"], now["status"]) == (3, "blocked")
 
 
 def test_accounts_in_one_batch_are_counted_independently(api, consumer, topic):
     accs = [account(api) for _ in range(30)]
-    records = [topic.fraud(a["id"], partition=i % 3) for i, a in enumerate(accs) for _ in range(i % 4)]
+    records = [
+        topic.fraud(a["id"], partition=i % 3) for i, a in enumerate(accs) for _ in range(i % 4)
+    ]
     consumer(kafka_event(records))
     for i, a in enumerate(accs):
         now = get(api, a)
@@ -128,7 +152,9 @@ def test_poison_records_are_parked_and_the_rest_is_counted(api, aws, consumer, t
         (6, "SCHEMA"),
     ]
     first = letters[0]
-    assert first["topic"] == TOPIC and first["partition"] == 0 and "not valid JSON" in first["message"]
+    assert (
+        first["topic"] == TOPIC and first["partition"] == 0 and "not valid JSON" in first["message"]
+    )
     assert first["value"] == "e25vdCBqc29u"  # base64 of the raw value, for replay
     assert "eventId" in letters[1]["message"]
     code, page = api.get("/dead-letters")
@@ -155,15 +181,29 @@ class FlakyClient:
     def transact_write_items(self, **kw):
         self.calls += 1
         if self.calls in self.fail_on:
-            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "TransactWriteItems")
+            raise ClientError(
+                {
+                    "Error": {
+                        "Code": "ProvisionedThroughputExceededException",
+                        "Message": "slow down",
+                    }
+                },
+                "TransactWriteItems",
+            )
         return self.real.transact_write_items(**kw)
 
 
-def test_batch_failing_part_way_is_reported_and_its_redelivery_counts_exactly_once(api, consumer, topic):
+def test_batch_failing_part_way_is_reported_and_its_redelivery_counts_exactly_once(
+    api, consumer, topic
+):
     accs = [account(api) for _ in range(80)]
-    records = [topic.fraud(a["id"], partition=i % 2) for i, a in enumerate(accs)]  # 160 items: 2 transactions
+    records = [
+        topic.fraud(a["id"], partition=i % 2) for i, a in enumerate(accs)
+    ]  # 160 items: 2 transactions
     flaky = FlakyClient(fail_on={2})
-    consumer.module.counter = lambda: FraudCounter(FraudLedger("AccountsTable", "ProcessedEventsTable", client=flaky))
+    consumer.module.counter = lambda: FraudCounter(
+        FraudLedger("AccountsTable", "ProcessedEventsTable", client=flaky)
+    )
     response = consumer(kafka_event(records))
     failures = response["batchItemFailures"]
     assert failures, "the throttled part must be reported for retry"
@@ -171,7 +211,11 @@ def test_batch_failing_part_way_is_reported_and_its_redelivery_counts_exactly_on
     assert 0 < counted < 80
     # the event source mapping redelivers each failed partition from the reported offset
     resume = {f["itemIdentifier"]["partition"]: f["itemIdentifier"]["offset"] for f in failures}
-    redelivered = [r for r in records if f"{TOPIC}-{r.partition}" in resume and r.offset >= resume[f"{TOPIC}-{r.partition}"]]
+    redelivered = [
+        r
+        for r in records
+        if f"{TOPIC}-{r.partition}" in resume and r.offset >= resume[f"{TOPIC}-{r.partition}"]
+    ]
     assert consumer(kafka_event(redelivered)) == {"batchItemFailures": []}
     assert [get(api, a)["fraudCount"] for a in accs] == [1] * 80
 
@@ -179,7 +223,9 @@ def test_batch_failing_part_way_is_reported_and_its_redelivery_counts_exactly_on
 def test_nothing_possible_raises_so_the_whole_batch_is_retried(api, consumer, topic):
     acc = account(api)
     flaky = FlakyClient(fail_on=set(range(1, 100)))
-    consumer.module.counter = lambda: FraudCounter(FraudLedger("AccountsTable", "ProcessedEventsTable", client=flaky))
+    consumer.module.counter = lambda: FraudCounter(
+        FraudLedger("AccountsTable", "ProcessedEventsTable", client=flaky)
+    )
     with pytest.raises(Exception, match="ProvisionedThroughputExceeded"):
         consumer(kafka_event([topic.fraud(acc["id"])]))
     assert get(api, acc)["fraudCount"] == 0
@@ -187,7 +233,11 @@ def test_nothing_possible_raises_so_the_whole_batch_is_retried(api, consumer, to
 
 def test_batch_costs_few_dynamodb_requests(api, functions, topic):
     accs = [account(api) for _ in range(100)]
-    ledger = FraudLedger("AccountsTable", "ProcessedEventsTable", client=boto3.client("dynamodb", region_name="us-east-1"))
+    ledger = FraudLedger(
+        "AccountsTable",
+        "ProcessedEventsTable",
+        client=boto3.client("dynamodb", region_name="us-east-1"),
+    )
     functions["AccountConsumerFunction"].module.counter = lambda: FraudCounter(ledger)
     records = [topic.fraud(a["id"]) for a in accs]
     functions["AccountConsumerFunction"](kafka_event(records))
@@ -197,8 +247,29 @@ def test_batch_costs_few_dynamodb_requests(api, functions, topic):
 
 
 def test_self_managed_event_and_event_file_are_accepted(api, aws, functions):
-    aws.put_item(TableName="AccountsTable", Item=ddb.to_item({"id": "662c081370bd2ba6b5f04e94", "listKey": "ACCOUNT", "name": "Seed", "number": "1", "type": "root", "status": "active", "fraudCount": 0, "createdAt": "2026-01-01T00:00:00.000Z", "updatedAt": "2026-01-01T00:00:00.000Z"}))
+    aws.put_item(
+        TableName="AccountsTable",
+        Item=ddb.to_item(
+            {
+                "id": "662c081370bd2ba6b5f04e94",
+                "listKey": "ACCOUNT",
+                "name": "Seed",
+                "number": "1",
+                "type": "root",
+                "status": "active",
+                "fraudCount": 0,
+                "createdAt": "2026-01-01T00:00:00.000Z",
+                "updatedAt": "2026-01-01T00:00:00.000Z",
+            }
+        ),
+    )
     fn = functions["AccountConsumerFunction"]
-    assert fn(json.loads((EVENTS / "account_consumer_self_managed.json").read_text())) == {"batchItemFailures": []}
-    assert fn(json.loads((EVENTS / "account_consumer_msk.json").read_text())) == {"batchItemFailures": []}
-    assert api.get("/accounts/662c081370bd2ba6b5f04e94")[1]["fraudCount"] == 1  # same eventId in both files
+    assert fn(json.loads((EVENTS / "account_consumer_self_managed.json").read_text())) == {
+        "batchItemFailures": []
+    }
+    assert fn(json.loads((EVENTS / "account_consumer_msk.json").read_text())) == {
+        "batchItemFailures": []
+    }
+    assert (
+        api.get("/accounts/662c081370bd2ba6b5f04e94")[1]["fraudCount"] == 1
+    )  # same eventId in both files

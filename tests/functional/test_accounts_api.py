@@ -43,14 +43,21 @@ def test_invalid_create_is_422_naming_the_field(api, body, field):
 
 
 def test_invalid_json_is_422_with_a_message(functions):
-    event = api_event("POST", "/accounts", body='{"name": ', headers={"Content-Type": "application/json"})
+    event = api_event(
+        "POST", "/accounts", body='{"name": ', headers={"Content-Type": "application/json"}
+    )
     resp = functions["AccountsApiFunction"](event)
     assert resp["statusCode"] == 422
     assert "not valid JSON" in json.loads(resp["body"])["message"]
 
 
 def test_wrong_content_type_is_415(functions):
-    event = api_event("POST", "/accounts", body="name=A", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    event = api_event(
+        "POST",
+        "/accounts",
+        body="name=A",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     resp = functions["AccountsApiFunction"](event)
     assert resp["statusCode"] == 415
     assert "application/json" in json.loads(resp["body"])["message"]
@@ -74,7 +81,11 @@ def test_partial_update_changes_only_what_is_given(api):
     acc = create(api)
     status, updated = api.patch(f"/accounts/{acc['id']}", {"name": "Bea"})
     assert status == 200
-    assert updated["name"] == "Bea" and updated["number"] == acc["number"] and updated["status"] == "new"
+    assert (
+        updated["name"] == "Bea"
+        and updated["number"] == acc["number"]
+        and updated["status"] == "new"
+    )
     assert updated["updatedAt"] > acc["updatedAt"]
 
 
@@ -112,7 +123,9 @@ def test_list_is_paginated_newest_first(api):
     ids = [create(api, number=str(i))["id"] for i in range(5)]
     seen, token = [], None
     while True:
-        status, page = api.get("/accounts", query={"limit": "2", **({"nextToken": token} if token else {})})
+        status, page = api.get(
+            "/accounts", query={"limit": "2", **({"nextToken": token} if token else {})}
+        )
         assert status == 200 and len(page["items"]) <= 2
         seen += [a["id"] for a in page["items"]]
         token = page["nextToken"]
@@ -121,7 +134,10 @@ def test_list_is_paginated_newest_first(api):
     assert seen == list(reversed(ids))
 
 
-@pytest.mark.parametrize(("query", "status"), [({"limit": "0"}, 422), ({"limit": "x"}, 422), ({"nextToken": "garbage!"}, 400)])
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [({"limit": "0"}, 422), ({"limit": "x"}, 422), ({"nextToken": "garbage!"}, 400)],
+)
 def test_bad_list_parameters(api, query, status):
     code, resp = api.get("/accounts", query=query)
     assert code == status and resp["message"]

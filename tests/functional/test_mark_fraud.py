@@ -22,12 +22,20 @@ def test_mark_fraud_updates_and_writes_one_outbox_event(api, aws):
     acc, txn = transaction(api)
     code, marked = api.post(f"/transactions/{txn['id']}/fraud")
     assert code == 200
-    assert marked["status"] == "FRAUD" and marked["id"] == txn["id"] and marked["updatedAt"] >= txn["updatedAt"]
+    assert (
+        marked["status"] == "FRAUD"
+        and marked["id"] == txn["id"]
+        and marked["updatedAt"] >= txn["updatedAt"]
+    )
     assert api.get(f"/transactions/{txn['id']}")[1]["status"] == "FRAUD"
     [event] = outbox(aws)
     assert event["accountId"] == acc["id"] and event["transactionId"] == txn["id"]
     assert event["eventType"] == "TransactionMarkedFraud"
-    assert event["payload"] == {**marked, "eventId": event["eventId"], "eventType": "TransactionMarkedFraud"}
+    assert event["payload"] == {
+        **marked,
+        "eventId": event["eventId"],
+        "eventType": "TransactionMarkedFraud",
+    }
     assert event["expiresAt"] > 0
 
 
@@ -68,7 +76,14 @@ def test_concurrent_marks_commit_exactly_one_transition(api, aws):
     _, txn = transaction(api)
     snapshot = TransactionStore("TransactionsTable", "OutboxTable", client=aws).get(txn["id"])
     client = boto3.client("dynamodb", region_name="us-east-1")
-    racers = [FraudMarker(RacingStore(snapshot, table="TransactionsTable", outbox_table="OutboxTable", client=client)) for _ in range(10)]
+    racers = [
+        FraudMarker(
+            RacingStore(
+                snapshot, table="TransactionsTable", outbox_table="OutboxTable", client=client
+            )
+        )
+        for _ in range(10)
+    ]
     results = []
     for racer in racers:
         try:

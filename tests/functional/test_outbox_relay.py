@@ -70,8 +70,12 @@ def test_real_stream_records_of_mark_fraud_are_relayed_in_order(api, aws, relay)
         assert api.post(f"/transactions/{t['id']}/fraud")[0] == 200
     stream_arn = aws.describe_table(TableName="OutboxTable")["Table"]["LatestStreamArn"]
     streams = boto3.client("dynamodbstreams", region_name="us-east-1")
-    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    it = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0][
+        "ShardId"
+    ]
+    it = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
     records = streams.get_records(ShardIterator=it)["Records"]
     assert fn(dynamodb_stream_event(records, stream_arn)) == {"published": 3}
     assert [json.loads(v)["id"] for _, _, v, _ in producer.sent] == [t["id"] for t in txns]

@@ -19,7 +19,11 @@ def test_transaction_status_follows_the_account(api, account_status, expected):
     acc = account(api, account_status)
     code, txn = api.post("/transactions", {"accountId": acc["id"], "description": "coffee"})
     assert code == 201
-    assert txn["status"] == expected and txn["accountId"] == acc["id"] and txn["description"] == "coffee"
+    assert (
+        txn["status"] == expected
+        and txn["accountId"] == acc["id"]
+        and txn["description"] == "coffee"
+    )
     assert api.get(f"/transactions/{txn['id']}") == (200, txn)
 
 
@@ -31,7 +35,12 @@ def test_unknown_account_is_404_and_nothing_is_stored(api):
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({}, "accountId"), ({"accountId": "a b"}, "accountId"), ({"accountId": "a", "amount": 3}, "amount"), ({"accountId": "a", "description": "x" * 501}, "description")],
+    [
+        ({}, "accountId"),
+        ({"accountId": "a b"}, "accountId"),
+        ({"accountId": "a", "amount": 3}, "amount"),
+        ({"accountId": "a", "description": "x" * 501}, "description"),
+    ],
 )
 def test_invalid_create(api, body, field):
     code, resp = api.post("/transactions", body)
@@ -41,11 +50,11 @@ def test_invalid_create(api, body, field):
 def test_list_newest_first_with_pages_and_account_filter(api):
     a, b = account(api), account(api)
     made = [api.post("/transactions", {"accountId": acc["id"]})[1]["id"] for acc in (a, b, a, b, a)]
-    code, page1 = api.get("/transactions", query={"limit": "3"})
-    code, page2 = api.get("/transactions", query={"limit": "3", "nextToken": page1["nextToken"]})
+    _, page1 = api.get("/transactions", query={"limit": "3"})
+    _, page2 = api.get("/transactions", query={"limit": "3", "nextToken": page1["nextToken"]})
     assert [t["id"] for t in page1["items"] + page2["items"]] == list(reversed(made))
     assert page2["nextToken"] is None
-    code, only_a = api.get("/transactions", query={"accountId": a["id"]})
+    _code, only_a = api.get("/transactions", query={"accountId": a["id"]})
     assert [t["id"] for t in only_a["items"]] == [made[4], made[2], made[0]]
 
 

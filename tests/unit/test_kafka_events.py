@@ -7,7 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from aws_lambda_powertools.utilities.parser.models import KafkaMskEventModel, KafkaSelfManagedEventModel
+from aws_lambda_powertools.utilities.parser.models import (
+    KafkaMskEventModel,
+    KafkaSelfManagedEventModel,
+)
 
 from eventflow.kafka.events import (
     MalformedEventError,
@@ -50,7 +53,9 @@ def test_the_event_files_match_powertools_models_and_parse():
 
 
 def test_records_keep_partition_order_and_null_keys():
-    recs = [RawRecord("t-x", 1, off, b"{}") for off in (5, 6, 7)] + [RawRecord("t-x", 0, 3, b"{}", key=None)]
+    recs = [RawRecord("t-x", 1, off, b"{}") for off in (5, 6, 7)] + [
+        RawRecord("t-x", 0, 3, b"{}", key=None)
+    ]
     batch = parse_kafka_event(kafka_event(recs))
     assert [(r.partition, r.offset) for r in batch.records] == [(1, 5), (1, 6), (1, 7), (0, 3)]
     assert batch.records[-1].key is None
@@ -82,7 +87,9 @@ def test_non_kafka_payloads_are_rejected_clearly():
 
 def test_partial_batch_response_names_the_first_failed_offset_per_partition():
     recs = parse_kafka_event(
-        kafka_event([RawRecord("a-b", 0, o, b"{}") for o in (9, 7, 8)] + [RawRecord("a-b", 2, 4, b"{}")])
+        kafka_event(
+            [RawRecord("a-b", 0, o, b"{}") for o in (9, 7, 8)] + [RawRecord("a-b", 2, 4, b"{}")]
+        )
     ).records
     assert batch_item_failures(recs) == {
         "batchItemFailures": [

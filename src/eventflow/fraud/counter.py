@@ -90,12 +90,16 @@ class FraudCounter:
                 if tally is None:
                     for event, rec in pending.pop(account_id):
                         result.dead_letters.append(
-                            DeadLetter(rec, "UNKNOWN_ACCOUNT", f"account {event.accountId} does not exist")
+                            DeadLetter(
+                                rec, "UNKNOWN_ACCOUNT", f"account {event.accountId} does not exist"
+                            )
                         )
                     continue
                 events = pending[account_id][:99]
                 status = AccountStatus(tally.status)
-                new, blocks = apply_fraud(FraudTally(tally.count, status), len(events), self.threshold)
+                new, blocks = apply_fraud(
+                    FraudTally(tally.count, status), len(events), self.threshold
+                )
                 writes.append(
                     LedgerWrite(
                         account_id=account_id,

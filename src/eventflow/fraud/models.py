@@ -28,7 +28,7 @@ class TransactionStatus(StrEnum):
     FRAUD = "FRAUD"
 
 
-FRAUD_EVENT_TYPE = "TransactionMarkedFraud"
+FRAUD_EVENT_TYPE: Literal["TransactionMarkedFraud"] = "TransactionMarkedFraud"
 
 
 def _strip_nonempty(value: str) -> str:

@@ -40,7 +40,11 @@ def check_type_transition(current: AccountType, new: AccountType) -> None:
 
 def initial_transaction_status(account_status: AccountStatus) -> TransactionStatus:
     """``new``/``active`` accounts get CREATED transactions; others are stored as FAILED."""
-    return TransactionStatus.CREATED if account_status in TRANSACTING_STATUSES else TransactionStatus.FAILED
+    return (
+        TransactionStatus.CREATED
+        if account_status in TRANSACTING_STATUSES
+        else TransactionStatus.FAILED
+    )
 
 
 def check_can_mark_fraud(transaction_id: str, status: TransactionStatus) -> None:

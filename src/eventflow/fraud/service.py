@@ -31,7 +31,17 @@ from eventflow.fraud.store import (
 )
 
 Page = tuple[list[dict[str, Any]], dict[str, Any] | None]
-ACCOUNT_FIELDS = ("id", "name", "number", "type", "status", "fraudCount", "createdAt", "updatedAt", "blockedAt")
+ACCOUNT_FIELDS = (
+    "id",
+    "name",
+    "number",
+    "type",
+    "status",
+    "fraudCount",
+    "createdAt",
+    "updatedAt",
+    "blockedAt",
+)
 TRANSACTION_FIELDS = ("id", "status", "accountId", "description", "createdAt", "updatedAt")
 MAX_OPTIMISTIC_RETRIES = 5
 
@@ -87,7 +97,9 @@ class AccountService:
         if not changes_requested:
             from eventflow.errors import InvalidRequestError
 
-            raise InvalidRequestError("nothing to update: give at least one of name, number, type, status")
+            raise InvalidRequestError(
+                "nothing to update: give at least one of name, number, type, status"
+            )
         current = self.accounts.get(account_id)
         for _ in range(MAX_OPTIMISTIC_RETRIES):
             if current is None:
@@ -105,7 +117,11 @@ class AccountService:
                 changes["number"] = body.number
             now = now_iso()
             if now <= current["updatedAt"]:  # keep updatedAt strictly increasing (optimistic lock)
-                now = current["updatedAt"][:-1] + "1Z" if now == current["updatedAt"] else current["updatedAt"]
+                now = (
+                    current["updatedAt"][:-1] + "1Z"
+                    if now == current["updatedAt"]
+                    else current["updatedAt"]
+                )
             changes["updatedAt"] = now
             if changes.get("status") == AccountStatus.BLOCKED.value:
                 changes["blockedAt"] = now
@@ -121,7 +137,12 @@ class AccountService:
 
 
 class TransactionService:
-    def __init__(self, transactions: TransactionStore, accounts: AccountStore, ids: Callable[[], str] = new_id) -> None:
+    def __init__(
+        self,
+        transactions: TransactionStore,
+        accounts: AccountStore,
+        ids: Callable[[], str] = new_id,
+    ) -> None:
         self.transactions = transactions
         self.accounts = accounts
         self.ids = ids

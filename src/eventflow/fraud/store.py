@@ -38,7 +38,9 @@ class StaleWriteError(Exception):
 Page = tuple[list[dict[str, Any]], dict[str, Any] | None]
 
 
-def _query_page(client: Any, kwargs: dict[str, Any], limit: int, start: dict[str, Any] | None) -> Page:
+def _query_page(
+    client: Any, kwargs: dict[str, Any], limit: int, start: dict[str, Any] | None
+) -> Page:
     kwargs = {**kwargs, "Limit": limit, "ScanIndexForward": False}
     if start:
         kwargs["ExclusiveStartKey"] = ddb.to_item(start)
@@ -70,7 +72,9 @@ class AccountStore:
 
     def get(self, account_id: str) -> dict[str, Any] | None:
         with transient_errors():
-            resp = self.client.get_item(TableName=self.table, Key={"id": {"S": account_id}}, ConsistentRead=True)
+            resp = self.client.get_item(
+                TableName=self.table, Key={"id": {"S": account_id}}, ConsistentRead=True
+            )
         item = resp.get("Item")
         return _strip(ddb.from_item(item)) if item else None
 
@@ -88,7 +92,9 @@ class AccountStore:
         )
         return [_strip(i) for i in items], last
 
-    def update(self, account_id: str, changes: dict[str, Any], expected_updated_at: str) -> dict[str, Any]:
+    def update(
+        self, account_id: str, changes: dict[str, Any], expected_updated_at: str
+    ) -> dict[str, Any]:
         """Apply ``changes`` if the account still has ``updatedAt == expected_updated_at``."""
         names = {f"#f{i}": k for i, k in enumerate(changes)}
         values = {f":v{i}": ddb.value(v) for i, v in enumerate(changes.values())}
@@ -143,11 +149,15 @@ class TransactionStore:
 
     def get(self, txn_id: str) -> dict[str, Any] | None:
         with transient_errors():
-            resp = self.client.get_item(TableName=self.table, Key={"id": {"S": txn_id}}, ConsistentRead=True)
+            resp = self.client.get_item(
+                TableName=self.table, Key={"id": {"S": txn_id}}, ConsistentRead=True
+            )
         item = resp.get("Item")
         return _strip(ddb.from_item(item)) if item else None
 
-    def list(self, limit: int, start: dict[str, Any] | None = None, account_id: str | None = None) -> Page:
+    def list(
+        self, limit: int, start: dict[str, Any] | None = None, account_id: str | None = None
+    ) -> Page:
         if account_id:
             query = {
                 "TableName": self.table,
@@ -165,7 +175,9 @@ class TransactionStore:
         items, last = _query_page(self.client, query, limit, start)
         return [_strip(i) for i in items], last
 
-    def commit_fraud(self, before: dict[str, Any], after: dict[str, Any], event: dict[str, Any]) -> None:
+    def commit_fraud(
+        self, before: dict[str, Any], after: dict[str, Any], event: dict[str, Any]
+    ) -> None:
         """Set the transaction's status and write the outbox event, atomically.
 
         The condition ``status = <status read>`` makes concurrent calls race safely: exactly one
@@ -209,7 +221,9 @@ class TransactionStore:
             if first.get("Code") == "ConditionalCheckFailed":
                 item = first.get("Item")
                 raise StaleWriteError(_strip(ddb.from_item(item)) if item else None) from None
-            raise TransientError(f"fraud commit cancelled: {[r.get('Code') for r in reasons]}") from exc
+            raise TransientError(
+                f"fraud commit cancelled: {[r.get('Code') for r in reasons]}"
+            ) from exc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -283,8 +297,12 @@ class FraudLedger:
                     )
                     for item in resp.get("Responses", {}).get(self.accounts_table, []):
                         data = ddb.from_item(item)
-                        out[data["id"]] = AccountTally(data["id"], int(data.get("fraudCount", 0)), data["status"])
-                    keys = resp.get("UnprocessedKeys", {}).get(self.accounts_table, {}).get("Keys", [])
+                        out[data["id"]] = AccountTally(
+                            data["id"], int(data.get("fraudCount", 0)), data["status"]
+                        )
+                    keys = (
+                        resp.get("UnprocessedKeys", {}).get(self.accounts_table, {}).get("Keys", [])
+                    )
                     if not keys:
                         break
                 else:
@@ -304,7 +322,11 @@ class FraudLedger:
             values[":blocked"] = {"S": "blocked"}
             update += ", #s = :blocked, blockedAt = :now"
         # The count condition covers accounts created before fraudCount existed (count 0).
-        condition = "#c = :expected" if w.expected_count else "(attribute_exists(id) AND (attribute_not_exists(#c) OR #c = :expected))"
+        condition = (
+            "#c = :expected"
+            if w.expected_count
+            else "(attribute_exists(id) AND (attribute_not_exists(#c) OR #c = :expected))"
+        )
         if w.block:
             condition += " AND #s <> :blocked"
         items: list[dict[str, Any]] = [

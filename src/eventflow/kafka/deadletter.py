@@ -65,7 +65,9 @@ class DeadLetterStore:
 
     def park(self, letters: Sequence[DeadLetter]) -> None:
         """Write all letters (BatchWriteItem, 25 a request, unprocessed items retried)."""
-        requests = [{"PutRequest": {"Item": ddb.to_item(dl.to_item(self.function_name))}} for dl in letters]
+        requests = [
+            {"PutRequest": {"Item": ddb.to_item(dl.to_item(self.function_name))}} for dl in letters
+        ]
         # one id may repeat within a batch only if the same record is parked twice: keep the last
         unique = {r["PutRequest"]["Item"]["id"]["S"]: r for r in requests}
         pending = list(unique.values())
@@ -82,7 +84,9 @@ class DeadLetterStore:
 
                     raise TransientError("dead-letter writes stayed unprocessed after 8 attempts")
 
-    def list(self, limit: int = 50, start: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    def list(
+        self, limit: int = 50, start: dict[str, Any] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": "byFailedAt",

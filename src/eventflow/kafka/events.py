@@ -66,7 +66,9 @@ class KafkaRecord:
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"record value is not valid JSON: {exc.msg} at position {exc.pos}") from None
+            raise ValueError(
+                f"record value is not valid JSON: {exc.msg} at position {exc.pos}"
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,7 @@ def batch_item_failures(failed: Iterable[KafkaRecord]) -> dict[str, Any]:
         first[pid] = min(first.get(pid, rec.offset), rec.offset)
     return {
         "batchItemFailures": [
-            {"itemIdentifier": {"partition": pid, "offset": off}} for pid, off in sorted(first.items())
+            {"itemIdentifier": {"partition": pid, "offset": off}}
+            for pid, off in sorted(first.items())
         ]
     }

@@ -30,7 +30,9 @@ class Message:
     headers: Sequence[tuple[str, bytes]] = field(default_factory=tuple)
 
     @classmethod
-    def json(cls, topic: str, key: str | None, payload: Any, headers: dict[str, str] | None = None) -> Message:
+    def json(
+        cls, topic: str, key: str | None, payload: Any, headers: dict[str, str] | None = None
+    ) -> Message:
         return cls(
             topic=topic,
             key=key.encode() if key is not None else None,
@@ -107,7 +109,9 @@ def build_producer(settings: KafkaSettings, **overrides: Any) -> Any:
 class KafkaPublisher:
     """Publish messages and wait until the cluster has acknowledged every one of them."""
 
-    def __init__(self, settings: KafkaSettings | None = None, producer: Any = None, **overrides: Any) -> None:
+    def __init__(
+        self, settings: KafkaSettings | None = None, producer: Any = None, **overrides: Any
+    ) -> None:
         self._settings = settings
         self._producer = producer
         self._overrides = overrides
@@ -117,7 +121,9 @@ class KafkaPublisher:
     def producer(self) -> Any:
         with self._lock:
             if self._producer is None:
-                self._producer = build_producer(self._settings or kafka_settings(), **self._overrides)
+                self._producer = build_producer(
+                    self._settings or kafka_settings(), **self._overrides
+                )
             return self._producer
 
     def publish(self, messages: Iterable[Message], timeout_s: float = 20.0) -> int:
@@ -133,14 +139,18 @@ class KafkaPublisher:
         try:
             for msg in messages:
                 futures.append(
-                    producer.send(msg.topic, key=msg.key, value=msg.value, headers=list(msg.headers))
+                    producer.send(
+                        msg.topic, key=msg.key, value=msg.value, headers=list(msg.headers)
+                    )
                 )
             producer.flush(timeout=timeout_s)
             for fut in futures:
                 fut.get(timeout=timeout_s)
         except (KafkaError, OSError) as exc:
             self.reset()
-            raise TransientError(f"Kafka publish failed after {len(futures)} sends: {exc!r}") from exc
+            raise TransientError(
+                f"Kafka publish failed after {len(futures)} sends: {exc!r}"
+            ) from exc
         return len(futures)
 
     def reset(self) -> None:
