@@ -25,4 +25,6 @@ class InvocationResult:
 class Invoker(Protocol):
     function_name: str
 
-    def invoke(self, event: dict[str, Any], *, trigger: str = "direct", batch_size: int | None = None) -> InvocationResult: ...
+    def invoke(
+        self, event: dict[str, Any], *, trigger: str = "direct", batch_size: int | None = None
+    ) -> InvocationResult: ...
