@@ -1,0 +1,319 @@
+"""Function runtime: one worker process per template function, like a warm Lambda environment.
+
+``FunctionRuntime`` implements the ``Invoker`` protocol. Its worker (``local/worker.py``) is a
+long-lived Python process with the function's own environment (Globals + the function's
+Environment, ``!Ref``s resolved to local resources, the Lambda reserved variables, dummy
+credentials, the local DynamoDB endpoint and Kafka broker); it imports the handler once from
+``CodeUri`` with the layer directories on ``sys.path``.
+
+- One in-flight invocation per worker (a lock), as one Lambda execution environment.
+- The template's ``Timeout`` is enforced: past it the worker is killed and a fresh one started;
+  the invocation fails with ``Task timed out after N.00 seconds``.
+- A handler exception comes back as ``{"errorType", "errorMessage", "stackTrace"}``.
+- The worker's stdout/stderr lines are logged with a ``[FunctionLogicalId]`` prefix.
+- One line per invocation: function, trigger, batch size, duration, outcome.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import IO, Any
+
+from local.invoke import InvocationResult
+from local.template import LOCAL_ACCOUNT, FunctionSpec
+
+WORKER = Path(__file__).resolve().parent / "worker.py"
+INIT_TIMEOUT_S = 60.0
+# Variables a process needs to run at all; everything else comes from the function's definition.
+PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")
+
+Log = Callable[[str], None]
+
+
+def lambda_environment(
+    spec: FunctionSpec,
+    *,
+    region: str,
+    extra: Mapping[str, str] | None = None,
+    base: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment of the function's process, as Lambda would build it.
+
+    ``extra`` (local endpoints, broker, credentials) wins over the template so that the function
+    talks to the local resources and never to AWS.
+    """
+    base = os.environ if base is None else base
+    env = {k: base[k] for k in PASSTHROUGH if k in base}
+    env.update(spec.environment)
+    name = spec.logical_id
+    env.update(
+        {
+            "AWS_LAMBDA_FUNCTION_NAME": name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(spec.timeout),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": f"local/[$LATEST]{uuid.uuid4().hex}",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime or 'python'}",
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "LAMBDA_TASK_ROOT": str(spec.code_uri),
+            "_HANDLER": spec.handler,
+            "TZ": ":UTC",
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "EVENTFLOW_LOCAL_ACCOUNT": LOCAL_ACCOUNT,
+            # no shared config/credentials files: only the dummies below can be used
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+class _Worker:
+    """One process and its two message pipes."""
+
+    def __init__(
+        self, spec: FunctionSpec, env: Mapping[str, str], layer_dirs: list[Path], log: Log
+    ) -> None:
+        req_read, req_write = os.pipe()
+        resp_read, resp_write = os.pipe()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", "-u", str(WORKER), str(req_read), str(resp_write)],
+            env=dict(env),
+            pass_fds=(req_read, resp_write),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=str(spec.code_uri),
+            start_new_session=True,  # Ctrl-C reaches the harness, which stops workers in order
+        )
+        os.close(req_read)
+        os.close(resp_write)
+        self.requests = Connection(req_write, readable=False, writable=True)
+        self.responses = Connection(resp_read, readable=True, writable=False)
+        prefix = f"[{spec.logical_id}]"
+        for stream in (self.proc.stdout, self.proc.stderr):
+            threading.Thread(target=_pump, args=(stream, prefix, log), daemon=True).start()
+        init = {
+            "codeUri": str(spec.code_uri),
+            "handler": spec.handler,
+            "layerDirs": [str(d) for d in layer_dirs],
+        }
+        self.requests.send_bytes(json.dumps(init).encode())
+        self.ready: bool | None = None
+        self.init_error: dict[str, Any] | None = None
+        self.started = time.monotonic()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """True once the handler is imported; False (with ``init_error``) if the init failed."""
+        if self.ready is None:
+            message = self._recv(timeout)
+            if message is None:
+                self.ready = False
+                self.init_error = self.init_error or {
+                    "errorType": "Runtime.InitError",
+                    "errorMessage": f"the function did not initialise within {timeout:.0f} seconds",
+                }
+            else:
+                self.ready = bool(message.get("ready"))
+                self.init_error = message.get("error")
+        return self.ready
+
+    def _recv(self, timeout: float) -> dict[str, Any] | None:
+        try:
+            if not self.responses.poll(timeout):
+                return None
+            return dict(json.loads(self.responses.recv_bytes()))
+        except (EOFError, OSError):
+            code = self.proc.wait(timeout=5)
+            self.init_error = {
+                "errorType": "Runtime.ExitError",
+                "errorMessage": f"Runtime exited with error: exit status {code}",
+            }
+            return None
+
+    def call(self, request: dict[str, Any], timeout: float) -> dict[str, Any] | None:
+        self.requests.send_bytes(json.dumps(request).encode())
+        return self._recv(timeout)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self._close()
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """Close the request pipe (the worker's loop ends), then kill if it lingers."""
+        self._close()
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def _close(self) -> None:
+        for conn in (self.requests, self.responses):
+            with contextlib.suppress(OSError):
+                conn.close()
+
+
+def _pump(stream: IO[bytes] | None, prefix: str, log: Log) -> None:
+    if stream is None:
+        return
+    for raw in iter(stream.readline, b""):
+        line = raw.decode("utf-8", "replace").rstrip("\n")
+        log(f"{prefix} {line}")
+    stream.close()
+
+
+class FunctionRuntime:
+    """Invoker for one template function, backed by its own worker process."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        env: Mapping[str, str],
+        layer_dirs: list[Path],
+        *,
+        log: Log = print,
+        init_timeout: float = INIT_TIMEOUT_S,
+    ) -> None:
+        self.spec = spec
+        self.function_name = spec.logical_id
+        self.env = dict(env)
+        self.layer_dirs = layer_dirs
+        self.log = log
+        self.init_timeout = init_timeout
+        self._lock = threading.Lock()
+        self._worker: _Worker | None = None
+        self._closed = False
+        self.invocations = 0
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Start the worker (its import runs in the background); ``wait_ready`` waits for it."""
+        with self._lock:
+            self._ensure_worker()
+
+    def wait_ready(self, timeout: float | None = None) -> dict[str, Any] | None:
+        """Wait for the cold start; return the init error, if any."""
+        with self._lock:
+            worker = self._ensure_worker()
+            if worker.wait_ready(self.init_timeout if timeout is None else timeout):
+                return None
+            return worker.init_error
+
+    def stop(self) -> None:
+        self._closed = True
+        with self._lock:
+            if self._worker is not None:
+                self._worker.stop()
+                self._worker = None
+
+    def _ensure_worker(self) -> _Worker:
+        if self._closed:
+            raise RuntimeError(f"{self.function_name} is stopped")
+        if self._worker is None or (self._worker.ready is True and not self._worker.alive()):
+            self._worker = _Worker(self.spec, self.env, self.layer_dirs, self.log)
+        return self._worker
+
+    def _discard_worker(self, restart: bool) -> None:
+        if self._worker is not None:
+            self._worker.kill()
+            self._worker = None
+        if restart and not self._closed:
+            self._ensure_worker()  # the next cold start overlaps with whatever comes next
+
+    # ------------------------------------------------------------------ Invoker
+    def invoke(
+        self, event: dict[str, Any], *, trigger: str = "direct", batch_size: int | None = None
+    ) -> InvocationResult:
+        request_id = str(uuid.uuid4())
+        with self._lock:
+            started = time.monotonic()
+            result = self._invoke_locked(event, request_id)
+            duration_ms = (time.monotonic() - started) * 1000
+            self.invocations += 1
+        result = InvocationResult(result.ok, result.payload, result.error, duration_ms, request_id)
+        self.log(self.describe(result, trigger, batch_size))
+        return result
+
+    def _invoke_locked(self, event: dict[str, Any], request_id: str) -> InvocationResult:
+        try:
+            worker = self._ensure_worker()
+        except RuntimeError as exc:
+            return InvocationResult(
+                False, error={"errorType": "Runtime.Stopped", "errorMessage": str(exc)}
+            )
+        if not worker.wait_ready(self.init_timeout):
+            error = worker.init_error or {
+                "errorType": "Runtime.InitError",
+                "errorMessage": "init failed",
+            }
+            self._discard_worker(restart=False)  # the next invocation tries the init again
+            return InvocationResult(False, error=error, request_id=request_id)
+        timeout = float(self.spec.timeout)
+        deadline_ms = int(time.time() * 1000 + timeout * 1000)
+        try:
+            reply = worker.call(
+                {"event": event, "requestId": request_id, "deadlineMs": deadline_ms}, timeout
+            )
+        except (OSError, ValueError) as exc:
+            self._discard_worker(restart=True)
+            return InvocationResult(
+                False, error={"errorType": "Runtime.ExitError", "errorMessage": str(exc)}
+            )
+        if reply is None:
+            if worker.alive():
+                error = {
+                    "errorType": "Sandbox.Timedout",
+                    "errorMessage": f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds",
+                }
+            else:
+                error = worker.init_error or {
+                    "errorType": "Runtime.ExitError",
+                    "errorMessage": "Runtime exited",
+                }
+                error = {
+                    **error,
+                    "errorMessage": f"RequestId: {request_id} Error: {error['errorMessage']}",
+                }
+            self._discard_worker(restart=True)
+            return InvocationResult(False, error=error)
+        if reply.get("ok"):
+            return InvocationResult(True, payload=reply.get("payload"))
+        return InvocationResult(False, error=reply.get("error"))
+
+    def describe(self, result: InvocationResult, trigger: str, batch_size: int | None) -> str:
+        outcome = "ok"
+        if not result.ok:
+            err = result.error or {}
+            outcome = f"error {err.get('errorType', '?')}: {str(err.get('errorMessage', ''))[:200]}"
+        elif isinstance(result.payload, dict):
+            if "statusCode" in result.payload:
+                outcome = f"ok {result.payload['statusCode']}"
+            failures = result.payload.get("batchItemFailures")
+            if failures:
+                outcome = f"ok, {len(failures)} batch item failure(s)"
+        batch = "-" if batch_size is None else str(batch_size)
+        return (
+            f"invoke {self.function_name} trigger={trigger} batch={batch} "
+            f"duration={result.duration_ms:.0f}ms outcome={outcome}"
+        )
