@@ -1,0 +1,215 @@
+"""API Gateway (REST API, proxy integration) in front of the template's ``Type: Api`` events.
+
+Each request is matched against the routes of the template (``/accounts/{id}`` style paths,
+``{proxy+}`` greedy parameters, ``ANY`` methods), turned into the REST proxy event
+(``local.events.api_event``: resource = the template path, pathParameters, query string, headers,
+body, stage) and given to the route's function. The function's result
+``{statusCode, headers, multiValueHeaders, body, isBase64Encoded}`` becomes the HTTP response.
+
+As API Gateway does: an unknown path answers 404 ``{"message": ...}``; a known path with another
+method answers 405 with an ``Allow`` header; a function error or a malformed result answers
+502 ``{"message": "Internal server error"}``. The stage prefix (``/v1``) is optional in the URL.
+``GET /`` (when no route claims it) lists the routes.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from local.events import api_event
+from local.invoke import Invoker
+from local.template import Route
+
+Log = Callable[[str], None]
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+
+
+class Router:
+    def __init__(self, routes: Sequence[Route], stage: str = "v1") -> None:
+        # literal paths win over parameters, as in API Gateway
+        self.routes = sorted(routes, key=lambda r: (r.path.count("{"), -len(r.path)))
+        self.stage = stage
+
+    def strip_stage(self, path: str) -> str:
+        prefix = f"/{self.stage}"
+        if path == prefix:
+            return "/"
+        if path.startswith(prefix + "/") and not any(r.pattern.match(path) for r in self.routes):
+            return path[len(prefix) :]
+        return path
+
+    def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
+        """(route, path parameters, allowed methods of the path when the method did not match)."""
+        allowed: list[str] = []
+        for route in self.routes:
+            found = route.pattern.match(path)
+            if not found:
+                continue
+            if route.method in (method, "ANY"):
+                return route, {k: unquote(v) for k, v in found.groupdict().items()}, []
+            allowed.append(route.method)
+        return None, {}, sorted(set(allowed))
+
+
+def _json_body(status: int, body: Any) -> tuple[int, dict[str, list[str]], bytes]:
+    return status, {"Content-Type": ["application/json"]}, json.dumps(body).encode()
+
+
+def proxy_response(payload: Any) -> tuple[int, dict[str, list[str]], bytes]:
+    """The HTTP response for a proxy integration result; 502 if the result is not one."""
+    if not isinstance(payload, Mapping) or not isinstance(payload.get("statusCode"), int | str):
+        return _json_body(502, {"message": "Internal server error"})
+    try:
+        status = int(payload["statusCode"])
+    except ValueError:
+        return _json_body(502, {"message": "Internal server error"})
+    headers: dict[str, list[str]] = {}
+    for name, values in (payload.get("multiValueHeaders") or {}).items():
+        headers.setdefault(name, []).extend(str(v) for v in (values or []))
+    for name, value in (payload.get("headers") or {}).items():
+        headers[name] = [str(value)]  # single-value headers override, as API Gateway merges them
+    body = payload.get("body")
+    if body is None:
+        raw = b""
+    elif payload.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(str(body))
+        except ValueError:
+            return _json_body(502, {"message": "Internal server error"})
+    else:
+        raw = (body if isinstance(body, str) else json.dumps(body)).encode()
+    return status, headers, raw
+
+
+class ApiGateway:
+    """A threaded HTTP server; ``port=0`` takes a free port (see ``url``)."""
+
+    def __init__(
+        self,
+        routes: Sequence[Route],
+        invokers: Mapping[str, Invoker],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        stage: str = "v1",
+        log: Log = print,
+    ) -> None:
+        self.router = Router(routes, stage)
+        self.invokers = invokers
+        self.stage = stage
+        self.log = log
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            server_version = "eventflow-local-apigw"
+
+            def _handle(self) -> None:
+                gateway.handle(self)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+            def log_message(
+                self, format: str, *args: Any
+            ) -> None:  # one line per invocation already
+                return
+
+        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.server.serve_forever, name="apigw", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def index(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "routes": [
+                {"method": r.method, "path": r.path, "function": r.function}
+                for r in self.router.routes
+            ],
+        }
+
+    # ------------------------------------------------------------------ one request
+    def handle(self, req: BaseHTTPRequestHandler) -> None:
+        split = urlsplit(req.path)
+        path = self.router.strip_stage(split.path or "/")
+        method = req.command.upper()
+        length = int(req.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self._send(req, *_json_body(413, {"message": "Request Too Long"}))
+            return
+        body = req.rfile.read(length) if length else None
+        route, params, allowed = self.router.match(method, path)
+        if route is None:
+            if allowed:
+                status, headers, raw = _json_body(
+                    405, {"message": f"Method {method} not allowed on {path}"}
+                )
+                headers["Allow"] = [", ".join(allowed)]
+            elif method == "GET" and path == "/":
+                status, headers, raw = _json_body(200, self.index())
+            else:
+                status, headers, raw = _json_body(404, {"message": f"No route for {method} {path}"})
+            self._send(req, status, headers, raw)
+            return
+        event_headers: dict[str, str] = {}
+        for name, value in req.headers.items():
+            event_headers[name] = (
+                f"{event_headers[name]},{value}" if name in event_headers else value
+            )
+        event = api_event(
+            method,
+            path,
+            resource=route.path,
+            path_parameters=params or None,
+            query=split.query or None,
+            headers=event_headers,
+            body=body,
+            stage=self.stage,
+            source_ip=req.client_address[0],
+        )
+        result = self.invokers[route.function].invoke(event, trigger=f"api {method} {route.path}")
+        if not result.ok:
+            self._send(req, *_json_body(502, {"message": "Internal server error"}))
+            return
+        self._send(req, *proxy_response(result.payload))
+
+    @staticmethod
+    def _send(
+        req: BaseHTTPRequestHandler, status: int, headers: Mapping[str, list[str]], raw: bytes
+    ) -> None:
+        try:
+            req.send_response(status)
+            names = {n.lower() for n in headers}
+            for name, values in headers.items():
+                if name.lower() in ("content-length", "connection", "transfer-encoding"):
+                    continue
+                for value in values:
+                    req.send_header(name, value)
+            if "content-type" not in names and raw:
+                req.send_header("Content-Type", "application/json")
+            req.send_header("Content-Length", str(0 if req.command == "HEAD" else len(raw)))
+            req.end_headers()
+            if req.command != "HEAD":
+                req.wfile.write(raw)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
