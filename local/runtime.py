@@ -33,6 +33,7 @@ from local.invoke import InvocationResult
 from local.template import LOCAL_ACCOUNT, FunctionSpec
 
 WORKER = Path(__file__).resolve().parent / "worker.py"
+END_MARK = "\x00END "  # what the worker writes to stdout and stderr after each invocation
 INIT_TIMEOUT_S = 60.0
 # Variables a process needs to run at all; everything else comes from the function's definition.
 PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")
@@ -107,8 +108,9 @@ class _Worker:
         self.requests = Connection(req_write, readable=False, writable=True)
         self.responses = Connection(resp_read, readable=True, writable=False)
         prefix = f"[{spec.logical_id}]"
-        for stream in (self.proc.stdout, self.proc.stderr):
-            threading.Thread(target=_pump, args=(stream, prefix, log), daemon=True).start()
+        self._log_ends = [threading.Event(), threading.Event()]
+        for stream, ended in zip((self.proc.stdout, self.proc.stderr), self._log_ends, strict=True):
+            threading.Thread(target=_pump, args=(stream, prefix, log, ended), daemon=True).start()
         init = {
             "codeUri": str(spec.code_uri),
             "handler": spec.handler,
@@ -148,8 +150,14 @@ class _Worker:
             return None
 
     def call(self, request: dict[str, Any], timeout: float) -> dict[str, Any] | None:
+        for ended in self._log_ends:
+            ended.clear()
         self.requests.send_bytes(json.dumps(request).encode())
-        return self._recv(timeout)
+        reply = self._recv(timeout)
+        if reply is not None:  # let the invocation's log lines come out before its summary line
+            for ended in self._log_ends:
+                ended.wait(1.0)
+        return reply
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -174,12 +182,16 @@ class _Worker:
                 conn.close()
 
 
-def _pump(stream: IO[bytes] | None, prefix: str, log: Log) -> None:
+def _pump(stream: IO[bytes] | None, prefix: str, log: Log, ended: threading.Event) -> None:
     if stream is None:
         return
     for raw in iter(stream.readline, b""):
         line = raw.decode("utf-8", "replace").rstrip("\n")
-        log(f"{prefix} {line}")
+        text, mark, _ = line.partition(END_MARK)
+        if text or not mark:
+            log(f"{prefix} {text}")
+        if mark:
+            ended.set()
     stream.close()
 
 

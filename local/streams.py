@@ -185,7 +185,7 @@ class DynamoStreamEventSource:
         *,
         stream_arn: str,
         state_dir: Path,
-        destinations: Any = None,
+        destination: Any = None,
         function_arn: str | None = None,
         log: Log = print,
         poll_interval: float = 0.25,
@@ -196,7 +196,7 @@ class DynamoStreamEventSource:
         self.invoker = invoker
         self.client = streams_client
         self.stream_arn = stream_arn
-        self.destinations = destinations
+        self.destination = destination
         self.function_arn = (
             function_arn or f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
         )
@@ -211,9 +211,6 @@ class DynamoStreamEventSource:
         self.max_age_s = int(props.get("MaximumRecordAgeInSeconds", -1))
         self.report_item_failures = "ReportBatchItemFailures" in (
             props.get("FunctionResponseTypes") or []
-        )
-        self.on_failure = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get(
-            "Destination"
         )
         self.name = f"{function_name}.{event.name}"
         self.checkpoint = Checkpoint(
@@ -469,8 +466,9 @@ class DynamoStreamEventSource:
                 "streamArn": self.stream_arn,
             },
         }
+        where = self.destination.arn if self.destination is not None else "nowhere (no OnFailure)"
         self.log(
-            f"{self.name}: {len(part)} record(s) given up ({condition}); failure record -> {self.on_failure or 'dropped'}"
+            f"{self.name}: {len(part)} record(s) given up ({condition}); failure record -> {where}"
         )
-        if self.on_failure and self.destinations is not None:
-            self.destinations.send(self.on_failure, record)
+        if self.destination is not None:
+            self.destination.send(record)

@@ -24,6 +24,8 @@ import traceback
 from multiprocessing.connection import Connection
 from typing import Any
 
+END_MARK = "\x00END "
+
 
 class Context:
     """The ``context`` Lambda passes to a Python handler."""
@@ -129,8 +131,9 @@ def main(argv: list[str]) -> int:
                 file=sys.stderr,
             )
             reply = {"ok": False, "error": error_payload(exc)}
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):  # the invocation's logs end here
+            stream.write(f"{END_MARK}{request['requestId']}\n")
+            stream.flush()
         send(responses, reply)
 
 
