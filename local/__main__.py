@@ -1,0 +1,7 @@
+"""``python -m local up|invoke|demo|seed`` (see ``local.cli``)."""
+
+import sys
+
+from local.cli import main
+
+sys.exit(main())

@@ -1,0 +1,205 @@
+"""``make demo``: the seed's scenarios end to end, through real HTTP and the real Kafka protocol.
+
+A demo is a list of steps run in order against a started ``Stack``; each step prints what it did
+and raises ``DemoFailure`` when what it sees is not what the system promises. ``DEMO_STEPS`` is
+the list ``run_demo`` plays: a new scenario appends its steps there.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local.stack import Console, Stack
+from local.template import DEFAULT_TEMPLATE
+
+BLOCK_TIMEOUT_S = 45.0
+
+
+class DemoFailure(AssertionError):
+    """The system did not do what the scenario expects."""
+
+
+def http_json(method: str, url: str, body: Any = None, timeout: float = 35.0) -> tuple[int, Any]:
+    """One HTTP request with a JSON body; returns (status, decoded JSON body or None)."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            status, raw = resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    return status, (json.loads(raw) if raw else None)
+
+
+@dataclass
+class Demo:
+    """What the steps share: the API, a way to print, and what earlier steps created."""
+
+    api_url: str
+    log: Callable[[str], None]
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def call(self, method: str, path: str, body: Any = None, expect: int | None = None) -> Any:
+        status, payload = http_json(method, self.api_url + path, body)
+        self.log(f"    {method} {path} -> {status}")
+        if expect is not None and status != expect:
+            raise DemoFailure(f"{method} {path}: expected HTTP {expect}, got {status}: {payload}")
+        return payload
+
+    def expect(self, condition: bool, message: str) -> None:
+        if not condition:
+            raise DemoFailure(message)
+
+
+Step = tuple[str, Callable[[Demo], None]]
+
+
+# --------------------------------------------------------------------------------- fraud scenario
+def create_account(demo: Demo) -> None:
+    account = demo.call(
+        "POST",
+        "/accounts",
+        {"name": "AccName1", "number": "Ac12345", "type": "root", "status": "new"},
+        expect=201,
+    )
+    demo.expect(account.get("status") == "new", f"a new account should be 'new': {account}")
+    demo.facts["account"] = account
+    demo.log(
+        f"    account {account['id']} status={account['status']} fraudCount={account.get('fraudCount')}"
+    )
+
+
+def create_transactions(demo: Demo) -> None:
+    account_id = demo.facts["account"]["id"]
+    created = []
+    for n in range(1, 5):
+        txn = demo.call(
+            "POST",
+            "/transactions",
+            {"accountId": account_id, "description": f"demo purchase {n}"},
+            expect=201,
+        )
+        demo.expect(
+            txn.get("status") == "CREATED",
+            f"a transaction of a new account should be CREATED: {txn}",
+        )
+        created.append(txn)
+        demo.log(f"    transaction {txn['id']} status={txn['status']}")
+    demo.facts["transactions"] = created
+
+
+def mark_three_as_fraud(demo: Demo) -> None:
+    for txn in demo.facts["transactions"][:3]:
+        marked = demo.call("POST", f"/transactions/{txn['id']}/fraud", expect=200)
+        demo.expect(
+            marked.get("status") == "FRAUD", f"the transaction should now be FRAUD: {marked}"
+        )
+        demo.log(
+            f"    transaction {txn['id']} status={marked['status']} (outbox -> Kafka -> account consumer)"
+        )
+
+
+def wait_until_blocked(demo: Demo) -> None:
+    account_id = demo.facts["account"]["id"]
+    deadline = time.monotonic() + BLOCK_TIMEOUT_S
+    seen = None
+    while time.monotonic() < deadline:
+        status, account = http_json("GET", f"{demo.api_url}/accounts/{account_id}")
+        if status == 200 and (account.get("status"), account.get("fraudCount")) != seen:
+            seen = (account.get("status"), account.get("fraudCount"))
+            demo.log(f"    account status={seen[0]} fraudCount={seen[1]}")
+        if status == 200 and account.get("status") == "blocked":
+            demo.expect(
+                account.get("fraudCount") == 3, f"blocked at the third fraud, but: {account}"
+            )
+            demo.facts["account"] = account
+            return
+        time.sleep(0.5)
+    raise DemoFailure(
+        f"account {account_id} was not blocked within {BLOCK_TIMEOUT_S:.0f}s (last seen: {seen}); "
+        "look at the OutboxRelayFunction and AccountConsumerFunction lines above"
+    )
+
+
+def blocked_account_transactions_fail(demo: Demo) -> None:
+    account_id = demo.facts["account"]["id"]
+    txn = demo.call(
+        "POST",
+        "/transactions",
+        {"accountId": account_id, "description": "after the block"},
+        expect=201,
+    )
+    demo.expect(
+        txn.get("status") == "FAILED", f"a blocked account's transaction should be FAILED: {txn}"
+    )
+    demo.log(f"    transaction {txn['id']} status={txn['status']}")
+
+
+def show_account(demo: Demo) -> None:
+    account = demo.call("GET", f"/accounts/{demo.facts['account']['id']}", expect=200)
+    demo.log(json.dumps(account, indent=2))
+
+
+FRAUD_STEPS: list[Step] = [
+    ("Create an account", create_account),
+    ("Create four transactions", create_transactions),
+    ("Mark three of them as fraud", mark_three_as_fraud),
+    ("Wait for the account consumer to block the account", wait_until_blocked),
+    (
+        "A new transaction of the blocked account is stored as FAILED",
+        blocked_account_transactions_fail,
+    ),
+    ("The final account", show_account),
+]
+
+#: Every scenario of ``make demo``, in order.
+DEMO_STEPS: list[Step] = [*FRAUD_STEPS]
+
+
+def run_steps(demo: Demo, steps: list[Step]) -> None:
+    for number, (title, step) in enumerate(steps, 1):
+        demo.log(f"[{number}/{len(steps)}] {title}")
+        step(demo)
+
+
+def run_demo(
+    steps: list[Step] | None = None,
+    log: Callable[[str], None] | None = None,
+    template_path: Path | str = DEFAULT_TEMPLATE,
+    parameters: Mapping[str, str] | None = None,
+) -> int:
+    """Start a stack on free ports with a throw-away state dir, play the steps, stop; 0 if all held.
+
+    ``KAFKA_BOOTSTRAP_SERVERS`` and ``AWS_ENDPOINT_URL(_DYNAMODB)`` are honoured as by ``up``.
+    """
+    log = log or Console()
+    with tempfile.TemporaryDirectory(prefix="eventflow-demo-") as state_dir:
+        stack = Stack(
+            template_path=template_path,
+            parameters=parameters,
+            port=0,
+            kafka_port=0,
+            state_dir=state_dir,
+            log=log,
+        )
+        try:
+            stack.start()
+            log(stack.summary())
+            run_steps(Demo(stack.api_url, log), steps or DEMO_STEPS)
+        except DemoFailure as exc:
+            log(f"DEMO FAILED: {exc}")
+            return 1
+        finally:
+            stack.stop()
+    log("Demo passed: the account was blocked at its third fraud.")
+    return 0

@@ -1,0 +1,56 @@
+"""The seed's sample data: account ``662c081370bd2ba6b5f04e94`` and its transaction ``1``.
+
+Written straight to the tables of a running stack (its DynamoDB endpoint comes from
+``<state-dir>/stack.json``), idempotently: what already exists is left as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from eventflow.aws import error_code
+from eventflow.fraud.store import AccountStore, TransactionStore
+
+SEED_ACCOUNT: dict[str, Any] = {
+    "id": "662c081370bd2ba6b5f04e94",
+    "name": "AccName1",
+    "number": "Ac12345",
+    "type": "root",
+    "status": "new",
+    "fraudCount": 0,
+    "createdAt": "2024-05-10T08:43:00.000Z",
+    "updatedAt": "2024-05-10T08:43:00.000Z",
+}
+SEED_TRANSACTION: dict[str, Any] = {
+    "id": "1",
+    "status": "CREATED",
+    "accountId": SEED_ACCOUNT["id"],
+    "description": "simple transaction",
+    "createdAt": "2024-05-10T08:43:41.389Z",
+    "updatedAt": "2024-05-10T08:43:41.389Z",
+}
+
+
+def _created(write: Any, item: dict[str, Any]) -> str:
+    try:
+        write(dict(item))
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return "already there"
+        raise
+    return "created"
+
+
+def seed(client: Any, tables: Mapping[str, str]) -> dict[str, str]:
+    """Put the seed account and transaction unless they exist; say what happened to each."""
+    accounts = AccountStore(tables.get("AccountsTable", "AccountsTable"), client=client)
+    transactions = TransactionStore(
+        tables.get("TransactionsTable", "TransactionsTable"), client=client
+    )
+    return {
+        f"account {SEED_ACCOUNT['id']}": _created(accounts.create, SEED_ACCOUNT),
+        f"transaction {SEED_TRANSACTION['id']}": _created(transactions.create, SEED_TRANSACTION),
+    }

@@ -1,0 +1,478 @@
+"""The whole template running on this machine: ``Stack`` starts everything in-process.
+
+    with Stack(port=0) as stack:
+        stack.api_url, stack.bootstrap_servers, stack.dynamodb_endpoint, stack.topics
+
+Start-up order: Kafka (``bootstrap_servers`` / ``KAFKA_BOOTSTRAP_SERVERS``, else the embedded
+broker), DynamoDB (``dynamodb_endpoint`` / ``AWS_ENDPOINT_URL_DYNAMODB`` / ``AWS_ENDPOINT_URL``,
+else an embedded moto server), the template read with the local parameters, tables and topics
+created, one worker process per function, then the event sources (Kafka event source mappings,
+DynamoDB streams, schedules) and the API Gateway server. ``stop()`` goes the other way: event
+sources, then workers, then the broker and moto.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from cfn_tools import load_yaml
+
+from local.apigw import ApiGateway
+from local.destinations import FailureDestinations
+from local.dynamo import DynamoEndpoint, endpoint_from_env, ensure_tables
+from local.invoke import InvocationResult
+from local.runtime import FunctionRuntime, lambda_environment
+from local.schedule import ScheduleError, ScheduleEventSource, is_enabled
+from local.streams import DynamoStreamEventSource
+from local.template import DEFAULT_TEMPLATE, LOCAL_ACCOUNT, ROOT, EventSpec, SamTemplate
+
+DEFAULT_STATE_DIR = ROOT / ".local"
+DEFAULT_API_PORT = 3000
+DEFAULT_PARTITIONS = 3
+LOCAL_MSK_ARN = f"arn:aws:kafka:us-east-1:{LOCAL_ACCOUNT}:cluster/eventflow-local/00000000-0000-0000-0000-000000000000-1"
+KAFKA_EVENT_TYPES = ("MSK", "SelfManagedKafka")
+STATE_FILE = "stack.json"
+
+
+class Console:
+    """Thread-safe line output shared by the harness and the workers' logs."""
+
+    def __init__(self, stream: Any = None) -> None:
+        self.stream = stream
+        self._lock = threading.Lock()
+
+    def __call__(self, line: str) -> None:
+        stream = self.stream or sys.stdout
+        with self._lock:
+            stream.write(line + "\n")
+            stream.flush()
+
+
+def template_topics(template: SamTemplate) -> list[str]:
+    """Topics the template names: ``*Topic`` parameters and the Topics of every Kafka event."""
+    topics: list[str] = []
+    for name, value in template.parameters.items():
+        if name.endswith("Topic") and isinstance(value, str) and value:
+            topics.append(value)
+    for fn in template.functions().values():
+        for event in fn.events_of(*KAFKA_EVENT_TYPES):
+            topics.extend(str(t) for t in event.properties.get("Topics", []))
+    return list(dict.fromkeys(topics))
+
+
+def _int_env(environ: Mapping[str, str], name: str) -> int | None:
+    raw = (environ.get(name) or "").strip()
+    return int(raw) if raw else None
+
+
+class Stack:
+    """Broker, DynamoDB, functions, event sources and API of ``template.yaml``, on this machine."""
+
+    def __init__(
+        self,
+        *,
+        template_path: Path | str = DEFAULT_TEMPLATE,
+        parameters: Mapping[str, str] | None = None,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        state_dir: Path | str | None = None,
+        bootstrap_servers: str | None = None,
+        kafka_port: int | None = None,
+        dynamodb_endpoint: str | None = None,
+        region: str = "us-east-1",
+        functions: Iterable[str] | None = None,
+        api: bool = True,
+        event_sources: bool = True,
+        partitions: int | None = None,
+        table_prefix: str = "",
+        log: Callable[[str], None] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        self.template_path = Path(template_path)
+        self.extra_parameters = dict(parameters or {})
+        self.host = host
+        self.port = port if port is not None else (_int_env(env, "PORT") or DEFAULT_API_PORT)
+        self.state_dir = Path(
+            state_dir or env.get("EVENTFLOW_STATE_DIR") or DEFAULT_STATE_DIR
+        ).resolve()
+        self._bootstrap = (
+            bootstrap_servers or (env.get("KAFKA_BOOTSTRAP_SERVERS") or "").strip() or None
+        )
+        self.kafka_port = (
+            kafka_port if kafka_port is not None else (_int_env(env, "KAFKA_PORT") or 0)
+        )
+        self._dynamodb_url = dynamodb_endpoint or endpoint_from_env(env)
+        self.region = region
+        self.only = set(functions) if functions is not None else None
+        self.with_api = api
+        self.with_event_sources = event_sources
+        self.partitions = partitions or _int_env(env, "KAFKA_PARTITIONS") or DEFAULT_PARTITIONS
+        self.table_prefix = table_prefix
+        self.log = log or Console()
+
+        self.broker: Any = None
+        self.dynamo: DynamoEndpoint | None = None
+        self.template: SamTemplate | None = None
+        self.tables: dict[str, dict[str, Any]] = {}
+        self.topics: list[str] = []
+        self.runtimes: dict[str, FunctionRuntime] = {}
+        self.sources: list[Any] = []
+        self.skipped: list[str] = []
+        self.gateway: ApiGateway | None = None
+        self.destinations: FailureDestinations | None = None
+        self._started = False
+
+    # ------------------------------------------------------------------ accessors
+    @property
+    def bootstrap_servers(self) -> str:
+        if self._bootstrap is None:
+            raise RuntimeError("the stack is not started")
+        return self._bootstrap
+
+    @property
+    def dynamodb_endpoint(self) -> str:
+        if self.dynamo is None:
+            raise RuntimeError("the stack is not started")
+        return self.dynamo.url
+
+    @property
+    def api_url(self) -> str:
+        if self.gateway is None:
+            raise RuntimeError("the API server is not running")
+        return self.gateway.url
+
+    @property
+    def kafka_kind(self) -> str:
+        return "embedded" if self.broker is not None else "external"
+
+    def table_name(self, logical_id: str) -> str:
+        return str(self.tables[logical_id]["Ref"])
+
+    def dynamodb_client(self) -> Any:
+        assert self.dynamo is not None
+        return self.dynamo.dynamodb()
+
+    def invoke(
+        self, logical_id: str, event: dict[str, Any], trigger: str = "direct"
+    ) -> InvocationResult:
+        return self.runtimes[logical_id].invoke(event, trigger=trigger)
+
+    # ------------------------------------------------------------------ start / stop
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> Stack:
+        if self._started:
+            return self
+        self._started = True
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._start_kafka()
+            self._start_dynamodb()
+            self.template = self._read_template()
+            self.tables = ensure_tables(
+                self.template,
+                self.dynamo_client_for_setup(),
+                table_prefix=self.table_prefix,
+                log=self.log,
+            )
+            self._create_topics()
+            self._start_functions()
+            if self.with_event_sources:
+                self._start_event_sources()
+            if self.with_api:
+                self._start_api()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def dynamo_client_for_setup(self) -> Any:
+        assert self.dynamo is not None
+        return self.dynamo.dynamodb()
+
+    def _start_kafka(self) -> None:
+        from local.broker import EmbeddedBroker, wait_for_broker
+
+        if self._bootstrap is None:
+            self.broker = EmbeddedBroker(
+                port=self.kafka_port or None, log_path=self.state_dir / "kafka-broker.log"
+            )
+            self.broker.start()
+            self._bootstrap = self.broker.bootstrap_servers
+        wait_for_broker(self.bootstrap_servers)
+
+    def _start_dynamodb(self) -> None:
+        if self._dynamodb_url:
+            self.dynamo = DynamoEndpoint.connect(self._dynamodb_url, self.region)
+        else:
+            self.dynamo = DynamoEndpoint.embedded(region=self.region)
+
+    def _read_template(self) -> SamTemplate:
+        """The template with the parameters that point it at the local resources, then the user's."""
+        declared = set((load_yaml(self.template_path.read_text()) or {}).get("Parameters", {}))
+        local = {
+            "KafkaBootstrapServers": self.bootstrap_servers,
+            "KafkaAuth": "NONE",
+            "MskClusterArn": LOCAL_MSK_ARN,
+        }
+        parameters = {k: v for k, v in local.items() if k in declared} | self.extra_parameters
+        return SamTemplate(self.template_path, parameters, region=self.region)
+
+    def _create_topics(self) -> None:
+        from local.broker import ensure_topics
+
+        assert self.template is not None
+        self.topics = template_topics(self.template)
+        ensure_topics(self.bootstrap_servers, {topic: self.partitions for topic in self.topics})
+
+    def function_environment(self, logical_id: str) -> dict[str, str]:
+        assert self.template is not None and self.dynamo is not None
+        spec = self.template.functions()[logical_id]
+        extra = {
+            **self.dynamo.function_env(),
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
+            "KAFKA_AUTH": "NONE",
+        }
+        return lambda_environment(spec, region=self.region, extra=extra)
+
+    def _start_functions(self) -> None:
+        assert self.template is not None
+        specs = self.template.functions()
+        unknown = (self.only or set()) - set(specs)
+        if unknown:
+            raise KeyError(
+                f"no function {', '.join(sorted(unknown))} in {self.template_path.name} "
+                f"(functions: {', '.join(sorted(specs))})"
+            )
+        layers = self.template.layer_dirs()
+        for logical_id, spec in specs.items():
+            if self.only is not None and logical_id not in self.only:
+                continue
+            runtime = FunctionRuntime(
+                spec, self.function_environment(logical_id), layers, log=self.log
+            )
+            runtime.start()  # cold starts run in parallel
+            self.runtimes[logical_id] = runtime
+        for logical_id, runtime in self.runtimes.items():
+            error = runtime.wait_ready()
+            if error:
+                self.log(
+                    f"{logical_id}: init failed: {error.get('errorType')}: {error.get('errorMessage')}"
+                )
+
+    def _destinations(self) -> FailureDestinations:
+        if self.destinations is None:
+            self.destinations = FailureDestinations(self.state_dir)
+        return self.destinations
+
+    def _on_failure(self, event: EventSpec) -> Any:
+        """The event's resolved OnFailure destination (None when it has none)."""
+        target = ((event.properties.get("DestinationConfig") or {}).get("OnFailure") or {}).get(
+            "Destination"
+        )
+        if not target:
+            return None
+        return self._destinations().resolve(
+            str(target),
+            bootstrap_servers=self.bootstrap_servers,
+            source_topics=[str(t) for t in event.properties.get("Topics", [])],
+        )
+
+    def _start_event_sources(self) -> None:
+        assert self.template is not None and self.dynamo is not None
+        from local.esm import KafkaEventSourceMapping
+
+        for logical_id, runtime in self.runtimes.items():
+            spec = runtime.spec
+            function_arn = f"arn:aws:lambda:{self.region}:{LOCAL_ACCOUNT}:function:{logical_id}"
+            for event in spec.events:
+                source: Any
+                if event.type in KAFKA_EVENT_TYPES:
+                    self_managed = event.type == "SelfManagedKafka"
+                    source = KafkaEventSourceMapping(
+                        logical_id,
+                        event,
+                        runtime,
+                        self.bootstrap_servers,
+                        event_source_arn=None
+                        if self_managed
+                        else str(event.properties.get("Stream") or LOCAL_MSK_ARN),
+                        self_managed=self_managed,
+                        destinations=self._destinations(),
+                        log=self.log,
+                    )
+                elif event.type == "DynamoDB":
+                    source = DynamoStreamEventSource(
+                        logical_id,
+                        event,
+                        runtime,
+                        self.dynamo.streams(),
+                        stream_arn=str(event.properties["Stream"]),
+                        state_dir=self.state_dir,
+                        destination=self._on_failure(event),
+                        function_arn=function_arn,
+                        log=self.log,
+                    )
+                elif event.type in ("Schedule", "ScheduleV2"):
+                    if not is_enabled(event):
+                        self.skipped.append(
+                            f"{logical_id}.{event.name}: schedule disabled in the template"
+                        )
+                        continue
+                    try:
+                        source = ScheduleEventSource(
+                            logical_id, event, runtime, region=self.region, log=self.log
+                        )
+                    except ScheduleError as exc:
+                        self.skipped.append(f"{logical_id}.{event.name}: {exc}")
+                        continue
+                elif event.type == "Api":
+                    continue
+                else:
+                    self.skipped.append(
+                        f"{logical_id}.{event.name}: event type {event.type} is not emulated"
+                    )
+                    continue
+                source.start()
+                self.sources.append(source)
+        for line in self.skipped:
+            self.log(f"not emulated: {line}")
+
+    def _start_api(self) -> None:
+        assert self.template is not None
+        routes = [r for r in self.template.routes() if r.function in self.runtimes]
+        stage = self._api_stage()
+        self.gateway = ApiGateway(
+            routes, self.runtimes, host=self.host, port=self.port, stage=stage, log=self.log
+        )
+        self.gateway.start()
+
+    def _api_stage(self) -> str:
+        assert self.template is not None
+        for props in self.template.resources_of("AWS::Serverless::Api").values():
+            stage = self.template.resolve(props.get("Properties", {})).get("StageName")
+            if stage:
+                return str(stage)
+        return "Prod"
+
+    def stop(self) -> None:
+        """Event sources first (no new invocations), then the API, workers, broker and moto."""
+        for source in reversed(self.sources):
+            try:
+                source.stop()
+            except Exception as exc:
+                self.log(f"stopping {type(source).__name__}: {exc!r}")
+        self.sources = []
+        if self.gateway is not None:
+            self.gateway.stop()
+            self.gateway = None
+        for runtime in self.runtimes.values():
+            runtime.stop()
+        self.runtimes = {}
+        if self.destinations is not None:
+            self.destinations.close()
+        self.destinations = None
+        if self.broker is not None:
+            self.broker.stop()
+            self.broker = None
+        if self.dynamo is not None:
+            self.dynamo.stop()
+        self._started = False
+
+    # ------------------------------------------------------------------ reporting
+    def triggers(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for logical_id, runtime in self.runtimes.items():
+            items = []
+            for event in runtime.spec.events:
+                props = event.properties
+                if event.type == "Api":
+                    items.append(f"{props.get('Method', '').upper()} {props.get('Path')}")
+                elif event.type in KAFKA_EVENT_TYPES:
+                    items.append(
+                        f"{event.type} {', '.join(props.get('Topics', []))} (group {props.get('ConsumerGroupId', '-')})"
+                    )
+                elif event.type == "DynamoDB":
+                    items.append(
+                        f"DynamoDB stream of {self._stream_table(str(props.get('Stream')))}"
+                    )
+                elif event.type in ("Schedule", "ScheduleV2"):
+                    items.append(
+                        f"{event.type} {props.get('Schedule') or props.get('ScheduleExpression')}"
+                    )
+                else:
+                    items.append(event.type)
+            out[logical_id] = items
+        return out
+
+    def _stream_table(self, stream_arn: str) -> str:
+        for attrs in self.tables.values():
+            if attrs.get("StreamArn") == stream_arn:
+                return str(attrs["Ref"])
+        return stream_arn
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "apiUrl": self.gateway.url if self.gateway else None,
+            "bootstrapServers": self._bootstrap,
+            "kafka": self.kafka_kind,
+            "dynamodbEndpoint": self.dynamo.url if self.dynamo else None,
+            "dynamodb": self.dynamo.kind if self.dynamo else None,
+            "region": self.region,
+            "tables": {lid: attrs["Ref"] for lid, attrs in self.tables.items()},
+            "topics": self.topics,
+            "stateDir": str(self.state_dir),
+            "functions": self.triggers(),
+            "pid": os.getpid(),
+            "startedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+
+    def summary(self) -> str:
+        info = self.describe()
+        lines = ["eventflow local stack is up"]
+        if info["apiUrl"]:
+            lines.append(
+                f"  API          {info['apiUrl']}   (stage prefix /{self.gateway.stage if self.gateway else ''} optional)"
+            )
+        lines.append(f"  Kafka        {info['bootstrapServers']}   ({info['kafka']})")
+        lines.append(f"  DynamoDB     {info['dynamodbEndpoint']}   ({info['dynamodb']})")
+        lines.append(
+            f"  Topics       {', '.join(self.topics) or '-'}   ({self.partitions} partitions when created here)"
+        )
+        lines.append(f"  Tables       {', '.join(info['tables'].values())}")
+        lines.append(f"  State dir    {self.state_dir}")
+        lines.append("  Functions")
+        for logical_id, items in info["functions"].items():
+            lines.append(f"    {logical_id}")
+            for item in items:
+                lines.append(f"      <- {item}")
+        return "\n".join(lines)
+
+    def write_state_file(self) -> Path:
+        path = self.state_dir / STATE_FILE
+        path.write_text(json.dumps(self.describe(), indent=2))
+        return path
+
+    def remove_state_file(self) -> None:
+        (self.state_dir / STATE_FILE).unlink(missing_ok=True)
+
+
+def read_state_file(state_dir: Path | str | None = None) -> dict[str, Any] | None:
+    path = Path(state_dir or DEFAULT_STATE_DIR) / STATE_FILE
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return None
