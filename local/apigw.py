@@ -144,7 +144,7 @@ class ApiGateway:
             "stage": self.stage,
             "routes": [
                 {"method": r.method, "path": r.path, "function": r.function}
-                for r in self.router.routes
+                for r in sorted(self.router.routes, key=lambda r: (r.path, r.method))
             ],
         }
 

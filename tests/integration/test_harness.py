@@ -1,0 +1,350 @@
+"""The local harness end to end: ``Stack`` over real HTTP, the real Kafka protocol and moto.
+
+The broker and the DynamoDB emulator are started here, once for the module, and handed to the
+stack, so a test can stop the stack and start a new one against the same data (a restart).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from local.apigw import ApiGateway
+from local.broker import EmbeddedBroker
+from local.demo import http_json
+from local.dynamo import DynamoEndpoint
+from local.invoke import InvocationResult
+from local.seed import SEED_ACCOUNT, seed
+from local.stack import Stack
+from local.template import Route
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+TOPIC = "transaction-service-topic"
+
+
+class Harness:
+    """A running ``Stack`` on a broker and a DynamoDB emulator that outlive it."""
+
+    def __init__(self, broker: EmbeddedBroker, dynamo: DynamoEndpoint, state_dir: Path) -> None:
+        self.broker = broker
+        self.dynamo = dynamo
+        self.state_dir = state_dir
+        self.lines: list[str] = []
+        self.stack = self._new_stack()
+
+    def _log(self, line: str) -> None:
+        self.lines.append(line)
+        print(line)
+
+    def _new_stack(self) -> Stack:
+        stack = Stack(
+            port=0,
+            bootstrap_servers=self.broker.bootstrap_servers,
+            dynamodb_endpoint=self.dynamo.url,
+            state_dir=self.state_dir,
+            log=self._log,
+            environ={},
+        )
+        return stack.start()
+
+    def restart(self) -> None:
+        self.stack.stop()
+        self.lines.clear()
+        self.stack = self._new_stack()
+
+    @property
+    def api(self) -> str:
+        return self.stack.api_url
+
+    def call(self, method: str, path: str, body: Any = None, expect: int | None = None) -> Any:
+        status, payload = http_json(method, self.api + path, body)
+        if expect is not None:
+            assert status == expect, f"{method} {path} -> {status}: {payload}"
+        return payload
+
+    def batches_of(self, function: str) -> list[int]:
+        """Batch sizes of the invocations of ``function`` since the stack started."""
+        pattern = re.compile(rf"^invoke {function} .*batch=(\d+)")
+        return [int(m.group(1)) for line in self.lines if (m := pattern.match(line))]
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+    broker = EmbeddedBroker().start()
+    dynamo = DynamoEndpoint.embedded()
+    h = Harness(broker, dynamo, tmp_path_factory.mktemp("state"))
+    try:
+        yield h
+    finally:
+        h.stack.stop()
+        dynamo.stop()
+        broker.stop()
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.25)
+
+
+def new_account(h: Harness) -> dict[str, Any]:
+    return h.call(
+        "POST", "/accounts", {"name": "Integration", "number": uuid.uuid4().hex[:12]}, expect=201
+    )
+
+
+def new_transactions(h: Harness, account_id: str, n: int) -> list[dict[str, Any]]:
+    return [
+        h.call("POST", "/transactions", {"accountId": account_id}, expect=201) for _ in range(n)
+    ]
+
+
+def account_when(
+    h: Harness, account_id: str, check: Callable[[dict[str, Any]], bool], what: str
+) -> dict[str, Any]:
+    def probe() -> dict[str, Any] | None:
+        account = h.call("GET", f"/accounts/{account_id}", expect=200)
+        return account if check(account) else None
+
+    return wait_for(probe, what=what)
+
+
+def topic_records(bootstrap: str) -> list[Any]:
+    """Every record of the transactions topic, read with a manual assignment (no group)."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=1500
+    )
+    try:
+        partitions = [
+            TopicPartition(TOPIC, p) for p in sorted(consumer.partitions_for_topic(TOPIC) or [])
+        ]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        return list(consumer)
+    finally:
+        consumer.close()
+
+
+def produce(bootstrap: str, value: bytes, key: bytes, partition: int) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    try:
+        producer.send(TOPIC, value=value, key=key, partition=partition).get(timeout=10)
+    finally:
+        producer.close()
+
+
+def fraud_event(account_id: str) -> bytes:
+    txn_id = uuid.uuid4().hex
+    return json.dumps(
+        {
+            "eventId": uuid.uuid4().hex,
+            "eventType": "TransactionMarkedFraud",
+            "id": txn_id,
+            "accountId": account_id,
+            "status": "FRAUD",
+        }
+    ).encode()
+
+
+# --------------------------------------------------------------------------------- the fraud flow
+def test_three_frauds_block_the_account_and_a_fourth_only_counts(harness: Harness) -> None:
+    # GIVEN an account with four transactions
+    account = new_account(harness)
+    txns = new_transactions(harness, account["id"], 4)
+
+    # WHEN three of them are marked as fraud
+    for txn in txns[:3]:
+        assert (
+            harness.call("POST", f"/transactions/{txn['id']}/fraud", expect=200)["status"]
+            == "FRAUD"
+        )
+
+    # THEN the account consumer blocks the account, having counted exactly three
+    blocked = account_when(harness, account["id"], lambda a: a["status"] == "blocked", "the block")
+    assert blocked["fraudCount"] == 3
+
+    # WHEN a fourth is marked: it counts, and the account stays blocked as it was
+    harness.call("POST", f"/transactions/{txns[3]['id']}/fraud", expect=200)
+    after = account_when(harness, account["id"], lambda a: a["fraudCount"] == 4, "the fourth count")
+    assert after["status"] == "blocked"
+    assert after.get("blockedAt") == blocked.get("blockedAt")
+
+
+def test_outbox_relay_publishes_keyed_by_account_with_event_headers(harness: Harness) -> None:
+    account = new_account(harness)
+    (txn,) = new_transactions(harness, account["id"], 1)
+    harness.call("POST", f"/transactions/{txn['id']}/fraud", expect=200)
+
+    def published() -> Any:
+        return [
+            r
+            for r in topic_records(harness.stack.bootstrap_servers)
+            if json.loads(r.value).get("id") == txn["id"]
+        ]
+
+    (record,) = wait_for(published, what="the fraud event on the topic")
+    headers = {name: value.decode() for name, value in record.headers}
+    value = json.loads(record.value)
+    assert record.key == account["id"].encode()
+    assert headers["eventType"] == "TransactionMarkedFraud"
+    assert headers["eventId"] == value["eventId"]
+    assert value["accountId"] == account["id"] and value["status"] == "FRAUD"
+
+
+def test_malformed_record_is_dead_lettered_without_stalling_its_partition(harness: Harness) -> None:
+    # GIVEN a record that is not JSON, followed on the same partition by a valid fraud event
+    account = new_account(harness)
+    produce(harness.stack.bootstrap_servers, b"{not json", key=b"poison", partition=1)
+    produce(
+        harness.stack.bootstrap_servers,
+        fraud_event(account["id"]),
+        key=account["id"].encode(),
+        partition=1,
+    )
+
+    # THEN the valid event behind it is counted ...
+    account_when(
+        harness, account["id"], lambda a: a["fraudCount"] == 1, "the event behind the poison"
+    )
+
+    # ... and the poison is parked where operators can see it
+    def parked() -> Any:
+        items = harness.call("GET", "/dead-letters", expect=200)["items"]
+        return [i for i in items if i.get("key") == "cG9pc29u"]  # base64 of b"poison"
+
+    (letter,) = wait_for(parked, what="the dead letter")
+    assert letter["topic"] == TOPIC and letter["partition"] == 1
+    assert "JSON" in letter["message"] or "json" in letter["reason"].lower()
+
+
+# --------------------------------------------------------------------------------- API Gateway
+def test_unknown_paths_404_and_wrong_methods_405_with_allow(harness: Harness) -> None:
+    status, body = http_json("GET", harness.api + "/nowhere")
+    assert status == 404 and "message" in body
+
+    status, body = http_json("DELETE", harness.api + "/transactions")
+    assert status == 405 and "message" in body
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(
+            urllib.request.Request(harness.api + "/transactions", method="DELETE"), timeout=10
+        )
+    assert set(err.value.headers["Allow"].split(", ")) == {"GET", "POST"}
+
+    # the stage prefix of the deployed URL works too
+    status, body = http_json("GET", harness.api + "/v1/accounts")
+    assert status == 200 and "items" in body
+
+
+class _Failing:
+    function_name = "Broken"
+
+    def invoke(
+        self, event: dict[str, Any], *, trigger: str = "direct", batch_size: int | None = None
+    ) -> InvocationResult:
+        return InvocationResult(False, error={"errorType": "ValueError", "errorMessage": "boom"})
+
+
+def test_a_function_error_is_a_502_like_api_gateway() -> None:
+    gateway = ApiGateway(
+        [Route("GET", "/broken", "Broken", "E")], {"Broken": _Failing()}, port=0, log=lambda _: None
+    )
+    gateway.start()
+    try:
+        status, body = http_json("GET", gateway.url + "/broken")
+    finally:
+        gateway.stop()
+    assert (status, body) == (502, {"message": "Internal server error"})
+
+
+# --------------------------------------------------------------------------------- CLI
+def _cli(harness: Harness, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": harness.stack.bootstrap_servers,
+        "AWS_ENDPOINT_URL_DYNAMODB": harness.dynamo.url,
+        "EVENTFLOW_STATE_DIR": str(harness.state_dir / "cli"),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "local", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_invoke_runs_one_function_with_an_event_file(harness: Harness) -> None:
+    # GIVEN the seed's account in the tables
+    seed(harness.dynamo.dynamodb(), {lid: a["Ref"] for lid, a in harness.stack.tables.items()})
+
+    # WHEN the sample event of GET /accounts/{id} is invoked from the command line
+    done = _cli(harness, "invoke", "AccountsApiFunction", "--event", "events/accounts_get.json")
+
+    # THEN the result is on stdout, the logs on stderr, and the exit code says it worked
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["statusCode"] == 200
+    assert json.loads(result["body"])["id"] == SEED_ACCOUNT["id"]
+    assert "invoke AccountsApiFunction" in done.stderr
+
+
+def test_invoke_of_an_unknown_function_fails_clearly(harness: Harness) -> None:
+    done = _cli(harness, "invoke", "NoSuchFunction", "--event", "events/accounts_get.json")
+    assert done.returncode != 0
+    assert "NoSuchFunction" in done.stderr
+
+
+# --------------------------------------------------------------------------------- restart
+def test_restart_resumes_from_committed_offsets_without_double_counting(harness: Harness) -> None:
+    # GIVEN an account with one fraud counted
+    account = new_account(harness)
+    txns = new_transactions(harness, account["id"], 2)
+    harness.call("POST", f"/transactions/{txns[0]['id']}/fraud", expect=200)
+    account_when(harness, account["id"], lambda a: a["fraudCount"] == 1, "the first count")
+    published_before = len(topic_records(harness.stack.bootstrap_servers))
+
+    # WHEN the harness stops, a fraud event arrives while it is down, and it starts again
+    harness.stack.stop()
+    produce(
+        harness.broker.bootstrap_servers,
+        fraud_event(account["id"]),
+        key=account["id"].encode(),
+        partition=2,
+    )
+    harness.restart()
+
+    # THEN the event that arrived meanwhile is counted (no loss) ...
+    account_when(
+        harness, account["id"], lambda a: a["fraudCount"] == 2, "the event sent while down"
+    )
+    # ... and a new fraud goes through the new stack
+    harness.call("POST", f"/transactions/{txns[1]['id']}/fraud", expect=200)
+    blocked = account_when(
+        harness, account["id"], lambda a: a["fraudCount"] == 3, "the third count"
+    )
+    assert blocked["status"] == "blocked"
+
+    # the consumer got only what was new, and the relay did not publish the outbox again
+    assert sum(harness.batches_of("AccountConsumerFunction")) == 2
+    assert len(topic_records(harness.stack.bootstrap_servers)) == published_before + 2
