@@ -8,13 +8,14 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from eventflow.api import decode_token, make_resolver, page
+from eventflow.api import decode_token, make_resolver, openapi_responses, page, page_model
 from eventflow.config import env_str
-from eventflow.kafka.deadletter import DeadLetterStore
+from eventflow.kafka.deadletter import DeadLetterItem, DeadLetterStore
 from eventflow.observability import logger, metrics
 
 TABLE = env_str("DEAD_LETTER_TABLE")
 app = make_resolver()
+DeadLetterPage = page_model(DeadLetterItem, "DeadLetterPage")
 
 
 @cache
@@ -22,7 +23,12 @@ def store() -> DeadLetterStore:
     return DeadLetterStore(TABLE)
 
 
-@app.get("/dead-letters", summary="List parked records, newest first", tags=["operations"])
+@app.get(
+    "/dead-letters",
+    summary="List parked records, newest first",
+    tags=["operations"],
+    responses=openapi_responses(200, DeadLetterPage, 400, 422),
+)
 def list_dead_letters(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     next_token: Annotated[str | None, Query(alias="nextToken")] = None,

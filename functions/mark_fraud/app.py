@@ -11,8 +11,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from eventflow.api import check_id, make_resolver
+from eventflow.api import check_id, make_resolver, openapi_responses
 from eventflow.config import fraud_settings
+from eventflow.fraud.models import Transaction
 from eventflow.fraud.service import FraudMarker
 from eventflow.fraud.store import TransactionStore
 from eventflow.observability import logger, metrics
@@ -30,6 +31,7 @@ def marker() -> FraudMarker:
     "/transactions/<transaction_id>/fraud",
     summary="Mark a transaction as fraud",
     tags=["transactions"],
+    responses=openapi_responses(200, Transaction, 400, 404, 409, 422),
 )
 def mark_fraud(transaction_id: str) -> dict[str, Any]:
     txn = marker().mark(check_id(transaction_id))

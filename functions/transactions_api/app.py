@@ -9,15 +9,24 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from eventflow.api import check_id, decode_token, json_response, make_resolver, page
+from eventflow.api import (
+    check_id,
+    decode_token,
+    json_response,
+    make_resolver,
+    openapi_responses,
+    page,
+    page_model,
+)
 from eventflow.config import fraud_settings
-from eventflow.fraud.models import CreateTransaction
+from eventflow.fraud.models import CreateTransaction, Transaction
 from eventflow.fraud.service import TransactionService
 from eventflow.fraud.store import AccountStore, TransactionStore
 from eventflow.observability import logger, metrics
 
 SETTINGS = fraud_settings()
 app = make_resolver()
+TransactionPage = page_model(Transaction, "TransactionPage")
 
 
 @cache
@@ -27,12 +36,22 @@ def service() -> TransactionService:
     )
 
 
-@app.post("/transactions", summary="Create a transaction", tags=["transactions"])
+@app.post(
+    "/transactions",
+    summary="Create a transaction",
+    tags=["transactions"],
+    responses=openapi_responses(201, Transaction, 404, 413, 415, 422, description="Created"),
+)
 def create_transaction(body: CreateTransaction) -> Response[dict[str, Any]]:
     return json_response(201, service().create(body))
 
 
-@app.get("/transactions", summary="List transactions, newest first", tags=["transactions"])
+@app.get(
+    "/transactions",
+    summary="List transactions, newest first",
+    tags=["transactions"],
+    responses=openapi_responses(200, TransactionPage, 400, 422),
+)
 def list_transactions(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     next_token: Annotated[str | None, Query(alias="nextToken")] = None,
@@ -43,7 +62,12 @@ def list_transactions(
     return page(*service().list(limit, decode_token(next_token), account_id))
 
 
-@app.get("/transactions/<transaction_id>", summary="Get a transaction", tags=["transactions"])
+@app.get(
+    "/transactions/<transaction_id>",
+    summary="Get a transaction",
+    tags=["transactions"],
+    responses=openapi_responses(200, Transaction, 400, 404, 422),
+)
 def get_transaction(transaction_id: str) -> dict[str, Any]:
     return service().get(check_id(transaction_id))
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import BaseModel, create_model
 
 from eventflow.errors import (
     DomainError,
@@ -192,3 +193,52 @@ def decode_token(token: str | None) -> dict[str, Any] | None:
 
 def page(items: list[dict[str, Any]], last_key: dict[str, Any] | None) -> dict[str, Any]:
     return {"items": items, "nextToken": encode_token(last_key)}
+
+
+# ------------------------------------------------------------------------------------ OpenAPI
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+    type: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error response: ``message`` says what was wrong; 422s list each field's problem."""
+
+    message: str
+    errors: list[FieldProblem] | None = None
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid request (bad id, bad nextToken, nothing to do)",
+    401: "Missing credentials",
+    403: "Credentials not accepted",
+    404: "No such resource",
+    409: "Conflicts with the resource's current state",
+    413: f"Body larger than {MAX_BODY_BYTES} bytes",
+    415: "Body is not application/json",
+    422: "Validation failed; message and errors name each field",
+    503: "Temporarily unavailable; retry",
+}
+
+
+def openapi_responses(
+    ok: int, model: Any, *errors: int, description: str = "Success"
+) -> dict[int, Any]:
+    """``responses=`` for a Powertools route: the success body and every error it can return."""
+    out: dict[int, Any] = {}
+    if model is None:
+        out[ok] = {"description": description}
+    else:
+        out[ok] = {"description": description, "content": {JSON: {"model": model}}}
+    for code in (*errors, 503):
+        out[code] = {
+            "description": ERROR_DESCRIPTIONS[code],
+            "content": {JSON: {"model": ErrorBody}},
+        }
+    return out
+
+
+def page_model(item: Any, name: str) -> Any:
+    """``{"items": [item], "nextToken": str | null}`` as a named pydantic model."""
+    return create_model(name, items=(list[item], ...), nextToken=(str | None, None))

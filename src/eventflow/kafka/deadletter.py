@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 from eventflow import ddb
 from eventflow.aws import dynamodb_client, transient_errors
 from eventflow.clock import epoch_s, now_iso
@@ -24,6 +26,27 @@ from eventflow.kafka.events import KafkaRecord
 MAX_VALUE_BYTES = 64 * 1024
 RETENTION_S = 14 * 24 * 3600
 LIST_KEY = "DEADLETTER"
+
+
+class DeadLetterItem(BaseModel):
+    """A parked record as ``GET /dead-letters`` returns it (key/value/headers base64)."""
+
+    id: str
+    failedAt: str
+    reason: str
+    message: str
+    function: str
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int
+    key: str | None = None
+    value: str
+    valueSize: int
+    valueTruncated: bool
+    valueSha256: str
+    headers: list[dict[str, str]]
+    expiresAt: int
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,142 @@
+"""One OpenAPI document for the whole REST API, generated from the functions' own routes.
+
+Every API function is a Powertools resolver with pydantic-typed routes, so each can describe
+itself (``app.get_openapi_schema()``). This module loads each function of the template that has
+``Type: Api`` events (in its own module namespace, with its own environment), merges their paths
+and component schemas, and adds what API Gateway contributes: the stage server and the
+authorization scheme of the write routes. The harness serves the result at ``/openapi.json`` and
+Swagger UI at ``/swagger``; ``python -m local openapi`` prints it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from local.template import SamTemplate
+
+WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
+SWAGGER_HTML = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>{title}</title>
+<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({{url: "{spec_url}", dom_id: "#swagger-ui"}});</script>
+</body></html>
+"""
+
+
+@contextmanager
+def _environment(env: Mapping[str, str]) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _template_path(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+def build_openapi(
+    template: SamTemplate,
+    environment: Callable[[str], Mapping[str, str]] | None = None,
+    *,
+    server_url: str | None = None,
+    title: str = "eventflow API",
+    version: str = "1.0.0",
+    write_auth: bool = True,
+) -> dict[str, Any]:
+    """Merge the OpenAPI documents of every API function of ``template``."""
+    functions = template.functions()
+    routes = template.routes()
+    api_functions = sorted({r.function for r in routes})
+    declared = {(r.method.lower(), _template_path(r.path)) for r in routes}
+    doc: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": title,
+            "version": version,
+            "description": 'Fraud detection and earthquake stream. Errors are {"message": ...}.',
+        },
+        "paths": {},
+        "components": {"schemas": {}},
+    }
+    for logical_id in api_functions:
+        spec = functions[logical_id]
+        env = dict(environment(logical_id) if environment else spec.environment)
+        for layer in template.layer_dirs():
+            if str(layer) not in sys.path:
+                sys.path.append(str(layer))
+        name = f"openapi_{logical_id}"
+        module_spec = importlib.util.spec_from_file_location(name, spec.module_file)
+        if module_spec is None or module_spec.loader is None:
+            raise RuntimeError(f"cannot load {spec.module_file}")
+        module = importlib.util.module_from_spec(module_spec)
+        with _environment(env):
+            module_spec.loader.exec_module(module)
+            app = getattr(module, "app", None)
+            if app is None or not hasattr(app, "get_openapi_schema"):
+                continue
+            part = app.get_openapi_schema(title=title, version=version).model_dump(
+                mode="json", by_alias=True, exclude_none=True
+            )
+        for path, operations in part.get("paths", {}).items():
+            for method, operation in operations.items():
+                if (method, _template_path(path)) not in declared:
+                    continue  # a route the function knows but API Gateway does not send it
+                if write_auth and method in WRITE_METHODS:
+                    operation["security"] = [{"apiAuth": []}]
+                    operation.setdefault("responses", {}).update(
+                        {
+                            "401": {"description": "Missing credentials"},
+                            "403": {"description": "Credentials not accepted"},
+                        }
+                    )
+                doc["paths"].setdefault(path, {})[method] = operation
+        doc["components"]["schemas"].update(part.get("components", {}).get("schemas", {}))
+    _use_error_body(doc)
+    if write_auth:
+        doc["components"]["securitySchemes"] = {
+            "apiAuth": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "Locally: the harness token (LOCAL_API_TOKEN). Deployed: IAM "
+                "(SigV4), or the Cognito / Lambda authorizer chosen by the ApiAuth parameter.",
+            }
+        }
+    if server_url:
+        doc["servers"] = [{"url": server_url}]
+    return doc
+
+
+def _use_error_body(doc: dict[str, Any]) -> None:
+    """Validation errors answer ``ErrorBody`` (``{"message", "errors"}``), not Powertools' default."""
+    schemas = doc["components"]["schemas"]
+    for operations in doc["paths"].values():
+        for operation in operations.values():
+            response = operation.get("responses", {}).get("422")
+            if response is not None and "ErrorBody" in schemas:
+                response["content"] = {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}
+                }
+    text = str(doc["paths"])
+    for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        if f"/{unused}'" not in text:
+            schemas.pop(unused, None)
+
+
+def swagger_html(spec_url: str = "/openapi.json", title: str = "eventflow API") -> str:
+    return SWAGGER_HTML.format(spec_url=spec_url, title=title)
