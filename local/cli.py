@@ -140,6 +140,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         )
         return 1
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in the background
     stack = Stack(
         template_path=args.template,
         parameters=dict(args.param),
