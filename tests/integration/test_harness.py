@@ -27,9 +27,12 @@ from local.broker import EmbeddedBroker
 from local.demo import http_json
 from local.dynamo import DynamoEndpoint
 from local.invoke import InvocationResult
+from local.runtime import FunctionRuntime, lambda_environment
+from local.schedule import ScheduleError, ScheduleEventSource, rate_seconds
 from local.seed import SEED_ACCOUNT, seed
 from local.stack import Stack
-from local.template import Route
+from local.streams import passes
+from local.template import EventSpec, Route, SamTemplate
 
 pytestmark = pytest.mark.integration
 
@@ -131,16 +134,21 @@ def account_when(
 
 def topic_records(bootstrap: str) -> list[Any]:
     """Every record of the transactions topic, read with a manual assignment (no group)."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=1500
-    )
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     try:
         partitions = [
             TopicPartition(TOPIC, p) for p in sorted(consumer.partitions_for_topic(TOPIC) or [])
         ]
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
-        return list(consumer)
+        ends = consumer.end_offsets(partitions)
+        records: list[Any] = []
+        deadline = time.monotonic() + 10
+        while any(consumer.position(tp) < end for tp, end in ends.items()):
+            assert time.monotonic() < deadline, "could not read the topic to its end"
+            for batch in consumer.poll(timeout_ms=200).values():
+                records.extend(batch)
+        return records
     finally:
         consumer.close()
 
@@ -348,3 +356,166 @@ def test_restart_resumes_from_committed_offsets_without_double_counting(harness:
     # the consumer got only what was new, and the relay did not publish the outbox again
     assert sum(harness.batches_of("AccountConsumerFunction")) == 2
     assert len(topic_records(harness.stack.bootstrap_servers)) == published_before + 2
+
+
+# --------------------------------------------------------------------------------- function runtime
+ECHO_TEMPLATE = """
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: python3.13
+    Handler: app.handler
+    Timeout: 1
+    Environment:
+      Variables:
+        GREETING: hello
+Resources:
+  Echo:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: echo/
+      Environment:
+        Variables:
+          TABLE: !Ref Things
+  Things:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+"""
+ECHO_APP = """
+import os
+import time
+
+CALLS = {"n": 0}
+
+
+def handler(event, context):
+    CALLS["n"] += 1
+    print("handling", event.get("action"))
+    if event.get("action") == "sleep":
+        time.sleep(5)
+    if event.get("action") == "raise":
+        raise ValueError("bad input")
+    names = ("GREETING", "TABLE", "AWS_LAMBDA_FUNCTION_NAME", "KAFKA_AUTH")
+    return {
+        "calls": CALLS["n"],
+        "pid": os.getpid(),
+        "env": {name: os.environ.get(name) for name in names},
+        "remainingMs": context.get_remaining_time_in_millis(),
+    }
+"""
+
+
+@pytest.fixture
+def echo(tmp_path: Path) -> Iterator[tuple[FunctionRuntime, list[str]]]:
+    (tmp_path / "echo").mkdir()
+    (tmp_path / "echo" / "app.py").write_text(ECHO_APP)
+    (tmp_path / "template.yaml").write_text(ECHO_TEMPLATE)
+    tpl = SamTemplate(tmp_path / "template.yaml")
+    tpl.attributes["Things"] = {"Ref": "local-things"}  # as ensure_tables registers a table
+    spec = tpl.functions()["Echo"]
+    lines: list[str] = []
+    env = lambda_environment(spec, region="us-east-1", extra={"KAFKA_AUTH": "NONE"})
+    runtime = FunctionRuntime(spec, env, [], log=lines.append)
+    try:
+        yield runtime, lines
+    finally:
+        runtime.stop()
+
+
+def test_a_worker_stays_warm_with_the_function_environment(
+    echo: tuple[FunctionRuntime, list[str]],
+) -> None:
+    runtime, lines = echo
+    first = runtime.invoke({"action": "hello"})
+    second = runtime.invoke({"action": "hello"}, trigger="test", batch_size=1)
+
+    assert first.ok and second.ok
+    assert second.payload["calls"] == 2 and second.payload["pid"] == first.payload["pid"]
+    assert first.payload["env"] == {
+        "GREETING": "hello",
+        "TABLE": "local-things",
+        "AWS_LAMBDA_FUNCTION_NAME": "Echo",
+        "KAFKA_AUTH": "NONE",
+    }
+    assert 0 < first.payload["remainingMs"] <= 1000
+    assert "[Echo] handling hello" in lines
+    assert any(line.startswith("invoke Echo trigger=test batch=1 duration=") for line in lines)
+
+
+def test_a_handler_exception_comes_back_as_a_lambda_error(
+    echo: tuple[FunctionRuntime, list[str]],
+) -> None:
+    runtime, _ = echo
+    result = runtime.invoke({"action": "raise"})
+    assert not result.ok and result.error is not None
+    assert result.error["errorType"] == "ValueError"
+    assert result.error["errorMessage"] == "bad input"
+    assert any("app.py" in frame for frame in result.error["stackTrace"])
+    assert runtime.invoke({"action": "hello"}).payload["calls"] == 2  # the environment survived
+
+
+def test_the_timeout_kills_the_worker_and_a_fresh_one_takes_over(
+    echo: tuple[FunctionRuntime, list[str]],
+) -> None:
+    runtime, _ = echo
+    before = runtime.invoke({"action": "hello"}).payload
+
+    started = time.monotonic()
+    result = runtime.invoke({"action": "sleep"})
+    assert time.monotonic() - started < 4
+    assert not result.ok and result.error is not None
+    assert "Task timed out after 1.00 seconds" in result.error["errorMessage"]
+
+    after = runtime.invoke({"action": "hello"}).payload
+    assert after["calls"] == 1 and after["pid"] != before["pid"]  # a cold start
+
+
+# --------------------------------------------------------------------------------- event filtering
+@pytest.mark.parametrize(
+    ("pattern", "record", "expected"),
+    [
+        ({"eventName": ["INSERT"]}, {"eventName": "INSERT"}, True),
+        ({"eventName": ["INSERT"]}, {"eventName": "REMOVE"}, False),
+        (
+            {"dynamodb": {"NewImage": {"kind": {"S": [{"prefix": "fr"}]}}}},
+            {"dynamodb": {"NewImage": {"kind": {"S": "fraud"}}}},
+            True,
+        ),
+        ({"dynamodb": {"OldImage": [{"exists": False}]}}, {"dynamodb": {"NewImage": {}}}, True),
+        ({"n": [{"numeric": [">", 1, "<=", 3]}]}, {"n": 3}, True),
+        ({"n": [{"numeric": [">", 1, "<=", 3]}]}, {"n": 4}, False),
+        ({"s": [{"anything-but": ["a"]}]}, {"s": "b"}, True),
+    ],
+)
+def test_stream_filter_patterns(
+    pattern: dict[str, Any], record: dict[str, Any], expected: bool
+) -> None:
+    assert passes([pattern], record) is expected
+
+
+def test_a_rate_schedule_invokes_with_a_scheduled_event() -> None:
+    events: list[dict[str, Any]] = []
+
+    class Recorder:
+        function_name = "Tick"
+
+        def invoke(
+            self, event: dict[str, Any], *, trigger: str = "direct", batch_size: int | None = None
+        ) -> InvocationResult:
+            events.append(event)
+            return InvocationResult(True)
+
+    spec = EventSpec("Every", "Schedule", {"Schedule": "rate(1 minute)"})
+    source = ScheduleEventSource("Tick", spec, Recorder(), period_s=0.1)
+    assert rate_seconds("rate(5 minutes)") == 300
+    with pytest.raises(ScheduleError, match="only rate"):
+        rate_seconds("cron(0 12 * * ? *)")
+    source.start()
+    try:
+        wait_for(lambda: len(events) >= 2, timeout=5, what="two scheduled runs")
+    finally:
+        source.stop()
+    assert events[0]["detail-type"] == "Scheduled Event"
+    assert events[0]["resources"] == [source.rule_arn]
