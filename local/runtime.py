@@ -1,12 +1,13 @@
-"""Function runtime: one worker process per template function, like a warm Lambda environment.
+"""Function runtime: worker processes per template function, like warm Lambda environments.
 
-``FunctionRuntime`` implements the ``Invoker`` protocol. Its worker (``local/worker.py``) is a
-long-lived Python process with the function's own environment (Globals + the function's
+``FunctionRuntime`` implements the ``Invoker`` protocol. Each of its workers (``local/worker.py``)
+is a long-lived Python process with the function's own environment (Globals + the function's
 Environment, ``!Ref``s resolved to local resources, the Lambda reserved variables, dummy
 credentials, the local DynamoDB endpoint and Kafka broker); it imports the handler once from
 ``CodeUri`` with the layer directories on ``sys.path``.
 
-- One in-flight invocation per worker (a lock), as one Lambda execution environment.
+- One in-flight invocation per worker, as one Lambda execution environment. A function starts
+  with one worker; more are started only while all are busy (up to its concurrency limit).
 - The template's ``Timeout`` is enforced: past it the worker is killed and a fresh one started;
   the invocation fails with ``Task timed out after N.00 seconds``.
 - A handler exception comes back as ``{"errorType", "errorMessage", "stackTrace"}``.
@@ -35,10 +36,16 @@ from local.template import LOCAL_ACCOUNT, FunctionSpec
 WORKER = Path(__file__).resolve().parent / "worker.py"
 END_MARK = "\x00END "  # what the worker writes to stdout and stderr after each invocation
 INIT_TIMEOUT_S = 60.0
+DEFAULT_CONCURRENCY = 4  # execution environments per function when the template sets no limit
 # Variables a process needs to run at all; everything else comes from the function's definition.
 PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")
 
 Log = Callable[[str], None]
+
+
+def function_name(spec: FunctionSpec) -> str:
+    """The deployed name: the template's ``FunctionName`` if it sets one, else the logical id."""
+    return str(spec.properties.get("FunctionName") or spec.logical_id)
 
 
 def lambda_environment(
@@ -56,7 +63,7 @@ def lambda_environment(
     base = os.environ if base is None else base
     env = {k: base[k] for k in PASSTHROUGH if k in base}
     env.update(spec.environment)
-    name = spec.logical_id
+    name = function_name(spec)
     env.update(
         {
             "AWS_LAMBDA_FUNCTION_NAME": name,
@@ -196,7 +203,13 @@ def _pump(stream: IO[bytes] | None, prefix: str, log: Log, ended: threading.Even
 
 
 class FunctionRuntime:
-    """Invoker for one template function, backed by its own worker process."""
+    """Invoker for one template function: a pool of warm worker processes.
+
+    One worker is started up front. An invocation takes an idle worker; when all are busy (a
+    long-running invocation, concurrent API requests) another execution environment is started,
+    up to ``max_concurrency`` (the function's ``ReservedConcurrentExecutions`` if set), as Lambda
+    scales out. Each worker runs one invocation at a time.
+    """
 
     def __init__(
         self,
@@ -206,6 +219,7 @@ class FunctionRuntime:
         *,
         log: Log = print,
         init_timeout: float = INIT_TIMEOUT_S,
+        max_concurrency: int | None = None,
     ) -> None:
         self.spec = spec
         self.function_name = spec.logical_id
@@ -213,74 +227,111 @@ class FunctionRuntime:
         self.layer_dirs = layer_dirs
         self.log = log
         self.init_timeout = init_timeout
-        self._lock = threading.Lock()
-        self._worker: _Worker | None = None
+        reserved = int(spec.properties.get("ReservedConcurrentExecutions") or 0)
+        self.max_concurrency = max_concurrency or (
+            reserved if reserved > 0 else DEFAULT_CONCURRENCY
+        )
+        self._cond = threading.Condition()
+        self._idle: list[_Worker] = []  # warm and free; the last one is used first
+        self._workers: set[_Worker] = set()
         self._closed = False
         self.invocations = 0
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
-        """Start the worker (its import runs in the background); ``wait_ready`` waits for it."""
-        with self._lock:
-            self._ensure_worker()
+        """Start the first worker (its import runs in the background)."""
+        with self._cond:
+            if not self._workers:
+                self._idle.append(self._spawn())
 
     def wait_ready(self, timeout: float | None = None) -> dict[str, Any] | None:
-        """Wait for the cold start; return the init error, if any."""
-        with self._lock:
-            worker = self._ensure_worker()
-            if worker.wait_ready(self.init_timeout if timeout is None else timeout):
-                return None
-            return worker.init_error
+        """Wait for the first cold start; return the init error, if any."""
+        worker = self._checkout()
+        ok = worker.wait_ready(self.init_timeout if timeout is None else timeout)
+        error = None if ok else worker.init_error
+        self._checkin(worker, keep=ok)
+        return error
 
     def stop(self) -> None:
-        self._closed = True
-        with self._lock:
-            if self._worker is not None:
-                self._worker.stop()
-                self._worker = None
+        with self._cond:
+            self._closed = True
+            workers, self._idle = list(self._workers), []
+            self._workers.clear()
+            self._cond.notify_all()
+        for worker in workers:
+            worker.stop()
 
-    def _ensure_worker(self) -> _Worker:
-        if self._closed:
-            raise RuntimeError(f"{self.function_name} is stopped")
-        if self._worker is None or (self._worker.ready is True and not self._worker.alive()):
-            self._worker = _Worker(self.spec, self.env, self.layer_dirs, self.log)
-        return self._worker
+    @property
+    def environments(self) -> int:
+        """Worker processes alive now (warm or busy)."""
+        with self._cond:
+            return len(self._workers)
 
-    def _discard_worker(self, restart: bool) -> None:
-        if self._worker is not None:
-            self._worker.kill()
-            self._worker = None
-        if restart and not self._closed:
-            self._ensure_worker()  # the next cold start overlaps with whatever comes next
+    def _spawn(self) -> _Worker:
+        worker = _Worker(self.spec, self.env, self.layer_dirs, self.log)
+        self._workers.add(worker)
+        return worker
+
+    def _checkout(self) -> _Worker:
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise RuntimeError(f"{self.function_name} is stopped")
+                while self._idle:
+                    worker = self._idle.pop()
+                    if worker.ready is True and not worker.alive():  # died while idle
+                        self._workers.discard(worker)
+                        worker.kill()
+                        continue
+                    return worker
+                if len(self._workers) < self.max_concurrency:
+                    return self._spawn()
+                self._cond.wait()
+
+    def _checkin(self, worker: _Worker, *, keep: bool, replace: bool = False) -> None:
+        """Give a worker back; ``keep=False`` ends it (``replace``: start a fresh one at once)."""
+        with self._cond:
+            if keep and not self._closed:
+                self._idle.append(worker)
+            else:
+                self._workers.discard(worker)
+                if replace and not self._closed and not self._idle:
+                    self._idle.append(self._spawn())  # its cold start overlaps what comes next
+            self._cond.notify()
+        if not keep:
+            worker.kill()
 
     # ------------------------------------------------------------------ Invoker
     def invoke(
         self, event: dict[str, Any], *, trigger: str = "direct", batch_size: int | None = None
     ) -> InvocationResult:
         request_id = str(uuid.uuid4())
-        with self._lock:
-            started = time.monotonic()
-            result = self._invoke_locked(event, request_id)
-            duration_ms = (time.monotonic() - started) * 1000
+        started = time.monotonic()
+        try:
+            worker = self._checkout()
+        except RuntimeError as exc:
+            result = InvocationResult(
+                False, error={"errorType": "Runtime.Stopped", "errorMessage": str(exc)}
+            )
+        else:
+            result = self._invoke_on(worker, event, request_id)
+        duration_ms = (time.monotonic() - started) * 1000
+        with self._cond:
             self.invocations += 1
         result = InvocationResult(result.ok, result.payload, result.error, duration_ms, request_id)
         self.log(self.describe(result, trigger, batch_size))
         return result
 
-    def _invoke_locked(self, event: dict[str, Any], request_id: str) -> InvocationResult:
-        try:
-            worker = self._ensure_worker()
-        except RuntimeError as exc:
-            return InvocationResult(
-                False, error={"errorType": "Runtime.Stopped", "errorMessage": str(exc)}
-            )
+    def _invoke_on(
+        self, worker: _Worker, event: dict[str, Any], request_id: str
+    ) -> InvocationResult:
         if not worker.wait_ready(self.init_timeout):
             error = worker.init_error or {
                 "errorType": "Runtime.InitError",
                 "errorMessage": "init failed",
             }
-            self._discard_worker(restart=False)  # the next invocation tries the init again
-            return InvocationResult(False, error=error, request_id=request_id)
+            self._checkin(worker, keep=False)  # the next invocation tries the init again
+            return InvocationResult(False, error=error)
         timeout = float(self.spec.timeout)
         deadline_ms = int(time.time() * 1000 + timeout * 1000)
         try:
@@ -288,7 +339,7 @@ class FunctionRuntime:
                 {"event": event, "requestId": request_id, "deadlineMs": deadline_ms}, timeout
             )
         except (OSError, ValueError) as exc:
-            self._discard_worker(restart=True)
+            self._checkin(worker, keep=False, replace=True)
             return InvocationResult(
                 False, error={"errorType": "Runtime.ExitError", "errorMessage": str(exc)}
             )
@@ -307,8 +358,9 @@ class FunctionRuntime:
                     **error,
                     "errorMessage": f"RequestId: {request_id} Error: {error['errorMessage']}",
                 }
-            self._discard_worker(restart=True)
+            self._checkin(worker, keep=False, replace=True)
             return InvocationResult(False, error=error)
+        self._checkin(worker, keep=True)
         if reply.get("ok"):
             return InvocationResult(True, payload=reply.get("payload"))
         return InvocationResult(False, error=reply.get("error"))
