@@ -134,10 +134,11 @@ class ApiGateway:
         self._thread.start()
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        if self._thread is not None:
+        if self._thread is not None:  # shutdown() waits for a serve_forever that never ran
+            self.server.shutdown()
             self._thread.join(5)
+            self._thread = None
+        self.server.server_close()
 
     def index(self) -> dict[str, Any]:
         return {

@@ -261,9 +261,14 @@ COMMANDS = {"up": cmd_up, "invoke": cmd_invoke, "demo": cmd_demo, "seed": cmd_se
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from local.broker import BrokerError
+
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except TemplateError as exc:
         print(f"template: {exc}", file=sys.stderr)
         return 2
+    except BrokerError as exc:
+        print(f"Kafka: {exc}", file=sys.stderr)
+        return 1

@@ -120,12 +120,18 @@ class DynamoEndpoint:
         return self.client("dynamodbstreams")
 
     def function_env(self) -> dict[str, str]:
-        """What a function needs to reach these tables (and their streams)."""
-        return {
+        """What a function needs to reach these tables (and their streams).
+
+        moto and LocalStack emulate every service, so they also get the other AWS calls.
+        """
+        env = {
             "AWS_ENDPOINT_URL_DYNAMODB": self.url,
             "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": self.url,
             **DUMMY_CREDENTIALS_ENV,
         }
+        if self.kind in ("moto", "localstack"):
+            env["AWS_ENDPOINT_URL"] = self.url
+        return env
 
     def stop(self) -> None:
         if self._server is not None:

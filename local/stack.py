@@ -28,7 +28,8 @@ from local.apigw import ApiGateway
 from local.destinations import FailureDestinations
 from local.dynamo import DynamoEndpoint, endpoint_from_env, ensure_tables
 from local.invoke import InvocationResult
-from local.runtime import FunctionRuntime, lambda_environment
+from local.lambda_api import LambdaApi
+from local.runtime import FunctionRuntime, function_name, lambda_environment
 from local.schedule import ScheduleError, ScheduleEventSource, is_enabled
 from local.streams import DynamoStreamEventSource
 from local.template import DEFAULT_TEMPLATE, LOCAL_ACCOUNT, ROOT, EventSpec, SamTemplate
@@ -127,6 +128,7 @@ class Stack:
         self.sources: list[Any] = []
         self.skipped: list[str] = []
         self.gateway: ApiGateway | None = None
+        self.lambda_api: LambdaApi | None = None
         self.destinations: FailureDestinations | None = None
         self._started = False
 
@@ -189,7 +191,10 @@ class Stack:
                 log=self.log,
             )
             self._create_topics()
+            self.lambda_api = LambdaApi(host="127.0.0.1", port=0, log=self.log)
             self._start_functions()
+            self.lambda_api.register(self.runtimes)
+            self.lambda_api.start()
             if self.with_event_sources:
                 self._start_event_sources()
             if self.with_api:
@@ -246,6 +251,8 @@ class Stack:
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
             "KAFKA_AUTH": "NONE",
         }
+        if self.lambda_api is not None:
+            extra["AWS_ENDPOINT_URL_LAMBDA"] = self.lambda_api.url
         return lambda_environment(spec, region=self.region, extra=extra)
 
     def _start_functions(self) -> None:
@@ -297,7 +304,9 @@ class Stack:
 
         for logical_id, runtime in self.runtimes.items():
             spec = runtime.spec
-            function_arn = f"arn:aws:lambda:{self.region}:{LOCAL_ACCOUNT}:function:{logical_id}"
+            function_arn = (
+                f"arn:aws:lambda:{self.region}:{LOCAL_ACCOUNT}:function:{function_name(spec)}"
+            )
             for event in spec.events:
                 source: Any
                 if event.type in KAFKA_EVENT_TYPES:
@@ -379,6 +388,9 @@ class Stack:
         if self.gateway is not None:
             self.gateway.stop()
             self.gateway = None
+        if self.lambda_api is not None:
+            self.lambda_api.stop()
+            self.lambda_api = None
         for runtime in self.runtimes.values():
             runtime.stop()
         self.runtimes = {}
@@ -431,6 +443,7 @@ class Stack:
             "kafka": self.kafka_kind,
             "dynamodbEndpoint": self.dynamo.url if self.dynamo else None,
             "dynamodb": self.dynamo.kind if self.dynamo else None,
+            "lambdaEndpoint": self.lambda_api.url if self.lambda_api else None,
             "region": self.region,
             "tables": {lid: attrs["Ref"] for lid, attrs in self.tables.items()},
             "topics": self.topics,

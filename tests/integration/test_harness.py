@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -27,6 +28,7 @@ from local.broker import EmbeddedBroker
 from local.demo import http_json
 from local.dynamo import DynamoEndpoint
 from local.invoke import InvocationResult
+from local.lambda_api import LambdaApi
 from local.runtime import FunctionRuntime, lambda_environment
 from local.schedule import ScheduleError, ScheduleEventSource, rate_seconds
 from local.seed import SEED_ACCOUNT, seed
@@ -395,6 +397,8 @@ def handler(event, context):
     print("handling", event.get("action"))
     if event.get("action") == "sleep":
         time.sleep(5)
+    if event.get("action") == "nap":
+        time.sleep(0.6)
     if event.get("action") == "raise":
         raise ValueError("bad input")
     names = ("GREETING", "TABLE", "AWS_LAMBDA_FUNCTION_NAME", "KAFKA_AUTH")
@@ -470,6 +474,56 @@ def test_the_timeout_kills_the_worker_and_a_fresh_one_takes_over(
 
     after = runtime.invoke({"action": "hello"}).payload
     assert after["calls"] == 1 and after["pid"] != before["pid"]  # a cold start
+
+
+def test_a_busy_function_scales_out_to_another_environment(
+    echo: tuple[FunctionRuntime, list[str]],
+) -> None:
+    runtime, _ = echo
+    runtime.invoke({"action": "hello"})
+    results: list[InvocationResult] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(runtime.invoke({"action": "nap"})))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(r.ok for r in results)
+    assert len({r.payload["pid"] for r in results}) == 2
+    assert runtime.environments == 2
+
+
+def test_functions_invoke_functions_through_the_local_lambda_api(
+    echo: tuple[FunctionRuntime, list[str]],
+) -> None:
+    runtime, _ = echo
+    api = LambdaApi(port=0, log=lambda _: None)
+    api.register({"Echo": runtime})
+    api.start()
+    client = DynamoEndpoint(api.url, "external").client("lambda")
+    try:
+        done = client.invoke(FunctionName="Echo", Payload=json.dumps({"action": "hello"}))
+        assert done["StatusCode"] == 200 and "FunctionError" not in done
+        assert json.loads(done["Payload"].read())["env"]["AWS_LAMBDA_FUNCTION_NAME"] == "Echo"
+
+        failed = client.invoke(
+            FunctionName="arn:aws:lambda:us-east-1:123456789012:function:Echo",
+            Payload=b'{"action": "raise"}',
+        )
+        assert failed["FunctionError"] == "Unhandled"
+        assert json.loads(failed["Payload"].read())["errorMessage"] == "bad input"
+
+        before = runtime.invocations
+        queued = client.invoke(FunctionName="Echo", InvocationType="Event", Payload=b"{}")
+        assert queued["StatusCode"] == 202
+        wait_for(lambda: runtime.invocations > before, timeout=5, what="the async invocation")
+
+        with pytest.raises(client.exceptions.ResourceNotFoundException):
+            client.invoke(FunctionName="Nobody", Payload=b"{}")
+    finally:
+        api.stop()
 
 
 # --------------------------------------------------------------------------------- event filtering
