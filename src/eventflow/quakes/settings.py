@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 
 from eventflow.config import (
     DEFAULT_ALERTS_TOPIC,
@@ -71,8 +70,3 @@ class QuakeSettings:
             self_invoke=self_invoke,
             retention_days=env_int("QUAKE_RETENTION_DAYS", 30, env, minimum=1),
         )
-
-
-@lru_cache(maxsize=1)
-def quake_settings() -> QuakeSettings:
-    return QuakeSettings.from_env()
