@@ -25,8 +25,10 @@ from typing import Any
 from cfn_tools import load_yaml
 
 from local.apigw import ApiGateway
+from local.broker import EmbeddedBroker, ensure_topics, wait_for_broker
 from local.destinations import FailureDestinations
 from local.dynamo import DynamoEndpoint, endpoint_from_env, ensure_tables
+from local.esm import KafkaEventSourceMapping
 from local.invoke import InvocationResult
 from local.lambda_api import LambdaApi
 from local.runtime import FunctionRuntime, function_name, lambda_environment
@@ -104,9 +106,10 @@ class Stack:
         self.state_dir = Path(
             state_dir or env.get("EVENTFLOW_STATE_DIR") or DEFAULT_STATE_DIR
         ).resolve()
-        self._bootstrap = (
+        self._external_bootstrap = (
             bootstrap_servers or (env.get("KAFKA_BOOTSTRAP_SERVERS") or "").strip() or None
         )
+        self._bootstrap: str | None = None
         self.kafka_port = (
             kafka_port if kafka_port is not None else (_int_env(env, "KAFKA_PORT") or 0)
         )
@@ -119,7 +122,7 @@ class Stack:
         self.table_prefix = table_prefix
         self.log = log or Console()
 
-        self.broker: Any = None
+        self.broker: EmbeddedBroker | None = None
         self.dynamo: DynamoEndpoint | None = None
         self.template: SamTemplate | None = None
         self.tables: dict[str, dict[str, Any]] = {}
@@ -186,7 +189,7 @@ class Stack:
             self.template = self._read_template()
             self.tables = ensure_tables(
                 self.template,
-                self.dynamo_client_for_setup(),
+                self.dynamodb_client(),
                 table_prefix=self.table_prefix,
                 log=self.log,
             )
@@ -204,13 +207,8 @@ class Stack:
             raise
         return self
 
-    def dynamo_client_for_setup(self) -> Any:
-        assert self.dynamo is not None
-        return self.dynamo.dynamodb()
-
     def _start_kafka(self) -> None:
-        from local.broker import EmbeddedBroker, wait_for_broker
-
+        self._bootstrap = self._external_bootstrap
         if self._bootstrap is None:
             self.broker = EmbeddedBroker(
                 port=self.kafka_port or None, log_path=self.state_dir / "kafka-broker.log"
@@ -237,8 +235,6 @@ class Stack:
         return SamTemplate(self.template_path, parameters, region=self.region)
 
     def _create_topics(self) -> None:
-        from local.broker import ensure_topics
-
         assert self.template is not None
         self.topics = template_topics(self.template)
         ensure_topics(self.bootstrap_servers, {topic: self.partitions for topic in self.topics})
@@ -300,8 +296,6 @@ class Stack:
 
     def _start_event_sources(self) -> None:
         assert self.template is not None and self.dynamo is not None
-        from local.esm import KafkaEventSourceMapping
-
         for logical_id, runtime in self.runtimes.items():
             spec = runtime.spec
             function_arn = (
