@@ -188,7 +188,7 @@ def test_stop_reports_honestly_whether_a_stream_was_running(rig):
     rig.api.post("/earthquake-events/start")
     code, body = rig.api.post("/earthquake-events/stop")
     assert code == 200 and body["stopped"] is True
-    assert body["message"] == "stream stopped (0 events emitted)"
+    assert body["message"] == "stream stopped (0 events emitted so far)"
     assert (
         body["stream"]["running"] is False and body["stream"]["stopReason"] == "stopped by request"
     )

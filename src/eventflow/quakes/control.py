@@ -79,7 +79,7 @@ class StreamControl:
         if stopped:
             return {
                 "stopped": True,
-                "message": f"stream stopped ({state.emitted} events emitted)",
+                "message": f"stream stopped ({state.emitted} events emitted so far)",
                 "stream": state.view(now),
             }
         if state.duration_elapsed(now) and state.run_id and state.stop_at_ms:
