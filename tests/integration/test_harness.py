@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel, EventBridgeModel
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from local.apigw import ApiGateway
 from local.broker import EmbeddedBroker
 from local.demo import http_json
 from local.dynamo import DynamoEndpoint
+from local.events import dynamodb_stream_event, schedule_event
 from local.invoke import InvocationResult
 from local.lambda_api import LambdaApi
 from local.runtime import FunctionRuntime, lambda_environment
@@ -524,6 +526,35 @@ def test_functions_invoke_functions_through_the_local_lambda_api(
             client.invoke(FunctionName="Nobody", Payload=b"{}")
     finally:
         api.stop()
+
+
+def test_stream_and_schedule_events_validate_against_powertools_models(harness: Harness) -> None:
+    client, streams = harness.dynamo.dynamodb(), harness.dynamo.streams()
+    table = f"shape-{uuid.uuid4().hex[:8]}"
+    client.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )
+    arn = client.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    client.put_item(TableName=table, Item={"id": {"S": "1"}, "n": {"N": "5"}})
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )
+    records = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+
+    parsed = DynamoDBStreamModel.model_validate(dynamodb_stream_event(records, arn))
+    assert parsed.Records[0].eventName == "INSERT"
+    assert parsed.Records[0].dynamodb is not None and parsed.Records[0].dynamodb.NewImage == {
+        "id": "1",
+        "n": 5,
+    }
+    assert EventBridgeModel.model_validate(
+        schedule_event("arn:aws:events:us-east-1:123456789012:rule/r")
+    )
 
 
 # --------------------------------------------------------------------------------- event filtering
