@@ -14,6 +14,7 @@ embedded one), ``KAFKA_PORT`` (port of the embedded broker), ``AWS_ENDPOINT_URL_
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import signal
@@ -122,7 +123,10 @@ def _running_stack(state_dir: Path | None) -> dict[str, Any] | None:
     if not info:
         return None
     try:
-        os.kill(int(info.get("pid", 0)), 0)
+        pid = int(info.get("pid", 0))
+        if pid <= 0:
+            return None
+        os.kill(pid, 0)
     except (OSError, ValueError):
         return None
     return info
@@ -132,7 +136,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     from local.stack import Stack
 
     running = _running_stack(args.state_dir)
-    if running and running.get("pid") != os.getpid():
+    if running:
         print(
             f"another harness (pid {running['pid']}) runs with this state dir at {running.get('apiUrl')}; "
             "stop it first or give --state-dir",
@@ -158,7 +162,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         stack.log("stopping: event sources, then functions, then Kafka and DynamoDB ...")
     except OSError as exc:
-        if "Address already in use" in str(exc) or getattr(exc, "errno", None) == 98:
+        if exc.errno == errno.EADDRINUSE:
             print(
                 f"port {stack.port} is already in use: pick another with --port N or PORT=N",
                 file=sys.stderr,
@@ -166,9 +170,8 @@ def cmd_up(args: argparse.Namespace) -> int:
             return 1
         raise
     finally:
-        signal.signal(
-            signal.SIGINT, signal.SIG_IGN
-        )  # a second Ctrl-C must not cut the shutdown short
+        # a second Ctrl-C must not cut the shutdown short
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         stack.stop()
         stack.remove_state_file()
         signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -103,9 +103,7 @@ class Stack:
         self.extra_parameters = dict(parameters or {})
         self.host = host
         self.port = port if port is not None else (_int_env(env, "PORT") or DEFAULT_API_PORT)
-        self.state_dir = Path(
-            state_dir or env.get("EVENTFLOW_STATE_DIR") or DEFAULT_STATE_DIR
-        ).resolve()
+        self.state_dir = resolve_state_dir(state_dir, env)
         self._external_bootstrap = (
             bootstrap_servers or (env.get("KAFKA_BOOTSTRAP_SERVERS") or "").strip() or None
         )
@@ -477,8 +475,17 @@ class Stack:
         (self.state_dir / STATE_FILE).unlink(missing_ok=True)
 
 
+def resolve_state_dir(
+    state_dir: Path | str | None = None, environ: Mapping[str, str] | None = None
+) -> Path:
+    """The given directory, else ``EVENTFLOW_STATE_DIR``, else ``.local/`` in the project."""
+    env = os.environ if environ is None else environ
+    return Path(state_dir or env.get("EVENTFLOW_STATE_DIR") or DEFAULT_STATE_DIR).resolve()
+
+
 def read_state_file(state_dir: Path | str | None = None) -> dict[str, Any] | None:
-    path = Path(state_dir or DEFAULT_STATE_DIR) / STATE_FILE
+    """What a running ``up`` wrote to ``<state dir>/stack.json`` (None if there is none)."""
+    path = resolve_state_dir(state_dir) / STATE_FILE
     try:
         return dict(json.loads(path.read_text()))
     except (OSError, ValueError):
