@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Callable, Mapping, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from local.events import api_event
+from local.httpserver import HttpService, read_body, send
 from local.invoke import Invoker
 from local.template import Route
 
@@ -87,8 +87,10 @@ def proxy_response(payload: Any) -> tuple[int, dict[str, list[str]], bytes]:
     return status, headers, raw
 
 
-class ApiGateway:
-    """A threaded HTTP server; ``port=0`` takes a free port (see ``url``)."""
+class ApiGateway(HttpService):
+    """The REST API of the template; ``port=0`` takes a free port (see ``url``)."""
+
+    name = "apigw"
 
     def __init__(
         self,
@@ -104,41 +106,7 @@ class ApiGateway:
         self.invokers = invokers
         self.stage = stage
         self.log = log
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            server_version = "eventflow-local-apigw"
-
-            def _handle(self) -> None:
-                gateway.handle(self)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
-
-            def log_message(
-                self, format: str, *args: Any
-            ) -> None:  # one line per invocation already
-                return
-
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.server.serve_forever, name="apigw", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread is not None:  # shutdown() waits for a serve_forever that never ran
-            self.server.shutdown()
-            self._thread.join(5)
-            self._thread = None
-        self.server.server_close()
+        super().__init__(host, port)
 
     def index(self) -> dict[str, Any]:
         return {
@@ -154,11 +122,10 @@ class ApiGateway:
         split = urlsplit(req.path)
         path = self.router.strip_stage(split.path or "/")
         method = req.command.upper()
-        length = int(req.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            self._send(req, *_json_body(413, {"message": "Request Too Long"}))
+        if int(req.headers.get("Content-Length") or 0) > MAX_BODY_BYTES:
+            send(req, *_json_body(413, {"message": "Request Too Long"}))
             return
-        body = req.rfile.read(length) if length else None
+        body = read_body(req) or None
         route, params, allowed = self.router.match(method, path)
         if route is None:
             if allowed:
@@ -170,7 +137,7 @@ class ApiGateway:
                 status, headers, raw = _json_body(200, self.index())
             else:
                 status, headers, raw = _json_body(404, {"message": f"No route for {method} {path}"})
-            self._send(req, status, headers, raw)
+            send(req, status, headers, raw)
             return
         event_headers: dict[str, str] = {}
         for name, value in req.headers.items():
@@ -190,27 +157,6 @@ class ApiGateway:
         )
         result = self.invokers[route.function].invoke(event, trigger=f"api {method} {route.path}")
         if not result.ok:
-            self._send(req, *_json_body(502, {"message": "Internal server error"}))
+            send(req, *_json_body(502, {"message": "Internal server error"}))
             return
-        self._send(req, *proxy_response(result.payload))
-
-    @staticmethod
-    def _send(
-        req: BaseHTTPRequestHandler, status: int, headers: Mapping[str, list[str]], raw: bytes
-    ) -> None:
-        try:
-            req.send_response(status)
-            names = {n.lower() for n in headers}
-            for name, values in headers.items():
-                if name.lower() in ("content-length", "connection", "transfer-encoding"):
-                    continue
-                for value in values:
-                    req.send_header(name, value)
-            if "content-type" not in names and raw:
-                req.send_header("Content-Type", "application/json")
-            req.send_header("Content-Length", str(0 if req.command == "HEAD" else len(raw)))
-            req.end_headers()
-            if req.command != "HEAD":
-                req.wfile.write(raw)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        send(req, *proxy_response(result.payload))

@@ -20,10 +20,11 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from local.httpserver import HttpService, read_body, send
 from local.runtime import FunctionRuntime, function_name
 
 Log = Callable[[str], None]
@@ -35,52 +36,25 @@ DEFAULT_ASYNC_RETRIES = 2
 DEFAULT_MAX_EVENT_AGE_S = 6 * 3600
 
 
-class LambdaApi:
+class LambdaApi(HttpService):
     """A threaded HTTP server speaking the Invoke operation of the Lambda API."""
+
+    name = "lambda-api"
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, log: Log = print) -> None:
         self.log = log
         self._functions: dict[str, FunctionRuntime] = {}
         self._stopping = threading.Event()
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            server_version = "eventflow-local-lambda"
-
-            def do_POST(self) -> None:
-                api.handle(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().__init__(host, port)
 
     def register(self, runtimes: Mapping[str, FunctionRuntime]) -> None:
         for logical_id, runtime in runtimes.items():
             self._functions[logical_id] = runtime
             self._functions[function_name(runtime.spec)] = runtime
 
-    def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, name="lambda-api", daemon=True
-        )
-        self._thread.start()
-
     def stop(self) -> None:
         self._stopping.set()
-        if self._thread is not None:  # shutdown() waits for a serve_forever that never ran
-            self.server.shutdown()
-            self._thread.join(5)
-            self._thread = None
-        self.server.server_close()
+        super().stop()
 
     def lookup(self, name_or_arn: str) -> FunctionRuntime | None:
         match = _ARN.match(unquote(name_or_arn))
@@ -88,10 +62,9 @@ class LambdaApi:
 
     # ------------------------------------------------------------------ one request
     def handle(self, req: BaseHTTPRequestHandler) -> None:
-        length = int(req.headers.get("Content-Length") or 0)
-        body = req.rfile.read(length) if length else b""
+        body = read_body(req)
         found = _INVOKE_PATH.match(urlsplit(req.path).path)
-        if not found:
+        if not found or req.command != "POST":
             self._send(
                 req,
                 404,
@@ -160,16 +133,7 @@ class LambdaApi:
         error_type: str | None = None,
         extra: Mapping[str, str] | None = None,
     ) -> None:
-        raw = b"" if payload is None else json.dumps(payload).encode()
-        try:
-            req.send_response(status)
-            req.send_header("Content-Type", "application/json")
-            req.send_header("Content-Length", str(len(raw)))
-            if error_type:
-                req.send_header("x-amzn-ErrorType", error_type)
-            for name, value in (extra or {}).items():
-                req.send_header(name, value)
-            req.end_headers()
-            req.wfile.write(raw)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        headers = {name: [value] for name, value in (extra or {}).items()}
+        if error_type:
+            headers["x-amzn-ErrorType"] = [error_type]
+        send(req, status, headers, b"" if payload is None else json.dumps(payload).encode())
