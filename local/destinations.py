@@ -232,14 +232,16 @@ class FailureDestinations:
                 queue = parts[5]
                 return SqsFileDestination(destination, queue, self.queue_path(queue))
             if service == "kafka" and parts[5].startswith("cluster/"):
-                topic = self.cluster_topics.get(destination) or self.default_cluster_topic
-                if not topic:
+                cluster_topic = self.cluster_topics.get(destination) or self.default_cluster_topic
+                if not cluster_topic:
                     raise DestinationError(
                         f"OnFailure destination {destination} is an MSK cluster: give the topic "
                         "to write failures to with FailureDestinations(cluster_topics={arn: topic}) "
                         "or default_cluster_topic, or use kafka://<topic>"
                     )
-                return self._kafka_destination(destination, topic, bootstrap_servers, source_topics)
+                return self._kafka_destination(
+                    destination, cluster_topic, bootstrap_servers, source_topics
+                )
             if service in ("sns", "s3"):
                 raise DestinationError(
                     f"OnFailure destination {destination}: {service.upper()} destinations are not "

@@ -311,6 +311,8 @@ class EsmOptions:
     max_payload_bytes: int = MAX_PAYLOAD_BYTES
     max_poll_records: int = 10_000
     region: str = "us-east-1"
+    #: one log line per invocation (off when the invoker logs invocations itself)
+    log_invocations: bool = True
     #: extra KafkaConsumer settings (security, timeouts, ...)
     consumer_config: Mapping[str, Any] = field(default_factory=dict)
     clock: Callable[[], float] = time.monotonic
@@ -585,8 +587,8 @@ class KafkaEventSourceMapping:
             "max_partition_fetch_bytes": self.options.max_payload_bytes,
             "fetch_max_bytes": max(52_428_800, 2 * self.options.max_payload_bytes),
             "fetch_max_wait_ms": 100,
-            # full fetch requests: pausing and resuming partitions confuses the incremental fetch
-            # sessions of some Kafka-compatible brokers (the resumed partition never returns data)
+            # full fetch requests: the assignment changes whenever a partition waits for a retry,
+            # and Kafka-compatible brokers differ in their support of incremental fetch sessions
             "enable_incremental_fetch_sessions": False,
             "check_crcs": False,  # CRC32C is pure Python in kafka-python: the hot path's largest cost
             "metadata_max_age_ms": max(1000, int(self.options.partition_refresh_interval * 1000)),
@@ -983,11 +985,12 @@ class KafkaEventSourceMapping:
         stats.records_invoked += len(records)
         outcome, resume_at, detail = self._judge(result, part, records)
         span = f"{records[0].offset}-{records[-1].offset}"
-        self.log(
-            f"[esm] {self.function_name} {self.trigger(part.tp.topic)} partition={part.tp.partition} "
-            f"offsets={span} batch={len(records)} duration={result.duration_ms:.1f}ms "
-            f"outcome={outcome}{': ' + detail if detail else ''}"
-        )
+        if self.options.log_invocations or outcome != "ok":
+            self.log(
+                f"[esm] {self.function_name} {self.trigger(part.tp.topic)} partition={part.tp.partition} "
+                f"offsets={span} batch={len(records)} duration={result.duration_ms:.1f}ms "
+                f"outcome={outcome}{': ' + detail if detail else ''}"
+            )
         part.dirty = True
         if outcome == "ok":
             part.inflight.popleft()
