@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -83,13 +84,10 @@ class DynamoEndpoint:
         cls, host: str = "127.0.0.1", port: int = 0, region: str = "us-east-1"
     ) -> DynamoEndpoint:
         """Start a moto server in this process (its own thread) on ``port`` (0: a free port)."""
-        from moto.server import ThreadedMotoServer
-
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        server = SerialMotoServer(host, port)
         server.start()
-        bound_host, bound_port = server.get_host_and_port()
-        return cls(f"http://{bound_host}:{bound_port}", "moto", region, server)
+        return cls(server.url, "moto", region, server)
 
     def client(self, service: str) -> Any:
         if self.kind == "localstack":
@@ -137,6 +135,48 @@ class DynamoEndpoint:
         if self._server is not None:
             self._server.stop()
             self._server = None
+
+
+class SerialMotoServer:
+    """moto's server with one request at a time.
+
+    moto is not safe for concurrent requests: ``TransactWriteItems`` deep-copies tables that
+    another request may be changing ("dictionary changed size during iteration"). Functions run
+    in parallel processes here, so requests are serialised in front of moto.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        app = DomainDispatcherApplication(create_backend_app)
+        lock = threading.Lock()
+
+        def one_at_a_time(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+            with lock:
+                return list(app(environ, start_response))
+
+        self.server = make_server(
+            host, port, one_at_a_time, True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(target=self.server.serve_forever, name="moto", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self._thread.join(5)
+        self.server.server_close()
 
 
 def _wait_active(client: Any, name: str, timeout: float = 30.0) -> dict[str, Any]:
