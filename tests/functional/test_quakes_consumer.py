@@ -121,8 +121,8 @@ def test_few_round_trips_per_batch(tpl, aws, topic):
 
     result = ingestor.process(list(parse_kafka_event(batch(records)).records))
     assert len(result.stored) == 80
-    # one BatchGetItem (80 events + the regions) and one or two TransactWriteItems
-    assert ledger.requests <= 4
+    # one BatchGetItem (80 events + the region), four BatchWriteItem, one TransactWriteItems
+    assert ledger.requests <= 6
 
 
 # ---------------------------------------------------------------------------------- aggregates
@@ -270,33 +270,72 @@ class ThrottledTransactions:
         return getattr(self.client, name)
 
 
-def test_throttled_writes_are_reported_as_partial_batch_failures_and_redelivery_completes(
+def test_events_stored_but_not_yet_counted_are_counted_once_on_redelivery(
     aws, consumer, api, topic
 ):
+    """The aggregates' transaction is throttled after the events were written: every record is
+    reported for retry, and the redelivery counts each event exactly once."""
     japan = [topic.quake(region="japan-kuril-kamchatka") for _ in range(60)]
-    andes = [topic.quake(region="andes") for _ in range(60)]
+    andes = [topic.quake(region="andes", magnitude=6.5) for _ in range(3)]
     records = [topic.record(q, partition=0) for q in japan] + [
         topic.record(q, partition=1) for q in andes
     ]
-    client = ThrottledTransactions(aws, failures=1)
     env = consumer.env
     ledger = QuakeLedger(
-        env["QUAKES_TABLE"], env["QUAKE_REGIONS_TABLE"], env["QUAKE_ALERTS_TABLE"], client
+        env["QUAKES_TABLE"],
+        env["QUAKE_REGIONS_TABLE"],
+        env["QUAKE_ALERTS_TABLE"],
+        ThrottledTransactions(aws, failures=1),
     )
     consumer.fn.module.ingestor = cache(
         lambda: QuakeIngestor(ledger, consumer.publisher, ALERTS_TOPIC)
     )
-    resp = consumer(batch(records))
-    failures = resp["batchItemFailures"]
-    assert len(failures) == 1  # the first transaction (japan) was throttled; andes went through
-    failed = failures[0]["itemIdentifier"]
-    assert failed == {"partition": "earthquake-service-topic-0", "offset": 0}
-    # the event source mapping redelivers partition 0 from offset 0
-    assert consumer(batch(r for r in records if r.partition == 0)) == {"batchItemFailures": []}
-    assert len(stored(aws, consumer)) == 120
-    assert (
-        region(api, "japan-kuril-kamchatka")["count"] == 60 and region(api, "andes")["count"] == 60
+    with pytest.raises(Exception, match="ThrottlingException"):
+        consumer(batch(records))  # nothing counted at all: the whole batch is retried
+    assert len(stored(aws, consumer)) == 63  # stored, not counted
+    assert consumer(batch(records)) == {"batchItemFailures": []}
+    assert len(stored(aws, consumer)) == 63
+    assert region(api, "japan-kuril-kamchatka")["count"] == 60
+    assert region(api, "andes")["count"] == 3 and region(api, "andes")["alertCount"] == 3
+    assert consumer(batch(records)) == {"batchItemFailures": []}  # once more: nothing changes
+    assert region(api, "japan-kuril-kamchatka")["count"] == 60
+
+
+def test_a_conflicting_writer_makes_the_region_read_again(aws, consumer, api, topic):
+    """Another invocation commits the region between our read and our commit: ours is cancelled
+    for that region, read again and committed on top of it."""
+    first = [topic.quake(region="andes") for _ in range(5)]
+    second = [topic.quake(region="andes") for _ in range(4)]
+    consumer(batch(topic.record(q) for q in first[:2]))
+    env = consumer.env
+    ledger = QuakeLedger(
+        env["QUAKES_TABLE"], env["QUAKE_REGIONS_TABLE"], env["QUAKE_ALERTS_TABLE"], aws
     )
+    other = QuakeIngestor(
+        QuakeLedger(
+            env["QUAKES_TABLE"], env["QUAKE_REGIONS_TABLE"], env["QUAKE_ALERTS_TABLE"], aws
+        ),
+        FakePublisher(),
+        ALERTS_TOPIC,
+    )
+    other_records = [topic.record(q, partition=1) for q in second]
+    commit = ledger.commit
+
+    def commit_after_the_other(aggregates):
+        if other_records:
+            from eventflow.kafka.events import parse_kafka_event
+
+            other.process(list(parse_kafka_event(batch(other_records)).records))
+            other_records.clear()
+        return commit(aggregates)
+
+    ledger.commit = commit_after_the_other  # type: ignore[method-assign]
+    consumer.fn.module.ingestor = cache(
+        lambda: QuakeIngestor(ledger, consumer.publisher, ALERTS_TOPIC)
+    )
+    assert consumer(batch(topic.record(q) for q in first[2:])) == {"batchItemFailures": []}
+    assert region(api, "andes")["count"] == 9
+    assert len(stored(aws, consumer)) == 9
 
 
 def test_when_nothing_can_be_written_the_whole_batch_fails(aws, consumer, topic):

@@ -333,6 +333,29 @@ def test_a_run_ends_before_the_function_times_out_and_hands_over(rig):
     assert status["running"] is True
 
 
+def test_a_start_while_the_last_run_is_ending_still_gets_an_emitter(rig):
+    """The start sees the ending emitter's lease and invokes nobody; that emitter, letting go,
+    sees the new run and invokes the next one."""
+    rig.api.post("/earthquake-events/start")
+    rig.time.at(1.0, lambda: rig.api.post("/earthquake-events/stop"))
+    emitter = rig.make_emitter()
+    release = emitter.store.release
+    restarted: list[dict[str, Any]] = []
+
+    def start_then_release(*args: Any) -> Any:
+        restarted.append(rig.api.post("/earthquake-events/start", {"rate": 5})[1])
+        return release(*args)
+
+    emitter.store.release = start_then_release  # type: ignore[method-assign]
+    report = emitter.run("run-1", lambda: 60_000)
+    assert report.reason == "stopped" and report.handedOver is True
+    assert (
+        restarted[0]["started"] is True
+        and restarted[0]["message"] == "stream started at 5 events/s"
+    )
+    assert rig.kicker.kicks == ["start", "handover"]
+
+
 def test_a_failed_publish_fails_the_run_and_frees_the_lease(rig):
     rig.api.post("/earthquake-events/start", {"rate": 10})
     rig.publisher.fail_next = 1

@@ -13,6 +13,7 @@ from eventflow.quakes.rules import (
     QuakeFacts,
     RegionAggregate,
     StreamState,
+    advance,
     aggregate,
     events_due,
     is_alert,
@@ -256,3 +257,13 @@ def test_settings_defaults():
 def test_bad_settings_fail_naming_the_variable(env, name):
     with pytest.raises(ConfigurationError, match=name):
         QuakeSettings.from_env(env)
+
+
+def test_offsets_remember_what_was_folded_in_per_partition():
+    agg = advance(RegionAggregate("andes"), {"t-0": 41, "t-2": 7})
+    assert agg.version == 1
+    assert agg.counted("t-0", 41) and agg.counted("t-0", 3) and not agg.counted("t-0", 42)
+    assert not agg.counted("t-1", 0)  # another partition: nothing folded in yet
+    older = advance(agg, {"t-0": 12})
+    assert older.offsets["t-0"] == 41 and older.version == 2  # never goes back
+    assert RegionAggregate.from_item(older.to_item()) == older

@@ -6,7 +6,8 @@
 3. Every ``check_s`` (at most a second) renew the lease, add the emitted count, and read the
    state in the same conditional write: a stop, a new rate or a new run takes effect there.
 4. Stop shortly before the invocation's time runs out (``reserve_ms``), give the lease back,
-   and, if the stream is still running, invoke the next emitter so emission continues.
+   and, if the stream is still running (or was started again meanwhile), invoke the next
+   emitter so emission continues.
 """
 
 from __future__ import annotations
@@ -92,14 +93,19 @@ class QuakeEmitter:
         )
         report = EmitReport(0, "deadline", state.run_id)
         progress = _Progress(state.run_id or "")
+        final: StreamState | None = None
         try:
             report.reason, state = self._emit(owner, state, remaining_ms, report, progress)
         finally:
             try:
-                self.store.release(owner, progress.run_id, progress.unreported, self.clock_ms())
+                final = self.store.release(
+                    owner, progress.run_id, progress.unreported, self.clock_ms()
+                )
             except Exception:  # the lease expires by itself; do not mask the run's outcome
                 logger.warning("could not release the emitter lease", exc_info=True)
-        if report.reason == "deadline" and state.active(self.clock_ms()):
+        # Still running after letting go (time is up, or a start came while this run was ending
+        # and saw the lease held): the next emitter starts now rather than at the next schedule.
+        if final is not None and report.reason != "lease lost" and final.active(self.clock_ms()):
             report.handedOver = self.kicker.kick("handover")
         logger.info("emission run ended", extra=report.as_dict())
         return report

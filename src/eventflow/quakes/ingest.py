@@ -3,11 +3,13 @@
 Input: a batch of Kafka records. Output: which records were stored, which were duplicates,
 which are permanent failures (parked as dead letters) and which must be retried (transient).
 
-Per round it reads, in one BatchGetItem, which events exist already and the aggregates of the
-regions involved; publishes the alerts of the new events (magnitude >= threshold) to the alerts
-topic and waits for the acknowledgements; then commits each region's new events, alerts and
-aggregate in transactions. Publishing before committing means an alert that is stored was
-published (at least once: a retry after a failed commit publishes it again, with the same id).
+Per round it reads, in one BatchGetItem, which events are stored already and the aggregates of
+the regions involved. An event is new unless its aggregate has folded its record in already (a
+redelivery) or it was stored from another record (the same event published twice). It then
+publishes the alerts of the new events (magnitude >= threshold) to the alerts topic and waits for
+the acknowledgements, stores the new events and alerts, and commits the regions' aggregates in
+one transaction, each conditional on the version it read. Publishing first means a stored alert
+was published (at least once: a retry publishes it again, with the same id).
 """
 
 from __future__ import annotations
@@ -30,13 +32,14 @@ from eventflow.quakes.regions import REGION_KEY_PATTERN, region_for_location, re
 from eventflow.quakes.rules import (
     QuakeFacts,
     RegionAggregate,
+    advance,
     aggregate,
     is_alert,
     iso_from_ms,
     severity,
     sort_key,
 )
-from eventflow.quakes.store import ALERT_LIST_KEY, QUAKE_LIST_KEY, QuakeLedger, RegionWrite
+from eventflow.quakes.store import ALERT_LIST_KEY, QUAKE_LIST_KEY, QuakeLedger
 
 MAX_ROUNDS = 12
 ALERT_EVENT_TYPE = "EarthquakeAlert"
@@ -110,7 +113,7 @@ class QuakeIngestor:
         return {
             **event_payload(p.quake),
             "region": p.region,
-            "alert": is_alert(p.quake.magnitude, self.threshold),
+            "alert": self.alerts_for(p),
             "receivedAt": now,
             "source": p.record.ref,
             "listKey": QUAKE_LIST_KEY,
@@ -177,53 +180,46 @@ class QuakeIngestor:
         raised: dict[str, dict[str, Any]],
         result: IngestResult,
     ) -> None:
-        """Read, publish the new alerts, commit. Settled records leave ``pending``."""
+        """Read, publish the new alerts, store, commit. Settled records leave ``pending``."""
         ids = [p.id for items in pending.values() for p in items]
-        existing, aggregates = self.ledger.lookup(ids, list(pending))
-        if existing:
-            self._drop(pending, existing, result)
+        sources, aggregates = self.ledger.lookup(ids, list(pending))
         now_ms = self.clock_ms()
         now, expires_at = iso_from_ms(now_ms), now_ms // 1000 + self.retention_s
-        writes: list[RegionWrite] = []
-        fresh: list[dict[str, Any]] = []
+        counted: dict[str, list[Pending]] = {}
+        commits: list[tuple[int, dict[str, Any]]] = []
         for region, items in pending.items():
-            take: list[Pending] = []
-            alerts: list[dict[str, Any]] = []
-            for p in items:
-                alert = is_alert(p.quake.magnitude, self.threshold)
-                if 1 + len(take) + len(alerts) + (2 if alert else 1) > QuakeLedger.MAX_ITEMS:
-                    break
-                take.append(p)
-                if alert:
-                    if p.id not in raised:
-                        raised[p.id] = self.alert(p, now)
-                        fresh.append(raised[p.id])
-                    alerts.append(raised[p.id])
             current = aggregates.get(region) or RegionAggregate(region)
-            new = aggregate(
+            new: list[Pending] = []
+            positions: dict[str, int] = {}
+            for p in items:
+                rec = p.record
+                positions[rec.partition_id] = max(rec.offset, positions.get(rec.partition_id, -1))
+                if current.counted(rec.partition_id, rec.offset):
+                    continue  # a redelivery: folded into the aggregate already
+                if p.id in sources and sources[p.id] != rec.ref:
+                    continue  # the same event, already stored from another record
+                new.append(p)
+            counted[region] = new
+            folded = aggregate(
                 current,
                 (
-                    QuakeFacts(p.id, p.quake.magnitude, p.quake.timestamp, p.id in raised)
-                    for p in take
+                    QuakeFacts(p.id, p.quake.magnitude, p.quake.timestamp, self.alerts_for(p))
+                    for p in new
                 ),
             )
-            writes.append(
-                RegionWrite(
-                    region=region,
-                    expected_count=current.count,
-                    aggregate={**new.to_item(), "name": region_name(region), "updatedAt": now},
-                    events=tuple(self.event_item(p, now, expires_at) for p in take),
-                    alerts=tuple(
-                        {
-                            **a,
-                            "listKey": ALERT_LIST_KEY,
-                            "sortKey": sort_key(a["timestamp"], a["id"]),
-                            "expiresAt": expires_at,
-                        }
-                        for a in alerts
-                    ),
-                )
-            )
+            item = {
+                **advance(folded, positions).to_item(),
+                "name": region_name(region),
+                "updatedAt": now,
+            }
+            commits.append((current.version, item))
+
+        new_events = [p for items in counted.values() for p in items]
+        fresh = []
+        for p in new_events:
+            if self.alerts_for(p) and p.id not in raised:
+                raised[p.id] = self.alert(p, now)
+                fresh.append(raised[p.id])
         if fresh:
             try:
                 self.publisher.publish([self.alert_message(a) for a in fresh])
@@ -231,20 +227,34 @@ class QuakeIngestor:
                 for a in fresh:  # not published: publish them again next time
                     raised.pop(a["id"], None)
                 raise
+        self.ledger.store(
+            [self.event_item(p, now, expires_at) for p in new_events],
+            [
+                {
+                    **raised[p.id],
+                    "listKey": ALERT_LIST_KEY,
+                    "sortKey": sort_key(p.quake.timestamp, p.id),
+                    "expiresAt": expires_at,
+                }
+                for p in new_events
+                if p.id in raised
+            ],
+        )
 
-        outcome = self.ledger.commit(writes)
-        for w in outcome.committed:
-            done = pending[w.region][: len(w.events)]
-            result.stored.extend(p.record for p in done)
-            result.alerts.extend(raised[p.id] for p in done if p.id in raised)
-            rest = pending[w.region][len(w.events) :]
-            if rest:
-                pending[w.region] = rest
-            else:
-                del pending[w.region]
-        if outcome.duplicate_ids:
-            self._drop(pending, outcome.duplicate_ids, result)
+        outcome = self.ledger.commit(commits)
+        for region in outcome.committed:
+            new_ids = {p.id for p in counted[region]}
+            for p in pending.pop(region):
+                if p.id in new_ids:
+                    result.stored.append(p.record)
+                    if p.id in raised:
+                        result.alerts.append(raised[p.id])
+                else:
+                    result.duplicates.append(p.record)
         result.transient_reasons.extend(outcome.transient)
+
+    def alerts_for(self, p: Pending) -> bool:
+        return is_alert(p.quake.magnitude, self.threshold)
 
     def alert_message(self, alert: dict[str, Any]) -> Message:
         return Message.json(
@@ -253,22 +263,6 @@ class QuakeIngestor:
             {k: v for k, v in alert.items() if v is not None},
             headers={"eventId": alert["id"], "eventType": ALERT_EVENT_TYPE},
         )
-
-    @staticmethod
-    def _drop(
-        pending: OrderedDict[str, list[Pending]], ids: set[str], result: IngestResult
-    ) -> None:
-        for region in list(pending):
-            keep = []
-            for p in pending[region]:
-                if p.id in ids:
-                    result.duplicates.append(p.record)
-                else:
-                    keep.append(p)
-            if keep:
-                pending[region] = keep
-            else:
-                del pending[region]
 
 
 def require_progress(result: IngestResult) -> None:

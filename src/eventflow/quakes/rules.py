@@ -10,8 +10,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -122,7 +122,7 @@ class StreamState:
             "since": iso_from_ms(self.started_at_ms) if self.started_at_ms else None,
             "runId": self.run_id,
             "stopsAt": iso_from_ms(self.stop_at_ms) if self.stop_at_ms and active else None,
-            "emitterActive": active and self.emitter_alive(now_ms),
+            "emitterActive": self.emitter_alive(now_ms),
             "lastEmitAt": iso_from_ms(self.last_emit_ms) if self.last_emit_ms else None,
         }
         if not active and stopped_at:
@@ -187,6 +187,12 @@ class QuakeFacts:
 
 @dataclass(frozen=True)
 class RegionAggregate:
+    """A region's aggregate, and what the consumer needs to fold each event in exactly once.
+
+    ``offsets`` is, per ``topic-partition``, the last offset folded in: a record at or below it
+    was counted already (a redelivery). ``version`` grows with every write (optimistic lock).
+    """
+
     region: str
     count: int = 0
     max_magnitude: float | None = None
@@ -196,6 +202,8 @@ class RegionAggregate:
     first_event_at: int | None = None
     alert_count: int = 0
     magnitude_sum: float = 0.0
+    offsets: Mapping[str, int] = field(default_factory=dict)
+    version: int = 0
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> RegionAggregate:
@@ -209,6 +217,8 @@ class RegionAggregate:
             first_event_at=None if item.get("firstEventAt") is None else int(item["firstEventAt"]),
             alert_count=int(item.get("alertCount", 0)),
             magnitude_sum=float(item.get("magnitudeSum", 0)),
+            offsets={str(k): int(v) for k, v in (item.get("offsets") or {}).items()},
+            version=int(item.get("version", 0)),
         )
 
     def to_item(self) -> dict[str, Any]:
@@ -222,7 +232,22 @@ class RegionAggregate:
             "firstEventAt": self.first_event_at,
             "alertCount": self.alert_count,
             "magnitudeSum": round(self.magnitude_sum, 1),
+            "offsets": dict(self.offsets),
+            "version": self.version,
         }
+
+    def counted(self, partition_id: str, offset: int) -> bool:
+        """The record at ``offset`` of ``partition_id`` was folded in already."""
+        return offset <= self.offsets.get(partition_id, -1)
+
+
+def advance(current: RegionAggregate, positions: Mapping[str, int]) -> RegionAggregate:
+    """The aggregate after the records up to ``positions`` (partition -> offset) were handled,
+    as the next version."""
+    offsets = dict(current.offsets)
+    for partition_id, offset in positions.items():
+        offsets[partition_id] = max(offset, offsets.get(partition_id, -1))
+    return replace(current, offsets=offsets, version=current.version + 1)
 
 
 def aggregate(current: RegionAggregate, events: Iterable[QuakeFacts]) -> RegionAggregate:

@@ -5,15 +5,25 @@ Tables (declared in template.yaml):
 - Quakes        pk ``id``; GSIs ``byTime`` (``listKey``="QUAKE", ``sortKey``) and
                 ``byRegion`` (``region``, ``sortKey``); ``sortKey`` = 13-digit epoch ms + "#" + id;
                 TTL ``expiresAt``
-- QuakeRegions  pk ``region``: the aggregates (count, strongest, latest, alerts)
+- QuakeRegions  pk ``region``: the aggregates (count, strongest, latest, alerts), with the
+                offsets already folded in and a version
 - QuakeAlerts   pk ``id`` (the event's id: one alert per event); GSI ``byTime``
                 (``listKey``="ALERT", ``sortKey``); TTL ``expiresAt``
 
-The consumer writes through :class:`QuakeLedger`: one BatchGetItem reads which events already
-exist and the regions' aggregates; then ``TransactWriteItems`` (up to 100 items each) store each
-region's new events (``attribute_not_exists(id)``), their alerts, and the region's new aggregate
-(conditional on the count read). A duplicate or a concurrent change cancels only its
-transaction, and the reasons say which items to drop or re-read.
+The consumer writes through :class:`QuakeLedger`, in three steps per batch:
+
+1. ``lookup``: one BatchGetItem reads which events are stored already (and from which record)
+   and the aggregates of the regions involved.
+2. ``store``: BatchWriteItem of the new events and their alerts (25 a request). Writing an
+   event again is harmless: same id, same content.
+3. ``commit``: one TransactWriteItems on the regions table puts every region's new aggregate,
+   each conditional on the version read in step 1. A region changed meanwhile cancels it; the
+   reasons say which regions to read again.
+
+An event is counted when its aggregate commits, so a crash between 2 and 3 leaves events stored
+but not counted; the redelivered records are then counted (the aggregate's offsets say they were
+not). Events are never inside a transaction, so a transaction stays small however large the
+catalogue grows.
 """
 
 from __future__ import annotations
@@ -37,32 +47,18 @@ Page = tuple[list[dict[str, Any]], dict[str, Any] | None]
 # ---------------------------------------------------------------------------------- writes
 
 
-@dataclass(frozen=True)
-class RegionWrite:
-    """One region's share of a ledger transaction."""
-
-    region: str
-    expected_count: int  # 0: the aggregate must not exist yet
-    aggregate: dict[str, Any]
-    events: tuple[dict[str, Any], ...]
-    alerts: tuple[dict[str, Any], ...] = ()
-
-    @property
-    def size(self) -> int:
-        return 1 + len(self.events) + len(self.alerts)
-
-
 @dataclass
-class LedgerOutcome:
-    committed: list[RegionWrite] = field(default_factory=list)
-    duplicate_ids: set[str] = field(default_factory=set)
-    stale_regions: set[str] = field(default_factory=set)
+class CommitOutcome:
+    committed: list[str] = field(default_factory=list)  # regions
+    stale: set[str] = field(default_factory=set)
     transient: list[str] = field(default_factory=list)
 
 
 class QuakeLedger:
-    MAX_ITEMS = 100
-    MAX_KEYS = 100
+    MAX_KEYS = 100  # BatchGetItem
+    MAX_WRITES = 25  # BatchWriteItem
+    MAX_ITEMS = 100  # TransactWriteItems
+    ATTEMPTS = 10
 
     def __init__(
         self, quakes_table: str, regions_table: str, alerts_table: str, client: Any = None
@@ -75,13 +71,12 @@ class QuakeLedger:
 
     def lookup(
         self, event_ids: Sequence[str], regions: Sequence[str]
-    ) -> tuple[set[str], dict[str, RegionAggregate]]:
-        """Which of ``event_ids`` are stored already, and the current aggregates of ``regions``.
-
-        Both tables are read in the same BatchGetItem requests (100 keys each)."""
+    ) -> tuple[dict[str, str], dict[str, RegionAggregate]]:
+        """For the stored ones of ``event_ids``, the record each came from (``source``); and the
+        current aggregates of ``regions``. Both tables are read in the same BatchGetItem requests."""
         wanted = [(self.quakes_table, "id", i) for i in dict.fromkeys(event_ids)]
         wanted += [(self.regions_table, "region", r) for r in dict.fromkeys(regions)]
-        existing: set[str] = set()
+        sources: dict[str, str] = {}
         aggregates: dict[str, RegionAggregate] = {}
         with transient_errors():
             for start in range(0, len(wanted), self.MAX_KEYS):
@@ -90,12 +85,13 @@ class QuakeLedger:
                     entry = request.setdefault(table, {"Keys": [], "ConsistentRead": True})
                     entry["Keys"].append({key: {"S": value}})
                     if table == self.quakes_table:
-                        entry["ProjectionExpression"] = "id"
-                for _ in range(10):
+                        entry["ProjectionExpression"] = "id, #src"
+                        entry["ExpressionAttributeNames"] = {"#src": "source"}
+                for _ in range(self.ATTEMPTS):
                     self.requests += 1
                     resp = self.client.batch_get_item(RequestItems=request)
                     for item in resp.get("Responses", {}).get(self.quakes_table, []):
-                        existing.add(item["id"]["S"])
+                        sources[item["id"]["S"]] = item.get("source", {}).get("S", "")
                     for item in resp.get("Responses", {}).get(self.regions_table, []):
                         agg = RegionAggregate.from_item(ddb.from_item(item))
                         aggregates[agg.region] = agg
@@ -104,103 +100,74 @@ class QuakeLedger:
                         break
                 else:
                     raise TransientError("catalogue reads stayed unprocessed after 10 attempts")
-        return existing, aggregates
+        return sources, aggregates
 
-    def _items(self, w: RegionWrite) -> list[tuple[dict[str, Any], str | None]]:
-        """The transaction items of one region write, each with the event id it stands for."""
-        if w.expected_count:
-            condition = "#c = :expected"
-            values: dict[str, Any] | None = {":expected": {"N": str(w.expected_count)}}
-        else:
-            condition, values = "attribute_not_exists(#r)", None
-        put: dict[str, Any] = {
-            "TableName": self.regions_table,
-            "Item": ddb.to_item(w.aggregate),
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": {"#c": "count"} if w.expected_count else {"#r": "region"},
-        }
-        if values:
-            put["ExpressionAttributeValues"] = values
-        items: list[tuple[dict[str, Any], str | None]] = [({"Put": put}, None)]
-        for event in w.events:
-            items.append(
-                (
-                    {
-                        "Put": {
-                            "TableName": self.quakes_table,
-                            "Item": ddb.to_item(event),
-                            "ConditionExpression": "attribute_not_exists(id)",
-                        }
-                    },
-                    event["id"],
-                )
-            )
-        for alert in w.alerts:
-            items.append(
-                ({"Put": {"TableName": self.alerts_table, "Item": ddb.to_item(alert)}}, None)
-            )
-        return items
+    def store(self, events: Sequence[dict[str, Any]], alerts: Sequence[dict[str, Any]]) -> None:
+        """Write events and alerts (idempotent puts); raise TransientError if any stays unwritten."""
+        requests = [(self.quakes_table, e) for e in events] + [
+            (self.alerts_table, a) for a in alerts
+        ]
+        with transient_errors():
+            for start in range(0, len(requests), self.MAX_WRITES):
+                pending: dict[str, list[dict[str, Any]]] = {}
+                for table, item in requests[start : start + self.MAX_WRITES]:
+                    pending.setdefault(table, []).append(
+                        {"PutRequest": {"Item": ddb.to_item(item)}}
+                    )
+                for _ in range(self.ATTEMPTS):
+                    self.requests += 1
+                    resp = self.client.batch_write_item(RequestItems=pending)
+                    pending = resp.get("UnprocessedItems") or {}
+                    if not pending:
+                        break
+                else:
+                    raise TransientError("catalogue writes stayed unprocessed after 10 attempts")
 
-    def commit(self, writes: Sequence[RegionWrite]) -> LedgerOutcome:
-        """Write several regions per transaction. A cancelled transaction wrote nothing; its
-        reasons name the duplicates (event already stored) and stale regions (count changed)."""
-        outcome = LedgerOutcome()
-        groups: list[list[RegionWrite]] = []
-        size = 0
-        for w in writes:
-            if w.size > self.MAX_ITEMS:
-                raise ValueError(f"a region write may hold at most {self.MAX_ITEMS} items")
-            if not groups or size + w.size > self.MAX_ITEMS:
-                groups.append([])
-                size = 0
-            groups[-1].append(w)
-            size += w.size
-        for group in groups:
-            items: list[dict[str, Any]] = []
-            owners: list[tuple[RegionWrite, str | None]] = []
-            for w in group:
-                for item, event_id in self._items(w):
-                    items.append(item)
-                    owners.append((w, event_id))
+    def commit(self, aggregates: Sequence[tuple[int, dict[str, Any]]]) -> CommitOutcome:
+        """Put each ``(expected version, aggregate item)``, up to 100 regions per transaction."""
+        outcome = CommitOutcome()
+        for start in range(0, len(aggregates), self.MAX_ITEMS):
+            group = aggregates[start : start + self.MAX_ITEMS]
+            items = []
+            for expected, item in group:
+                put: dict[str, Any] = {"TableName": self.regions_table, "Item": ddb.to_item(item)}
+                if expected:
+                    put["ConditionExpression"] = "#v = :v"
+                    put["ExpressionAttributeNames"] = {"#v": "version"}
+                    put["ExpressionAttributeValues"] = {":v": {"N": str(expected)}}
+                else:
+                    put["ConditionExpression"] = "attribute_not_exists(#r)"
+                    put["ExpressionAttributeNames"] = {"#r": "region"}
+                items.append({"Put": put})
+            regions = [item["region"] for _, item in group]
             try:
                 self.requests += 1
                 self.client.transact_write_items(TransactItems=items)
             except ClientError as exc:
                 code = error_code(exc)
-                if code != "TransactionCanceledException":
-                    if is_transient(exc):
-                        outcome.transient.append(f"{code}: {exc}")
-                        continue
-                    raise
-                self._explain(exc, owners, outcome)
-                continue
+                if code == "TransactionCanceledException":
+                    reasons = exc.response.get("CancellationReasons") or []
+                    for region, reason in zip(regions, reasons, strict=False):
+                        if reason.get("Code") == "ConditionalCheckFailed":
+                            outcome.stale.add(region)
+                        elif reason.get("Code") not in (None, "None"):
+                            outcome.transient.append(
+                                f"{reason.get('Code')}: {reason.get('Message', '')}"
+                            )
+                    if not outcome.stale and not outcome.transient:
+                        outcome.transient.append(f"transaction cancelled without reasons: {exc}")
+                    continue
+                if is_transient(exc):
+                    outcome.transient.append(f"{code}: {exc}")
+                    continue
+                raise
             except Exception as exc:
                 if is_transient(exc):
                     outcome.transient.append(repr(exc))
                     continue
                 raise
-            outcome.committed.extend(group)
+            outcome.committed.extend(regions)
         return outcome
-
-    @staticmethod
-    def _explain(
-        exc: ClientError, owners: list[tuple[RegionWrite, str | None]], outcome: LedgerOutcome
-    ) -> None:
-        reasons = exc.response.get("CancellationReasons") or []
-        explained = False
-        for (w, event_id), reason in zip(owners, reasons, strict=False):
-            code = reason.get("Code")
-            if code == "ConditionalCheckFailed":
-                explained = True
-                if event_id is None:
-                    outcome.stale_regions.add(w.region)
-                else:
-                    outcome.duplicate_ids.add(event_id)
-            elif code not in (None, "None"):
-                explained = True
-                outcome.transient.append(f"{code}: {reason.get('Message', '')}")
-        if not explained:
-            outcome.transient.append(f"transaction cancelled without reasons: {exc}")
 
 
 # ---------------------------------------------------------------------------------- reads

@@ -179,14 +179,16 @@ class StreamStore:
         )
         return state if applied else None
 
-    def release(self, owner: str, run_id: str, emitted: int, now_ms: int) -> None:
-        """Give the lease back (counting the last emitted events), so the next emitter starts at once."""
+    def release(self, owner: str, run_id: str, emitted: int, now_ms: int) -> StreamState | None:
+        """Give the lease back (counting the last emitted events), so the next emitter starts at
+        once. Returns the state after it, or None when the lease was no longer ours."""
         if emitted:
-            applied, _ = self._update(
+            applied, state = self._update(
                 "SET #last = :now REMOVE #owner, #lease ADD #emitted :n",
                 "#owner = :me AND #run = :run",
                 {":me": owner, ":run": run_id, ":now": now_ms, ":n": emitted},
             )
             if applied:
-                return
-        self._update("REMOVE #owner, #lease", "#owner = :me", {":me": owner})
+                return state
+        applied, state = self._update("REMOVE #owner, #lease", "#owner = :me", {":me": owner})
+        return state if applied else None
