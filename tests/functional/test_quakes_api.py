@@ -111,6 +111,8 @@ def test_get_one_and_404(catalogue):
     api, quakes = catalogue
     code, body = api.get(f"/earthquakes/{quakes[5].id}")
     assert code == 200 and body["id"] == quakes[5].id
+    assert body["magnitude"] == 1.0 and isinstance(body["magnitude"], float)  # not 1
+    assert all(isinstance(v, float) for v in body["location"].values())
     code, body = api.get("/earthquakes/0123456789abcdef")
     assert code == 404 and body["message"] == "earthquake 0123456789abcdef not found"
     code, body = api.get("/earthquakes/bad.id")

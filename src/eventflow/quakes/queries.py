@@ -8,10 +8,18 @@ from eventflow.errors import NotFoundError
 from eventflow.quakes.rules import RegionAggregate, iso_from_ms, parse_since, sort_key
 from eventflow.quakes.store import Page, QuakeCatalog
 
+FLOATS = ("magnitude", "depthKm", "threshold")
+
 
 def quake_view(item: dict[str, Any]) -> dict[str, Any]:
-    """A stored event or alert, with ``time``: its timestamp as ISO 8601."""
+    """A stored event or alert, with ``time``: its timestamp as ISO 8601. Numbers that are
+    decimals on the wire stay decimals (DynamoDB gives 6.0 back as 6)."""
     view = {k: v for k, v in item.items() if k not in ("source",)}
+    for key in FLOATS:
+        if isinstance(view.get(key), int):
+            view[key] = float(view[key])
+    if isinstance(view.get("location"), dict):
+        view["location"] = {k: float(v) for k, v in view["location"].items()}
     if isinstance(item.get("timestamp"), int):
         view["time"] = iso_from_ms(item["timestamp"])
     return view
