@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from eventflow.kafka.events import parse_kafka_event
 from eventflow.quakes.ingest import QuakeIngestor
 from eventflow.quakes.store import QuakeLedger
 from tests.functional.quakes_support import ALERTS_TOPIC, FakePublisher, QuakeTopic, batch
@@ -31,6 +32,16 @@ class Consumer:
     @property
     def env(self) -> dict[str, str]:
         return self.fn.env
+
+    def ledger(self, client: Any) -> QuakeLedger:
+        env = self.env
+        return QuakeLedger(
+            env["QUAKES_TABLE"], env["QUAKE_REGIONS_TABLE"], env["QUAKE_ALERTS_TABLE"], client
+        )
+
+    def use(self, ledger: QuakeLedger) -> None:
+        """Give the function this ledger, through its cached ``ingestor`` dependency."""
+        self.fn.module.ingestor = cache(lambda: QuakeIngestor(ledger, self.publisher, ALERTS_TOPIC))
 
 
 def make_consumer(tpl: Any, **env: str) -> Consumer:
@@ -113,12 +124,10 @@ def test_a_large_batch_in_one_region_needs_several_transactions(aws, consumer, a
     assert region(api, "japan-kuril-kamchatka")["count"] == 250
 
 
-def test_few_round_trips_per_batch(tpl, aws, topic):
-    ledger = QuakeLedger("QuakesTable", "QuakeRegionsTable", "QuakeAlertsTable", aws)
+def test_few_round_trips_per_batch(consumer, aws, topic):
+    ledger = consumer.ledger(aws)
     ingestor = QuakeIngestor(ledger, FakePublisher(), ALERTS_TOPIC)
     records = [topic.record(topic.quake(magnitude=1.0)) for _ in range(80)]
-    from eventflow.kafka.events import parse_kafka_event
-
     result = ingestor.process(list(parse_kafka_event(batch(records)).records))
     assert len(result.stored) == 80
     # one BatchGetItem (80 events + the region), four BatchWriteItem, one TransactWriteItems
@@ -280,16 +289,7 @@ def test_events_stored_but_not_yet_counted_are_counted_once_on_redelivery(
     records = [topic.record(q, partition=0) for q in japan] + [
         topic.record(q, partition=1) for q in andes
     ]
-    env = consumer.env
-    ledger = QuakeLedger(
-        env["QUAKES_TABLE"],
-        env["QUAKE_REGIONS_TABLE"],
-        env["QUAKE_ALERTS_TABLE"],
-        ThrottledTransactions(aws, failures=1),
-    )
-    consumer.fn.module.ingestor = cache(
-        lambda: QuakeIngestor(ledger, consumer.publisher, ALERTS_TOPIC)
-    )
+    consumer.use(consumer.ledger(ThrottledTransactions(aws, failures=1)))
     with pytest.raises(Exception, match="ThrottlingException"):
         consumer(batch(records))  # nothing counted at all: the whole batch is retried
     assert len(stored(aws, consumer)) == 63  # stored, not counted
@@ -307,48 +307,26 @@ def test_a_conflicting_writer_makes_the_region_read_again(aws, consumer, api, to
     first = [topic.quake(region="andes") for _ in range(5)]
     second = [topic.quake(region="andes") for _ in range(4)]
     consumer(batch(topic.record(q) for q in first[:2]))
-    env = consumer.env
-    ledger = QuakeLedger(
-        env["QUAKES_TABLE"], env["QUAKE_REGIONS_TABLE"], env["QUAKE_ALERTS_TABLE"], aws
-    )
-    other = QuakeIngestor(
-        QuakeLedger(
-            env["QUAKES_TABLE"], env["QUAKE_REGIONS_TABLE"], env["QUAKE_ALERTS_TABLE"], aws
-        ),
-        FakePublisher(),
-        ALERTS_TOPIC,
-    )
+    ledger = consumer.ledger(aws)
+    other = QuakeIngestor(consumer.ledger(aws), FakePublisher(), ALERTS_TOPIC)
     other_records = [topic.record(q, partition=1) for q in second]
     commit = ledger.commit
 
     def commit_after_the_other(aggregates):
         if other_records:
-            from eventflow.kafka.events import parse_kafka_event
-
             other.process(list(parse_kafka_event(batch(other_records)).records))
             other_records.clear()
         return commit(aggregates)
 
     ledger.commit = commit_after_the_other  # type: ignore[method-assign]
-    consumer.fn.module.ingestor = cache(
-        lambda: QuakeIngestor(ledger, consumer.publisher, ALERTS_TOPIC)
-    )
+    consumer.use(ledger)
     assert consumer(batch(topic.record(q) for q in first[2:])) == {"batchItemFailures": []}
     assert region(api, "andes")["count"] == 9
     assert len(stored(aws, consumer)) == 9
 
 
 def test_when_nothing_can_be_written_the_whole_batch_fails(aws, consumer, topic):
-    env = consumer.env
-    ledger = QuakeLedger(
-        env["QUAKES_TABLE"],
-        env["QUAKE_REGIONS_TABLE"],
-        env["QUAKE_ALERTS_TABLE"],
-        ThrottledTransactions(aws, failures=100),
-    )
-    consumer.fn.module.ingestor = cache(
-        lambda: QuakeIngestor(ledger, consumer.publisher, ALERTS_TOPIC)
-    )
+    consumer.use(consumer.ledger(ThrottledTransactions(aws, failures=100)))
     with pytest.raises(Exception, match="ThrottlingException"):
         consumer(batch([topic.record(topic.quake())]))
 
