@@ -9,6 +9,7 @@ Each table's real name, ARN and stream ARN are registered in ``SamTemplate.attri
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -83,7 +84,11 @@ class DynamoEndpoint:
     def embedded(
         cls, host: str = "127.0.0.1", port: int = 0, region: str = "us-east-1"
     ) -> DynamoEndpoint:
-        """Start a moto server in this process (its own thread) on ``port`` (0: a free port)."""
+        """Start a moto server in this process (its own thread) on ``port`` (0: a free port).
+
+        moto's data lives in module state: two embedded servers running at the same time in one
+        process see the same tables.
+        """
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         server = SerialMotoServer(host, port)
         server.start()
@@ -174,6 +179,14 @@ class SerialMotoServer:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop serving and forget the data, as a stopped emulator would.
+
+        moto keeps its data in module state shared by every moto server of the process, so a
+        server started later here would otherwise see this one's tables.
+        """
+        with contextlib.suppress(OSError):
+            request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+            urllib.request.urlopen(request, timeout=5).close()
         self.server.shutdown()
         self._thread.join(5)
         self.server.server_close()
