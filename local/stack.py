@@ -28,7 +28,7 @@ from local.apigw import ApiGateway
 from local.broker import EmbeddedBroker, ensure_topics, wait_for_broker
 from local.destinations import FailureDestinations
 from local.dynamo import DynamoEndpoint, endpoint_from_env, ensure_tables
-from local.esm import KafkaEventSourceMapping
+from local.esm import EsmOptions, KafkaEventSourceMapping
 from local.invoke import InvocationResult
 from local.lambda_api import LambdaApi
 from local.runtime import FunctionRuntime, function_name, lambda_environment
@@ -314,6 +314,8 @@ class Stack:
                         self_managed=self_managed,
                         destinations=self._destinations(),
                         log=self.log,
+                        # the runtime logs one line per invocation; the mapping adds failures
+                        options=EsmOptions(log_invocations=False, region=self.region),
                     )
                 elif event.type == "DynamoDB":
                     source = DynamoStreamEventSource(
