@@ -259,6 +259,9 @@ class EmbeddedBroker:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env=env,
+                # its own session: a terminal's Ctrl-C reaches the harness, which then stops the
+                # pollers (final offset commits) before it stops the broker
+                start_new_session=True,
             )
             self._reader = threading.Thread(
                 target=self._pump, name=f"kafka-broker-{self.port}-output", daemon=True
