@@ -109,25 +109,33 @@ def stop_and_settle(q: QuakeStack) -> None:
     )
 
 
-def test_events_appear_in_the_api_within_a_second_of_start(quakes):
-    for attempt in ("cold", "warm"):
-        sent = time.time()
-        body = quakes.call("POST", "/earthquake-events/start", {"rate": 20})
-        assert body["started"] is True and body["message"].endswith("emitter invoked")
-        since = str(int(sent * 1000) - 5)
+def first_event_delay(quakes: QuakeStack) -> float:
+    """Seconds from sending a start to its first event being returned by GET /earthquakes."""
+    sent = time.time()
+    body = quakes.call("POST", "/earthquake-events/start", {"rate": 20})
+    assert body["started"] is True and body["message"].endswith("emitter invoked")
+    since = str(int(sent * 1000) - 5)
+    try:
         first = wait_for(
-            lambda since=since: quakes.call("GET", f"/earthquakes?since={since}&limit=1")["items"],
+            lambda: quakes.call("GET", f"/earthquakes?since={since}&limit=1")["items"],
             10,
-            f"the first event ({attempt})",
+            "the first event",
         )
-        elapsed = time.time() - sent
         assert first[0]["timestamp"] >= int(since)
-        if attempt == "warm":
-            assert elapsed < 1.0, f"first event visible after {elapsed:.2f}s"
+        return time.time() - sent
+    finally:
         stop_and_settle(quakes)
 
 
+def test_events_appear_in_the_api_within_a_second_of_start(quakes):
+    first_event_delay(quakes)  # cold: the emitter and the consumer start their environments
+    warm = sorted(first_event_delay(quakes) for _ in range(3))
+    assert warm[1] < 1.0, f"first event visible after {warm} s"  # the median of three
+    assert warm[-1] < 3.0, f"first event visible after {warm} s"
+
+
 def test_a_high_rate_stream_is_stored_exactly_once_and_alerts_match_the_threshold(quakes):
+    stop_and_settle(quakes)  # whatever an earlier test left running
     emitted_before = len(quakes.topic(QUAKES_TOPIC))
     body = quakes.call("POST", "/earthquake-events/start", {"rate": 500, "magnitudes": "uniform"})
     assert body["started"] is True
