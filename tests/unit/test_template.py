@@ -87,6 +87,8 @@ def test_self_managed_kafka_is_a_parameter_away():
         KafkaBootstrapServers="b1:9092,b2:9092",
         SubnetIds="subnet-1",
         SecurityGroupIds="sg-1",
+        KafkaAuth="SCRAM",
+        KafkaScramSecretArn="arn:aws:secretsmanager:us-east-1:123456789012:secret:kafka",
     )
     fns = tpl.functions()
     assert "AccountConsumerFunction" not in fns
@@ -96,6 +98,7 @@ def test_self_managed_kafka_is_a_parameter_away():
     assert {c["Type"] for c in ev.properties["SourceAccessConfigurations"]} == {
         "VPC_SUBNET",
         "VPC_SECURITY_GROUP",
+        "SASL_SCRAM_512_AUTH",
     }
 
 
