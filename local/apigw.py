@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from local.auth import check as check_auth
 from local.events import api_event
 from local.httpserver import HttpService, read_body, send
 from local.invoke import Invoker
+from local.openapi import swagger_html
 from local.template import Route
 
 Log = Callable[[str], None]
@@ -101,12 +104,32 @@ class ApiGateway(HttpService):
         port: int = 3000,
         stage: str = "v1",
         log: Log = print,
+        api_token: str | None = None,
+        openapi: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.router = Router(routes, stage)
         self.invokers = invokers
         self.stage = stage
         self.log = log
+        #: bearer token the protected routes need (see local/auth.py); None or "" = no check
+        self.api_token = api_token
+        self._openapi = openapi
+        self._openapi_doc: dict[str, Any] | None = None
+        self._openapi_lock = threading.Lock()
         super().__init__(host, port)
+
+    def openapi_document(self) -> dict[str, Any] | None:
+        if self._openapi is None:
+            return None
+        with self._openapi_lock:
+            if self._openapi_doc is None:
+                self._openapi_doc = self._openapi()
+            return self._openapi_doc
+
+    @staticmethod
+    def protected(route: Route) -> bool:
+        """Routes need the API's default authorizer unless their event says ``Authorizer: NONE``."""
+        return not (route.auth and str(route.auth.get("Authorizer", "")).upper() == "NONE")
 
     def index(self) -> dict[str, Any]:
         return {
@@ -135,6 +158,11 @@ class ApiGateway(HttpService):
                 headers["Allow"] = [", ".join(allowed)]
             elif method == "GET" and path == "/":
                 status, headers, raw = _json_body(200, self.index())
+            elif method == "GET" and path == "/openapi.json" and self._openapi is not None:
+                status, headers, raw = _json_body(200, self.openapi_document())
+            elif method == "GET" and path in ("/swagger", "/swagger/") and self._openapi:
+                html = swagger_html("/openapi.json").encode()
+                status, headers, raw = 200, {"Content-Type": ["text/html; charset=utf-8"]}, html
             else:
                 status, headers, raw = _json_body(404, {"message": f"No route for {method} {path}"})
             send(req, status, headers, raw)
@@ -144,6 +172,14 @@ class ApiGateway(HttpService):
             event_headers[name] = (
                 f"{event_headers[name]},{value}" if name in event_headers else value
             )
+        authorizer = None
+        if self.protected(route):
+            denied = check_auth(dict(req.headers.items()), self.api_token)
+            if denied is not None:
+                send(req, *_json_body(denied[0], {"message": denied[1]}))
+                return
+            if self.api_token:
+                authorizer = {"principalId": "local-api-client"}
         event = api_event(
             method,
             path,
@@ -154,6 +190,7 @@ class ApiGateway(HttpService):
             body=body,
             stage=self.stage,
             source_ip=req.client_address[0],
+            authorizer=authorizer,
         )
         result = self.invokers[route.function].invoke(event, trigger=f"api {method} {route.path}")
         if not result.ok:

@@ -4,7 +4,7 @@ The deployed template protects every write route (POST/PUT/PATCH/DELETE) with IA
 default, or the Cognito / Lambda authorizer chosen by the ``ApiAuth`` parameter; reads are open.
 Locally the harness checks a bearer token instead: send ``Authorization: Bearer <token>`` where
 the token is ``LOCAL_API_TOKEN`` (default ``local-dev-token``). No header answers 401
-``{"message": "Unauthorized"}``; a wrong token answers 403 ``{"message": "Forbidden"}``, as API
+``{"message": "Unauthorized: ..."}`` (with a hint); a wrong token answers 403 ``{"message": "Forbidden"}``, as API
 Gateway's authorizers do. ``LOCAL_API_TOKEN=`` (empty) turns the check off.
 """
 
@@ -33,8 +33,13 @@ def check(headers: Mapping[str, str], token: str | None) -> tuple[int, str] | No
         return None
     value = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
     if not value:
-        return 401, "Unauthorized"
+        return (
+            401,
+            "Unauthorized: send 'Authorization: Bearer <LOCAL_API_TOKEN>' (default local-dev-token)",
+        )
     scheme, _, given = value.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    ):
         return 403, "Forbidden"
     return None

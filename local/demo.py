@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local.auth import local_token
 from local.stack import Console, Stack
 from local.template import DEFAULT_TEMPLATE
 
@@ -33,6 +34,9 @@ def http_json(method: str, url: str, body: Any = None, timeout: float = 35.0) ->
     request = urllib.request.Request(url, data=data, method=method)
     if data is not None:
         request.add_header("Content-Type", "application/json")
+    token = local_token()
+    if token:  # the write routes need the local API token (see local/auth.py)
+        request.add_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
             status, raw = resp.status, resp.read()

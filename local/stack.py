@@ -25,12 +25,14 @@ from typing import Any
 from cfn_tools import load_yaml
 
 from local.apigw import ApiGateway
+from local.auth import DEFAULT_TOKEN
 from local.broker import EmbeddedBroker, ensure_topics, wait_for_broker
 from local.destinations import FailureDestinations
 from local.dynamo import DynamoEndpoint, endpoint_from_env, ensure_tables
 from local.esm import EsmOptions, KafkaEventSourceMapping
 from local.invoke import InvocationResult
 from local.lambda_api import LambdaApi
+from local.openapi import build_openapi
 from local.runtime import FunctionRuntime, function_name, lambda_environment
 from local.schedule import ScheduleError, ScheduleEventSource, is_enabled
 from local.streams import DynamoStreamEventSource
@@ -97,8 +99,13 @@ class Stack:
         table_prefix: str = "",
         log: Callable[[str], None] | None = None,
         environ: Mapping[str, str] | None = None,
+        api_token: str | None = None,
     ) -> None:
         env = os.environ if environ is None else environ
+        #: the bearer token of the protected routes (LOCAL_API_TOKEN; "" turns the check off)
+        self.api_token = (
+            api_token if api_token is not None else env.get("LOCAL_API_TOKEN", DEFAULT_TOKEN)
+        )
         self.template_path = Path(template_path)
         self.extra_parameters = dict(parameters or {})
         self.host = host
@@ -359,9 +366,25 @@ class Stack:
         routes = [r for r in self.template.routes() if r.function in self.runtimes]
         stage = self._api_stage()
         self.gateway = ApiGateway(
-            routes, self.runtimes, host=self.host, port=self.port, stage=stage, log=self.log
+            routes,
+            self.runtimes,
+            host=self.host,
+            port=self.port,
+            stage=stage,
+            log=self.log,
+            api_token=self.api_token,
+            openapi=self._openapi_document,
         )
         self.gateway.start()
+
+    def _openapi_document(self) -> dict[str, Any]:
+        assert self.template is not None
+        return build_openapi(
+            self.template,
+            self.function_environment,
+            server_url=self.api_url,
+            write_auth=bool(self.api_token),
+        )
 
     def _api_stage(self) -> str:
         assert self.template is not None
