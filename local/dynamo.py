@@ -158,6 +158,9 @@ class SerialMotoServer:
         )
         from werkzeug.serving import make_server
 
+        from local import moto_patches
+
+        moto_patches.apply()  # transactions cost the items they touch, not whole tables
         app = DomainDispatcherApplication(create_backend_app)
         lock = threading.Lock()
 

@@ -11,7 +11,12 @@ Service name comes from ``POWERTOOLS_SERVICE_NAME`` (set per function in templat
 
 from __future__ import annotations
 
+import warnings
+
 from aws_lambda_powertools import Logger, Metrics
+
+# A read-only API call has no business metric to publish; that is not worth a warning per call.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger()
 metrics = Metrics(namespace="EventFlow")

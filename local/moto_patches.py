@@ -1,0 +1,134 @@
+"""Make the embedded moto DynamoDB fit for sustained local traffic.
+
+moto's ``TransactWriteItems`` snapshots every table the transaction touches (a deep copy of the
+whole table) so it can roll back. On a table that keeps growing — dedupe markers, stored
+earthquakes — each transaction then costs time proportional to the table, and a local stream
+of thousands of events slows to a crawl. DynamoDB itself does not work that way, and neither
+does this replacement:
+
+1. every condition of the transaction is evaluated against the state before it (items are
+   distinct within a transaction, so this is DynamoDB's semantics); any failure cancels the
+   transaction with per-item reasons and nothing is written;
+2. only then are the writes applied, after keeping a copy of just the items they touch, which
+   are restored if a write fails validation part-way.
+
+The result codes, ``CancellationReasons`` and ``ReturnValuesOnConditionCheckFailure`` behave as
+moto's own implementation. ``apply()`` is idempotent and is called by the embedded server only.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+_APPLIED = False
+
+
+def apply() -> None:
+    global _APPLIED
+    if _APPLIED:
+        return
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import (
+        MockValidationException,
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+    from moto.dynamodb.models import DynamoDBBackend
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        if len(transact_items) > 100:
+            raise TooManyTransactionsException()
+        seen: set[tuple[str, str]] = set()
+        plan: list[tuple[str, dict[str, Any], str, dict[str, Any]]] = []
+        errors: list[tuple[Any, Any, Any]] = []
+        for item in transact_items:
+            if len(item) > 1:
+                raise TransactWriteSingleOpException
+            op_type, op = next(iter(item.items()))
+            original: dict[str, Any] | None = None
+            try:
+                if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+                    raise ValueError("Unsupported transaction operation")
+                table_name = op["TableName"]
+                if op_type == "Put":
+                    table = self.get_table(table_name)
+                    attrs = op["Item"]
+                    key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+                    if table.range_key_attr is not None:
+                        key[table.range_key_attr] = attrs[table.range_key_attr]
+                else:
+                    key = op["Key"]
+                marker = (str(table_name), str(dict(sorted(key.items()))))
+                if marker in seen:
+                    raise MultipleTransactionsException()
+                seen.add(marker)
+                current = self.get_item(table_name, key)
+                condition = op.get("ConditionExpression")
+                if condition is not None:
+                    check = get_filter_expression(
+                        condition,
+                        op.get("ExpressionAttributeNames"),
+                        op.get("ExpressionAttributeValues"),
+                    )
+                    if not check.expr(current):
+                        if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                            original = current.to_json()["Attributes"]
+                        errors.append(
+                            ("ConditionalCheckFailed", "The conditional request failed", original)
+                        )
+                        continue
+                plan.append((op_type, op, table_name, key))
+                errors.append((None, None, None))
+            except (MultipleTransactionsException, MockValidationException):
+                raise
+            except Exception as exc:  # moto reports other problems per item, as reasons
+                errors.append((type(exc).__name__, str(exc), original))
+        if any(code is not None for code, _, _ in errors):
+            raise TransactionCanceledException(errors)
+
+        touched = []
+        for op_type, _op, table_name, key in plan:
+            if op_type != "ConditionCheck":
+                item = self.get_item(table_name, key)
+                touched.append(
+                    (table_name, key, copy.deepcopy(item.to_json()["Attributes"]) if item else None)
+                )
+        try:
+            for op_type, op, table_name, key in plan:
+                names = op.get("ExpressionAttributeNames")
+                values = op.get("ExpressionAttributeValues")
+                if op_type == "Put":
+                    self.put_item(
+                        table_name,
+                        op["Item"],
+                        expression_attribute_names=names,
+                        expression_attribute_values=values,
+                    )
+                elif op_type == "Delete":
+                    self.delete_item(
+                        table_name,
+                        key,
+                        expression_attribute_names=names,
+                        expression_attribute_values=values,
+                    )
+                elif op_type == "Update":
+                    self.update_item(
+                        table_name,
+                        key,
+                        update_expression=op["UpdateExpression"],
+                        expression_attribute_names=names,
+                        expression_attribute_values=values,
+                    )
+        except Exception:
+            for table_name, key, before in touched:
+                if before is None:
+                    self.delete_item(table_name, key)
+                else:
+                    self.put_item(table_name, before)
+            raise
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    _APPLIED = True

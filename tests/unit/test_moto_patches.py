@@ -1,0 +1,109 @@
+"""The embedded emulator's TransactWriteItems answers like moto's own, without copying tables."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from moto.dynamodb.models import DynamoDBBackend
+
+from local import moto_patches
+
+ORIGINAL = DynamoDBBackend.transact_write_items
+
+
+def scenario(client) -> list:
+    """Run the same transactions and return everything a caller can observe."""
+    client.create_table(
+        TableName="t",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    seen = []
+
+    def run(items):
+        try:
+            client.transact_write_items(TransactItems=items)
+            seen.append("ok")
+        except ClientError as exc:
+            seen.append((exc.response["Error"]["Code"], exc.response.get("CancellationReasons")))
+
+    put = lambda k, **c: {"Put": {"TableName": "t", "Item": {"id": {"S": k}, "n": {"N": "1"}}, **c}}  # noqa: E731
+    run([put("a"), put("b")])
+    run(
+        [
+            put("a", ConditionExpression="attribute_not_exists(id)"),
+            put("c"),
+            put("b", ConditionExpression="attribute_not_exists(id)"),
+        ]
+    )
+    run(
+        [
+            {
+                "Update": {
+                    "TableName": "t",
+                    "Key": {"id": {"S": "a"}},
+                    "UpdateExpression": "SET n = :v",
+                    "ConditionExpression": "n = :two",
+                    "ExpressionAttributeValues": {":v": {"N": "5"}, ":two": {"N": "2"}},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            }
+        ]
+    )
+    run([put("d"), put("d")])
+    run(
+        [
+            {
+                "Update": {
+                    "TableName": "t",
+                    "Key": {"id": {"S": "a"}},
+                    "UpdateExpression": "ADD n :v",
+                    "ExpressionAttributeValues": {":v": {"N": "2"}},
+                }
+            },
+            {"Delete": {"TableName": "t", "Key": {"id": {"S": "b"}}}},
+        ]
+    )
+    seen.append(sorted((i["id"]["S"], i["n"]["N"]) for i in client.scan(TableName="t")["Items"]))
+    return seen
+
+
+def observe(patched: bool) -> list:
+    DynamoDBBackend.transact_write_items = ORIGINAL  # type: ignore[method-assign]
+    moto_patches._APPLIED = False
+    if patched:
+        moto_patches.apply()
+    try:
+        with mock_aws():
+            return scenario(boto3.client("dynamodb", region_name="us-east-1"))
+    finally:
+        DynamoDBBackend.transact_write_items = ORIGINAL  # type: ignore[method-assign]
+        moto_patches._APPLIED = False
+
+
+def test_same_answers_as_moto():
+    expected = observe(patched=False)
+    assert expected[-1] == [("a", "3")]  # b was deleted, c never written
+    assert observe(patched=True) == expected
+
+
+def test_the_patch_does_not_copy_tables(monkeypatch):
+    import copy
+
+    calls = []
+    real = copy.deepcopy
+    monkeypatch.setattr(
+        copy, "deepcopy", lambda x, *a: calls.append(type(x).__name__) or real(x, *a)
+    )
+    observe(patched=True)
+    assert "Table" not in calls
+
+
+@pytest.fixture(autouse=True)
+def _restore():
+    yield
+    DynamoDBBackend.transact_write_items = ORIGINAL  # type: ignore[method-assign]
+    moto_patches._APPLIED = False
