@@ -1,0 +1,76 @@
+"""The earthquake emitter's generation + publish path at full speed, in a fresh process.
+
+    python -m bench.emitter_probe BOOTSTRAP TOPIC [--seconds S] [--batch N] [--pure-python-crc]
+
+Does what an emission run does per tick, with no rate limit: ``QuakeGenerator.batch``, one
+``quake_message`` per event, ``KafkaPublisher.publish`` (acks=all, idempotent, flushed, every
+acknowledgement checked), for ``--seconds``. Prints one JSON object: events acknowledged, seconds,
+and the time spent generating vs publishing. ``--pure-python-crc`` hides the ``crc32c`` module so
+kafka-python falls back to its pure-Python CRC32C (what it uses when ``crc32c`` is not installed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.emitter_probe")
+    parser.add_argument("bootstrap")
+    parser.add_argument("topic")
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--pure-python-crc", action="store_true")
+    args = parser.parse_args(argv)
+    if args.pure_python_crc:
+        sys.modules["crc32c"] = None  # type: ignore[assignment]
+
+    from kafka.record import util
+
+    from eventflow.config import KafkaSettings
+    from eventflow.kafka.producer import KafkaPublisher
+    from eventflow.quakes.emitter import quake_message
+    from eventflow.quakes.generator import QuakeGenerator
+
+    settings = KafkaSettings.from_env(
+        {"KAFKA_BOOTSTRAP_SERVERS": args.bootstrap, "KAFKA_AUTH": "NONE"}
+    )
+    publisher = KafkaPublisher(settings)
+    generator = QuakeGenerator()
+    publisher.publish([quake_message(args.topic, q) for q in generator.batch(10)])  # connect
+    events = batches = 0
+    generate_s = publish_s = 0.0
+    started = time.perf_counter()
+    while time.perf_counter() - started < args.seconds:
+        t0 = time.perf_counter()
+        messages = [quake_message(args.topic, q) for q in generator.batch(args.batch)]
+        t1 = time.perf_counter()
+        events += publisher.publish(messages)
+        t2 = time.perf_counter()
+        generate_s += t1 - t0
+        publish_s += t2 - t1
+        batches += 1
+    elapsed = time.perf_counter() - started
+    publisher.reset()
+    crc = getattr(util, "crc32c_c", None)
+    print(
+        json.dumps(
+            {
+                "events": events,
+                "seconds": elapsed,
+                "batches": batches,
+                "batch": args.batch,
+                "generate_s": generate_s,
+                "publish_s": publish_s,
+                "crc32c": "C (crc32c)" if crc is not None else "pure Python",
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,315 @@
+"""``python -m bench``: every benchmark in one run, on one harness, so the ratios hold.
+
+Order: start the harness (timed: benchmark 5) and a memory sampler; fraud consumer throughput with
+its baseline, ceiling and cost (1); end-to-end latency (2); earthquake emitter and stream (3);
+handler import times (4); then the report (``bench.report``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import baseline, coldstart, fraud, latency, machine, quakes, report
+from bench.meter import DynamoMeter
+from bench.procmem import PeakSampler
+from bench.stats import rate
+from bench.tap import LogTap
+
+ROOT = Path(__file__).resolve().parents[1]
+FRAUD_TABLES = ("AccountsTable", "ProcessedEventsTable", "DeadLetterTable")
+
+
+@dataclass
+class Settings:
+    events: int = 20_000
+    accounts: int = 1_000
+    baseline_seconds: float = 30.0
+    latency_calls: int = 200
+    latency_default_calls: int = 40
+    stream_poll_interval: float = 0.02
+    emitter_seconds: float = 4.0
+    emitter_batches: tuple[int, ...] = (500, 2000)
+    stream_rate: float = 1000.0
+    stream_seconds: int = 30
+    import_runs: int = 3
+    out_dir: Path = ROOT / "docs"
+    write: bool = True
+
+    @classmethod
+    def quick(cls) -> Settings:
+        return cls(
+            events=2_000,
+            accounts=200,
+            baseline_seconds=5.0,
+            latency_calls=20,
+            latency_default_calls=5,
+            emitter_seconds=1.0,
+            emitter_batches=(500,),
+            stream_rate=200.0,
+            stream_seconds=5,
+            import_runs=1,
+            write=False,
+        )
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def run(settings: Settings) -> dict[str, Any]:
+    started = time.perf_counter()
+    date = datetime.now(UTC)
+    results: dict[str, Any] = {"settings": {k: str(v) for k, v in asdict(settings).items()}}
+    meter = DynamoMeter()
+    meter.install()
+    state = Path(tempfile.mkdtemp(prefix="eventflow-bench-"))
+    tap = LogTap(state / "stack.log")
+
+    from local.stack import Stack
+
+    say("5. harness start-up ...")
+    t0 = time.perf_counter()
+    stack = Stack(
+        port=0,
+        state_dir=state,
+        log=tap,
+        environ={},
+        parameters={"ConsumerBatchingWindow": "0"},
+    ).start()
+    results["harness"] = {"ready_s": time.perf_counter() - t0, "state_dir": str(state)}
+    sampler = PeakSampler().start()
+    try:
+        client = stack.dynamodb_client()
+
+        results["fraud"] = run_fraud(stack, client, meter, tap, settings, say)
+        results["harness"]["peak_rss_mb_run1"] = sampler.peak_mb
+        results["harness"]["processes_at_peak"] = sampler.peak_processes
+
+        results["latency"] = run_latency(stack, client, tap, settings, say)
+        results["quakes"] = run_quakes(stack, tap, settings, say)
+
+        say("4. handler import times ...")
+        results["imports"] = [
+            {**asdict(p), "ms": p.ms} for p in coldstart.profile_stack(stack, settings.import_runs)
+        ]
+    finally:
+        stack.stop()
+        results["harness"]["peak_rss_mb_all"] = sampler.stop()
+        tap.close()
+    results["machine"] = machine.facts(ROOT)
+    results["date"] = date.strftime("%Y-%m-%d %H:%M UTC")
+    results["bench_seconds"] = time.perf_counter() - started
+    return results
+
+
+def run_fraud(
+    stack: Any, client: Any, meter: DynamoMeter, tap: LogTap, settings: Settings, log: Any
+) -> dict[str, Any]:
+    n = settings.events
+    topic = stack.template.parameters.get("TransactionsTopic") or "transaction-service-topic"
+    accounts_table = stack.table_name("AccountsTable")
+    tables = [stack.table_name(t) for t in FRAUD_TABLES]
+    mapping = fraud.find_mapping(stack, fraud.CONSUMER)
+    mapping.stop()  # the records go in first; the consumer starts on a full topic
+
+    log(f"1. fraud consumer: {settings.accounts} accounts, {n} events preloaded ...")
+    account_ids = fraud.create_accounts(client, accounts_table, settings.accounts)
+    messages = fraud.fraud_messages(topic, account_ids, n)
+    preload_s = fraud.preload(stack.bootstrap_servers, messages)
+    del messages
+
+    log("   raw read (ceiling) ...")
+    raw_count, raw_s = fraud.raw_read(stack.bootstrap_servers, topic, n)
+
+    log("   harness: event source mapping + account_consumer ...")
+    with meter.window() as window:
+        harness = fraud.run_harness(mapping, tap, n)
+    verification, sizes = fraud.verify(
+        client,
+        accounts_table,
+        stack.table_name("ProcessedEventsTable"),
+        stack.table_name("DeadLetterTable"),
+        account_ids,
+        n,
+    )
+    lookup = fraud.size_lookup({accounts_table: sizes})
+    harness_cost, _ = fraud.cost(window, tables, n, lookup)
+    streams_calls = window.select(service="streams")
+    other_calls = [c for c in window.select() if not (c.tables & set(tables))]
+
+    log(f"   baseline: the seed's consumer (at most {settings.baseline_seconds:.0f}s) ...")
+    baseline.create_table(client)
+    baseline.load_accounts(client, account_ids)
+    with meter.window() as base_window:
+        base = baseline.run(
+            stack.bootstrap_servers,
+            topic,
+            stack.dynamodb_client(),
+            n,
+            time_limit_s=settings.baseline_seconds,
+        )
+    base_verification, base_sizes = fraud.verify(
+        client,
+        baseline.BASELINE_TABLE,
+        "",
+        "",
+        account_ids,
+        base.processed,
+        count_attribute="count",
+    )
+    base_cost, _ = fraud.cost(
+        base_window,
+        [baseline.BASELINE_TABLE],
+        base.processed,
+        fraud.size_lookup({baseline.BASELINE_TABLE: base_sizes}),
+    )
+    handler_only_s = harness.handler_seconds - harness_cost.server_seconds
+    base_client_s = base.seconds - base_cost.server_seconds
+    return {
+        "events": n,
+        "accounts": settings.accounts,
+        "preload_s": preload_s,
+        "raw_read": {"events": raw_count, "seconds": raw_s, "events_per_s": rate(raw_count, raw_s)},
+        "harness": {
+            **asdict(harness),
+            "batches": None,
+            "mean_batch": sum(harness.batches) / len(harness.batches) if harness.batches else 0,
+            "events_per_s": harness.events_per_s,
+            "handler_only_events_per_s": rate(n, handler_only_s),
+            "ddb_server_s": harness_cost.server_seconds,
+            "other_requests_in_window": len(other_calls),
+            "stream_poller_requests_in_window": len(streams_calls),
+        },
+        "verification": {**asdict(verification), "exactly_once": verification.exactly_once},
+        "cost": {**asdict(harness_cost), **_per_event(harness_cost)},
+        "baseline": {
+            **asdict(base),
+            "events_per_s": base.events_per_s,
+            "client_only_events_per_s": rate(base.processed, base_client_s),
+            "ddb_server_s": base_cost.server_seconds,
+            "verification": {
+                "counted": base_verification.counted,
+                "expected": base_verification.expected,
+                "blocked_ok": base_verification.blocked_ok,
+            },
+            "cost": {**asdict(base_cost), **_per_event(base_cost)},
+        },
+    }
+
+
+def _per_event(cost: fraud.Cost) -> dict[str, float]:
+    return {
+        "requests_per_1000": cost.requests_per_1000,
+        "write_units_per_event": cost.write_units_per_event,
+        "read_units_per_event": cost.read_units_per_event,
+    }
+
+
+def run_latency(
+    stack: Any, client: Any, tap: LogTap, settings: Settings, log: Any
+) -> dict[str, Any]:
+    calls = settings.latency_calls + settings.latency_default_calls
+    log(f"2. end-to-end latency: {calls} POST /transactions/{{id}}/fraud ...")
+    pairs = latency.create_transactions(
+        client,
+        stack.table_name("AccountsTable"),
+        stack.table_name("TransactionsTable"),
+        accounts=50,
+        per_account=max(1, -(-calls // 50)),
+    )
+    accounts_table = stack.table_name("AccountsTable")
+    default = latency.run(
+        stack.api_url,
+        client,
+        accounts_table,
+        pairs[: settings.latency_default_calls],
+        tap,
+        stack.api_token,
+    )
+    old = latency.set_stream_poll_interval(stack, settings.stream_poll_interval)
+    tuned = latency.run(
+        stack.api_url,
+        client,
+        accounts_table,
+        pairs[settings.latency_default_calls : calls],
+        tap,
+        stack.api_token,
+    )
+    return {
+        "batching_window_s": 0,
+        "default_poll_interval_s": old[0] if old else None,
+        "tuned_poll_interval_s": settings.stream_poll_interval,
+        "default": default.summary(),
+        "tuned": tuned.summary(),
+    }
+
+
+def run_quakes(stack: Any, tap: LogTap, settings: Settings, log: Any) -> dict[str, Any]:
+    from local.broker import ensure_topics
+
+    log("3. earthquake emitter at full speed ...")
+    topic = "bench-emitter-probe"
+    ensure_topics(stack.bootstrap_servers, {topic: stack.partitions})
+    probes = []
+    for batch in settings.emitter_batches:
+        probes.append(
+            quakes.emitter_rate(stack.bootstrap_servers, topic, settings.emitter_seconds, batch)
+        )
+    installed = probes[0]["crc32c"]
+    if installed.startswith("C"):
+        probes.append(
+            quakes.emitter_rate(
+                stack.bootstrap_servers,
+                topic,
+                settings.emitter_seconds,
+                settings.emitter_batches[0],
+                pure_python_crc=True,
+            )
+        )
+    log(
+        f"   stream through the harness: {settings.stream_rate:.0f}/s for "
+        f"{settings.stream_seconds}s ..."
+    )
+    stream = quakes.stream(stack, tap, settings.stream_rate, settings.stream_seconds)
+    best = max((p for p in probes if p["crc32c"] == installed), key=lambda p: p["events_per_s"])
+    return {
+        "emitter": {"probes": probes, "best": best},
+        "stream": {
+            **asdict(stream),
+            "offset_lag_samples": stream.offset_lag_samples[-200:],
+            "max_lag_s": stream.max_lag_s,
+            "max_offset_lag": stream.max_offset_lag,
+            "stored_once": stream.stored_once,
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes, a smoke test (writes nothing)"
+    )
+    parser.add_argument("--out", type=Path, default=None, help="where to write (default docs/)")
+    parser.add_argument("--events", type=int, default=None)
+    args = parser.parse_args(argv)
+    settings = Settings.quick() if args.quick else Settings()
+    if args.events:
+        settings.events = args.events
+    if args.out is not None:
+        settings.out_dir = args.out
+        settings.write = True
+    results = run(settings)
+    summary = report.headline(results)
+    print()
+    print(report.table(summary, results))
+    if settings.write:
+        md, js = report.write(results, summary, settings.out_dir, sys.argv[1:])
+        print(f"\nwrote {md} and {js}")
+    return 0
