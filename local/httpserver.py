@@ -26,7 +26,12 @@ class HttpService:
             def _handle(self) -> None:
                 service.handle(self)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+            def __getattr__(self, name: str) -> Any:
+                # every method reaches the service (which answers 405 for undeclared ones),
+                # not http.server's 501 for methods it has no do_<METHOD> for
+                if name.startswith("do_") and name[3:].isalpha():
+                    return self._handle
+                raise AttributeError(name)
 
             def log_message(self, format: str, *args: Any) -> None:
                 return  # the runtime logs one line per invocation

@@ -14,12 +14,13 @@ import importlib.util
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from local.template import SamTemplate
 
+ID_PATTERN = "^[A-Za-z0-9_-]{1,64}$"
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
 SWAGGER_HTML = """<!doctype html>
 <html lang="en">
@@ -58,10 +59,11 @@ def build_openapi(
     title: str = "eventflow API",
     version: str = "1.0.0",
     write_auth: bool = True,
+    only: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """Merge the OpenAPI documents of every API function of ``template``."""
+    """Merge the OpenAPI documents of every API function of ``template`` (or of ``only``)."""
     functions = template.functions()
-    routes = template.routes()
+    routes = [r for r in template.routes() if only is None or r.function in only]
     api_functions = sorted({r.function for r in routes})
     declared = {(r.method.lower(), _template_path(r.path)) for r in routes}
     doc: dict[str, Any] = {
@@ -127,7 +129,22 @@ def _use_error_body(doc: dict[str, Any]) -> None:
     schemas = doc["components"]["schemas"]
     for operations in doc["paths"].values():
         for operation in operations.values():
-            response = operation.get("responses", {}).get("422")
+            for param in operation.get("parameters", []):
+                if param.get("in") == "path":  # ids: what check_id accepts, else 400
+                    param["schema"] = {
+                        **param.get("schema", {}),
+                        "pattern": ID_PATTERN,
+                        "maxLength": 64,
+                    }
+            responses = operation.get("responses", {})
+            if "204" in responses:
+                responses["204"].pop("content", None)  # No Content has no body
+            for code in ("401", "403"):
+                if code in responses and "ErrorBody" in schemas:
+                    responses[code]["content"] = {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}
+                    }
+            response = responses.get("422")
             if response is not None and "ErrorBody" in schemas:
                 response["content"] = {
                     "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}

@@ -384,6 +384,7 @@ class Stack:
             self.function_environment,
             server_url=self.api_url,
             write_auth=bool(self.api_token),
+            only=set(self.runtimes),
         )
 
     def _api_stage(self) -> str:

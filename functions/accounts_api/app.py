@@ -38,7 +38,7 @@ def service() -> AccountService:
     "/accounts",
     summary="Create an account",
     tags=["accounts"],
-    responses=openapi_responses(201, Account, 413, 415, 422, description="Created"),
+    responses=openapi_responses(201, Account, 400, 413, 415, 422, description="Created"),
 )
 def create_account(body: CreateAccount) -> Response[dict[str, Any]]:
     return json_response(201, service().create(body))

@@ -14,7 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from eventflow.api import make_resolver
+from eventflow.api import make_resolver, openapi_responses
 from eventflow.kafka.events import MalformedEventError
 from eventflow.kafka.producer import KafkaPublisher
 from eventflow.observability import logger, metrics
@@ -56,7 +56,10 @@ def emitter() -> QuakeEmitter:
 
 
 @app.post(
-    "/earthquake-events/start", summary="Start the stream or change its rate", tags=["earthquakes"]
+    "/earthquake-events/start",
+    summary="Start the stream or change its rate",
+    tags=["earthquakes"],
+    responses=openapi_responses(200, dict[str, Any], 400, 413, 415, 422),
 )
 def start_stream(body: StartStream | None = None) -> dict[str, Any]:
     result = control().start(body or StartStream())
@@ -64,14 +67,24 @@ def start_stream(body: StartStream | None = None) -> dict[str, Any]:
     return result
 
 
-@app.post("/earthquake-events/stop", summary="Stop the stream", tags=["earthquakes"])
+@app.post(
+    "/earthquake-events/stop",
+    summary="Stop the stream",
+    tags=["earthquakes"],
+    responses=openapi_responses(200, dict[str, Any], 422),
+)
 def stop_stream() -> dict[str, Any]:
     result = control().stop()
     logger.info(result["message"])
     return result
 
 
-@app.get("/earthquake-events", summary="The stream's state", tags=["earthquakes"])
+@app.get(
+    "/earthquake-events",
+    summary="The stream's state",
+    tags=["earthquakes"],
+    responses=openapi_responses(200, dict[str, Any], 422),
+)
 def stream_status() -> dict[str, Any]:
     return control().status()
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from eventflow.api import check_id, decode_token, make_resolver, page
+from eventflow.api import check_id, decode_token, make_resolver, openapi_responses, page, page_model
 from eventflow.observability import logger, metrics
 from eventflow.quakes.models import REGION_PATTERN
 from eventflow.quakes.queries import QuakeQueries
@@ -18,6 +18,7 @@ from eventflow.quakes.store import QuakeCatalog
 
 SETTINGS = QuakeSettings.from_env()
 app = make_resolver()
+ItemPage = page_model(dict[str, Any], "ItemPage")
 
 
 @cache
@@ -27,7 +28,12 @@ def queries() -> QuakeQueries:
     )
 
 
-@app.get("/earthquakes", summary="List earthquakes, newest first", tags=["earthquakes"])
+@app.get(
+    "/earthquakes",
+    summary="List earthquakes, newest first",
+    tags=["earthquakes"],
+    responses=openapi_responses(200, ItemPage, 400, 422),
+)
 def list_quakes(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     next_token: Annotated[str | None, Query(alias="nextToken")] = None,
@@ -42,7 +48,12 @@ def list_quakes(
     )
 
 
-@app.get("/earthquakes/alerts", summary="List alerts, newest first", tags=["earthquakes"])
+@app.get(
+    "/earthquakes/alerts",
+    summary="List alerts, newest first",
+    tags=["earthquakes"],
+    responses=openapi_responses(200, ItemPage, 400, 422),
+)
 def list_alerts(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     next_token: Annotated[str | None, Query(alias="nextToken")] = None,
@@ -50,7 +61,12 @@ def list_alerts(
     return page(*queries().alerts(limit, decode_token(next_token)))
 
 
-@app.get("/earthquakes/regions", summary="Per-region aggregates", tags=["earthquakes"])
+@app.get(
+    "/earthquakes/regions",
+    summary="Per-region aggregates",
+    tags=["earthquakes"],
+    responses=openapi_responses(200, ItemPage, 400, 422),
+)
 def list_regions(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     next_token: Annotated[str | None, Query(alias="nextToken")] = None,
@@ -58,7 +74,12 @@ def list_regions(
     return page(*queries().regions(limit, decode_token(next_token)))
 
 
-@app.get("/earthquakes/<quake_id>", summary="Get an earthquake", tags=["earthquakes"])
+@app.get(
+    "/earthquakes/<quake_id>",
+    summary="Get an earthquake",
+    tags=["earthquakes"],
+    responses=openapi_responses(200, dict[str, Any], 400, 404, 422),
+)
 def get_quake(quake_id: str) -> dict[str, Any]:
     return queries().get(check_id(quake_id))
 

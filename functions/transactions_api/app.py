@@ -40,7 +40,7 @@ def service() -> TransactionService:
     "/transactions",
     summary="Create a transaction",
     tags=["transactions"],
-    responses=openapi_responses(201, Transaction, 404, 413, 415, 422, description="Created"),
+    responses=openapi_responses(201, Transaction, 400, 404, 413, 415, 422, description="Created"),
 )
 def create_transaction(body: CreateTransaction) -> Response[dict[str, Any]]:
     return json_response(201, service().create(body))

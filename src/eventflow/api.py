@@ -132,10 +132,16 @@ def make_resolver() -> RestApi:
 
 
 def check_body(event: Mapping[str, Any]) -> None:
-    """Raise a 413 for bodies over MAX_BODY_BYTES and a 415 for non-JSON content types."""
+    """Raise 413 for bodies over MAX_BODY_BYTES, 415 for non-JSON content types, 400 for bodies
+    that are not UTF-8 text."""
     body = event.get("body") or ""
     if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
         raise PayloadTooLargeError(f"request body exceeds {MAX_BODY_BYTES} bytes")
+    if body and event.get("isBase64Encoded"):
+        try:
+            base64.b64decode(body).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidRequestError("request body is not UTF-8 encoded JSON") from None
     if body:
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
         ctype = headers.get("content-type", JSON).split(";")[0].strip().lower()

@@ -52,9 +52,9 @@ class CreateAccount(BaseModel):
 
 
 class UpdateAccount(BaseModel):
-    """Body of ``PATCH /accounts/{id}``: any subset of the fields."""
+    """Body of ``PATCH /accounts/{id}``: any non-empty subset of the fields."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     number: str | None = Field(default=None, min_length=1, max_length=64)

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from eventflow import ddb
 from eventflow.aws import dynamodb_client, error_code, transient_errors
-from eventflow.errors import TransientError
+from eventflow.errors import InvalidRequestError, TransientError
 
 ACCOUNT_LIST_KEY = "ACCOUNT"
 TRANSACTION_LIST_KEY = "TRANSACTION"
@@ -38,14 +38,28 @@ class StaleWriteError(Exception):
 Page = tuple[list[dict[str, Any]], dict[str, Any] | None]
 
 
+TOKEN_MISMATCH = "nextToken does not belong to this list; pass the value this list returned"
+
+
+def check_start_key(start: dict[str, Any] | None, key_names: set[str]) -> None:
+    """A page token must be a key of the index being read (or DynamoDB rejects or misreads it)."""
+    if start and (set(start) != key_names or not all(isinstance(v, str) for v in start.values())):
+        raise InvalidRequestError(TOKEN_MISMATCH, field="nextToken")
+
+
 def _query_page(
     client: Any, kwargs: dict[str, Any], limit: int, start: dict[str, Any] | None
 ) -> Page:
     kwargs = {**kwargs, "Limit": limit, "ScanIndexForward": False}
     if start:
         kwargs["ExclusiveStartKey"] = ddb.to_item(start)
-    with transient_errors():
-        resp = client.query(**kwargs)
+    try:
+        with transient_errors():
+            resp = client.query(**kwargs)
+    except ClientError as exc:
+        if start and error_code(exc) == "ValidationException":
+            raise InvalidRequestError(TOKEN_MISMATCH, field="nextToken") from None
+        raise
     items = [ddb.from_item(i) for i in resp.get("Items", [])]
     last = resp.get("LastEvaluatedKey")
     return items, (ddb.from_item(last) if last else None)
@@ -79,6 +93,7 @@ class AccountStore:
         return _strip(ddb.from_item(item)) if item else None
 
     def list(self, limit: int, start: dict[str, Any] | None = None) -> Page:
+        check_start_key(start, {"id", "listKey", "createdAt"})
         items, last = _query_page(
             self.client,
             {
@@ -158,6 +173,8 @@ class TransactionStore:
     def list(
         self, limit: int, start: dict[str, Any] | None = None, account_id: str | None = None
     ) -> Page:
+        keys = {"id", "accountId", "createdAt"} if account_id else {"id", "listKey", "createdAt"}
+        check_start_key(start, keys)
         if account_id:
             query = {
                 "TableName": self.table,
