@@ -478,6 +478,12 @@ class Stack:
             lines.append(
                 f"  API          {info['apiUrl']}   (stage prefix /{self.gateway.stage if self.gateway else ''} optional)"
             )
+            lines.append(f"  OpenAPI      {info['apiUrl']}/openapi.json   (Swagger UI: /swagger)")
+            if self.api_token:
+                lines.append(
+                    f"  Auth         write routes need 'Authorization: Bearer {self.api_token}'"
+                    "   (LOCAL_API_TOKEN)"
+                )
         lines.append(f"  Kafka        {info['bootstrapServers']}   ({info['kafka']})")
         lines.append(f"  DynamoDB     {info['dynamodbEndpoint']}   ({info['dynamodb']})")
         lines.append(
