@@ -17,6 +17,7 @@ from eventflow.fraud.counter import FraudCounter, require_progress
 from eventflow.fraud.store import FraudLedger
 from eventflow.kafka.deadletter import DeadLetterStore
 from eventflow.kafka.events import batch_item_failures, parse_kafka_event
+from eventflow.kafka.records import park_and_log
 from eventflow.observability import logger, metrics
 
 SETTINGS = fraud_settings()
@@ -38,20 +39,7 @@ def dead_letters() -> DeadLetterStore:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     batch = parse_kafka_event(event)
     result = counter().process(list(batch.records))
-    if result.dead_letters:
-        dead_letters().park(result.dead_letters)
-        for letter in result.dead_letters:
-            rec = letter.record
-            logger.warning(
-                "record parked on dead-letter table",
-                extra={
-                    "topic": rec.topic,
-                    "partition": rec.partition,
-                    "offset": rec.offset,
-                    "reason": letter.reason,
-                    "detail": letter.message,
-                },
-            )
+    park_and_log(dead_letters(), result.dead_letters)
     for account_id in result.blocked_accounts:
         logger.info("account blocked", extra={"accountId": account_id})
     metrics.add_metric(name="FraudEventsCounted", unit="Count", value=len(result.counted))

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from eventflow.kafka.deadletter import DeadLetterStore
 from eventflow.kafka.events import batch_item_failures, parse_kafka_event
 from eventflow.kafka.producer import KafkaPublisher
+from eventflow.kafka.records import park_and_log
 from eventflow.observability import logger, metrics
 from eventflow.quakes.ingest import QuakeIngestor, require_progress
 from eventflow.quakes.ports import Publisher
@@ -52,20 +53,7 @@ def dead_letters() -> DeadLetterStore:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     batch = parse_kafka_event(event)
     result = ingestor().process(list(batch.records))
-    if result.dead_letters:
-        dead_letters().park(result.dead_letters)
-        for letter in result.dead_letters:
-            rec = letter.record
-            logger.warning(
-                "record parked on dead-letter table",
-                extra={
-                    "topic": rec.topic,
-                    "partition": rec.partition,
-                    "offset": rec.offset,
-                    "reason": letter.reason,
-                    "detail": letter.message,
-                },
-            )
+    park_and_log(dead_letters(), result.dead_letters)
     for alert in result.alerts:
         logger.info(
             "earthquake alert",

@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from pydantic import ValidationError
-
 from eventflow.clock import epoch_s, now_iso
 from eventflow.errors import TransientError
 from eventflow.fraud.models import AccountStatus, FraudEvent
@@ -24,6 +22,7 @@ from eventflow.fraud.rules import FraudTally, apply_fraud
 from eventflow.fraud.store import MARKER_RETENTION_S, FraudLedger, LedgerWrite
 from eventflow.kafka.deadletter import DeadLetter
 from eventflow.kafka.events import KafkaRecord
+from eventflow.kafka.records import dead_letter, parse_json_record
 
 MAX_ROUNDS = 12
 
@@ -40,19 +39,7 @@ class CountResult:
 
 def parse_fraud_record(record: KafkaRecord) -> FraudEvent:
     """Decode and validate one record; raise ValueError with the reason."""
-    try:
-        data = record.json_value()
-    except ValueError:
-        raise
-    if not isinstance(data, dict):
-        raise ValueError(f"record value is JSON {type(data).__name__}, expected an object")
-    try:
-        return FraudEvent.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ValueError(f"schema: {problems}") from None
+    return parse_json_record(record, FraudEvent)
 
 
 class FraudCounter:
@@ -69,8 +56,7 @@ class FraudCounter:
             try:
                 event = parse_fraud_record(rec)
             except ValueError as exc:
-                reason = "SCHEMA" if str(exc).startswith("schema:") else "MALFORMED"
-                result.dead_letters.append(DeadLetter(rec, reason, str(exc)))
+                result.dead_letters.append(dead_letter(rec, exc))
                 continue
             if event.eventId in seen:  # the same event twice in one batch
                 result.duplicates.append(rec)

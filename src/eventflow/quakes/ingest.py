@@ -19,13 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
 from eventflow.clock import epoch_ms
 from eventflow.errors import TransientError
 from eventflow.kafka.deadletter import DeadLetter
 from eventflow.kafka.events import KafkaRecord
 from eventflow.kafka.producer import Message
+from eventflow.kafka.records import dead_letter, parse_json_record
 from eventflow.quakes.models import Earthquake, event_payload
 from eventflow.quakes.ports import Publisher
 from eventflow.quakes.regions import REGION_KEY_PATTERN, region_for_location, region_name
@@ -68,16 +67,7 @@ class IngestResult:
 
 def parse_quake_record(record: KafkaRecord) -> Earthquake:
     """Decode and validate one record; raise ValueError with the reason (``schema: ...``)."""
-    data = record.json_value()
-    if not isinstance(data, dict):
-        raise ValueError(f"record value is JSON {type(data).__name__}, expected an object")
-    try:
-        return Earthquake.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ValueError(f"schema: {problems}") from None
+    return parse_json_record(record, Earthquake)
 
 
 def resolve_region(quake: Earthquake, record: KafkaRecord) -> str:
@@ -147,8 +137,7 @@ class QuakeIngestor:
             try:
                 quake = parse_quake_record(rec)
             except ValueError as exc:
-                reason = "SCHEMA" if str(exc).startswith("schema:") else "MALFORMED"
-                result.dead_letters.append(DeadLetter(rec, reason, str(exc)))
+                result.dead_letters.append(dead_letter(rec, exc))
                 continue
             if quake.id in seen:  # the same event twice in one batch
                 result.duplicates.append(rec)
