@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.fraud import NOW, account_item, put_items
 from bench.apicall import call
+from bench.fraud import NOW, account_item, put_items
 from bench.stats import summary
 from bench.tap import Invocation, LogTap
 

@@ -8,8 +8,7 @@ harness's consumer does not see these events).
 and a duration, the emitter function publishing, the event source mapping feeding
 ``quake_consumer``. Afterwards every record the run put on the topic is read back and compared
 with what the consumer stored; the lag of each stored event is ``receivedAt - timestamp`` (when
-the consumer handled it minus when the emitter generated it). The consumer's offset lag is also
-sampled during the run.
+the consumer handled it minus when the emitter generated it).
 """
 
 from __future__ import annotations
@@ -24,8 +23,9 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from bench.fraud import count_items, find_mapping, scan_all
 from bench.apicall import call
+from bench.fraud import count_items, find_mapping, scan_all
+from bench.meter import DynamoMeter, Window
 from bench.stats import summary
 
 ROOT_DIR = __file__.rsplit("/bench/", 1)[0]
@@ -126,18 +126,22 @@ class StreamRun:
     unexpected: int = 0
     aggregate_count: int = 0
     event_lag_ms: dict[str, float] = field(default_factory=dict)
-    offset_lag_samples: list[tuple[float, int]] = field(default_factory=list)
+    #: records published but not yet committed by the consumer, sampled after the stream ended
+    backlog_after_end: list[tuple[float, int]] = field(default_factory=list)
     drain_s: float = 0.0
     achieved_rate: float = 0.0
     invocations: int = 0
+    handler_s: float = 0.0
+    ddb_server_s: float = 0.0
+    ddb_operations: dict[str, int] = field(default_factory=dict)
 
     @property
     def max_lag_s(self) -> float:
         return self.event_lag_ms.get("max", 0.0) / 1000
 
     @property
-    def max_offset_lag(self) -> int:
-        return max((n for _, n in self.offset_lag_samples), default=0)
+    def backlog_at_end(self) -> int:
+        return self.backlog_after_end[0][1] if self.backlog_after_end else 0
 
     @property
     def stored_once(self) -> bool:
@@ -157,52 +161,68 @@ def _call(stack: Any, method: str, path: str, body: Any = None) -> Any:
     return payload
 
 
-def stream(stack: Any, tap: Any, rate: float, duration_s: int, settle_s: float = 60) -> StreamRun:
+def exact_ends(bootstrap: str, topic: str) -> dict[int, int]:
+    probe = EndProbe(bootstrap, topic)
+    try:
+        return probe.ends()
+    finally:
+        probe.close()
+
+
+def stream(
+    stack: Any,
+    tap: Any,
+    meter: DynamoMeter,
+    rate: float,
+    duration_s: int,
+    settle_s: float = 60,
+) -> StreamRun:
     run = StreamRun(rate=rate, duration_s=duration_s)
     bootstrap = stack.bootstrap_servers
     mapping = find_mapping(stack, CONSUMER)
     client = stack.dynamodb_client()
     quakes_table = stack.table_name("QuakesTable")
     regions_table = stack.table_name("QuakeRegionsTable")
+    alerts_table = stack.table_name("QuakeAlertsTable")
     earlier_events = count_items(client, quakes_table)
     earlier_aggregate = _aggregate_total(client, regions_table)
-    probe = EndProbe(bootstrap, QUAKES_TOPIC)
-    before = probe.ends()
+    before = exact_ends(bootstrap, QUAKES_TOPIC)
     mark = tap.mark()
-    started = time.perf_counter()
-    _call(
-        stack,
-        "POST",
-        "/earthquake-events/start",
-        {"rate": rate, "durationSeconds": duration_s},
-    )
-    try:
-        # sample the consumer's offset lag until the stream has ended and the consumer caught up
+    with meter.window() as window:
+        started = time.perf_counter()
+        _call(
+            stack, "POST", "/earthquake-events/start", {"rate": rate, "durationSeconds": duration_s}
+        )
         deadline = started + duration_s + settle_s
-        ended_at = None
-        while time.perf_counter() < deadline:
+        while True:  # until the run has ended and the emitter let go of the stream
             time.sleep(0.5)
-            ends = probe.ends()
-            done = {tp.partition: off for tp, off in mapping.committed_offsets().items()}
-            lag = sum(end - (done.get(p) or before[p]) for p, end in ends.items())
-            run.offset_lag_samples.append((time.perf_counter() - started, lag))
-            if ended_at is None:
-                state = _call(stack, "GET", "/earthquake-events")
-                if not state["running"] and not state["emitterActive"]:
-                    ended_at = time.perf_counter()
-            elif lag <= 0:
-                run.drain_s = time.perf_counter() - ended_at
+            state = _call(stack, "GET", "/earthquake-events")
+            if not state["running"] and not state["emitterActive"]:
                 break
-        else:
-            raise TimeoutError("the earthquake consumer did not catch up")
-        after = probe.ends()
-    finally:
-        probe.close()
+            if time.perf_counter() > deadline:
+                raise TimeoutError("the earthquake stream did not end")
+        ended_at = time.perf_counter()
+        while True:  # until the consumer committed everything the run published
+            after = exact_ends(bootstrap, QUAKES_TOPIC)
+            done = {tp.partition: off for tp, off in mapping.committed_offsets().items()}
+            behind = sum(max(0, end - (done.get(p) or before[p])) for p, end in after.items())
+            run.backlog_after_end.append((time.perf_counter() - started, behind))
+            if behind == 0:
+                break
+            if time.perf_counter() > deadline:
+                raise TimeoutError("the earthquake consumer did not catch up")
+            time.sleep(0.25)
+        run.drain_s = time.perf_counter() - ended_at
     run.invocations = len(tap.since(mark, CONSUMER))
+    consumer_calls = window.select(tables=[quakes_table, regions_table, alerts_table])
+    run.ddb_operations = Window.operations(consumer_calls)
+    run.ddb_server_s = Window.server_seconds(consumer_calls)
+    run.handler_s = sum(i.duration_s for i in tap.since(mark, CONSUMER))
 
     records = read_range(bootstrap, QUAKES_TOPIC, before, after)
-    emitted_ids = [json.loads(r.value)["id"] for r in records]
-    timestamps = [json.loads(r.value)["timestamp"] for r in records]
+    values = [json.loads(r.value) for r in records]
+    emitted_ids = [v["id"] for v in values]
+    timestamps = [int(v["timestamp"]) for v in values]
     run.emitted = len(emitted_ids)
     run.distinct_emitted = len(set(emitted_ids))
     if timestamps:
@@ -216,16 +236,12 @@ def stream(stack: Any, tap: Any, rate: float, duration_s: int, settle_s: float =
         ExpressionAttributeNames={"#ts": "timestamp"},
     )
     wanted = set(emitted_ids)
-    stored_ids = [i["id"]["S"] for i in items if i["id"]["S"] in wanted]
-    run.stored = len(stored_ids)
-    run.missing = len(wanted - set(stored_ids))
+    mine = [i for i in items if i["id"]["S"] in wanted]
+    run.stored = len(mine)
+    run.missing = len(wanted - {i["id"]["S"] for i in mine})
     run.unexpected = len(items) - run.stored - earlier_events
-    lags = [
-        _epoch_ms(i["receivedAt"]["S"]) - int(i["timestamp"]["N"])
-        for i in items
-        if i["id"]["S"] in wanted
-    ]
-    run.event_lag_ms = summary([float(x) for x in lags])
+    lags = [float(_epoch_ms(i["receivedAt"]["S"]) - int(i["timestamp"]["N"])) for i in mine]
+    run.event_lag_ms = summary(lags)
     run.aggregate_count = _aggregate_total(client, regions_table) - earlier_aggregate
     return run
 
