@@ -74,6 +74,17 @@ def git_revision(root: Path) -> str:
     return f"{rev}{' (with uncommitted changes)' if dirty else ''}" if rev else "unknown"
 
 
+def declares(root: Path, requirement: str) -> bool:
+    """Whether the project's own files ask for ``requirement`` (pyproject, layer requirements)."""
+    for name in ("pyproject.toml", "src/requirements.txt"):
+        try:
+            if requirement in (root / name).read_text():
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def facts(root: Path) -> dict[str, Any]:
     return {
         "cpu": cpu_model(),
@@ -83,4 +94,5 @@ def facts(root: Path) -> dict[str, Any]:
         "python": sys.version.split()[0],
         "packages": package_versions(),
         "revision": git_revision(root),
+        "crc32c_declared": declares(root, "crc32c"),
     }
