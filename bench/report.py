@@ -215,7 +215,7 @@ def markdown(results: dict[str, Any], h: dict[str, Any], argv: Sequence[str]) ->
     _quakes(add, results.get("quakes", {}))
     _imports(add, results.get("imports", []))
     _harness(add, results.get("harness", {}))
-    add(CHANGES)
+    add(changes(results))
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -609,39 +609,72 @@ def _harness(add: Any, hr: dict[str, Any]) -> None:
     )
 
 
-CHANGES = """## What changed the figures
+def _emitter_pair(results: dict[str, Any]) -> tuple[float, float] | None:
+    """Events/s of the emitter path with the pure-Python and the C CRC32C (same batch size)."""
+    probes = _get(results, "quakes", "emitter", "probes", default=[]) or []
+    pure = [p for p in probes if p["crc32c"] == "pure Python"]
+    if not pure:
+        return None
+    c = [p for p in probes if p["crc32c"] != "pure Python" and p["batch"] == pure[0]["batch"]]
+    return (pure[0]["events_per_s"], c[0]["events_per_s"]) if c else None
 
-Measured while building this benchmark, on this machine:
 
-1. **moto's transaction rollback** (fixed in `local/moto_patches.py`). moto 5 deep-copied the
-   whole table before every item of a `TransactWriteItems`; one 100-item transaction cost
-   0.08 s on an empty table, 0.86 s at 250 items, 1.6 s at 500 and 2.2 s at 1,000, so with the
-   dedupe-marker table growing by one item per event the 20,000-event run never finished (the
-   clients' 5 s read timeout fired, their retries raced the copy: "dictionary changed size
-   during iteration"). Copying only the items a transaction writes makes it about 25 ms at any
-   table size, and the run takes about 40 s.
-2. **CRC32C in C** (`crc32c`, kafka-python's `crc32c` extra). Without it kafka-python computes
-   the CRC of every record batch it produces in pure Python: the emitter path ran at about
-   9,800 events/s with it missing and 15,800 with it installed (same run, same broker). The
+def changes(results: dict[str, Any]) -> str:
+    pair = _emitter_pair(results)
+    crc = (
+        f"in this run the emitter path made {pair[0]:,.0f} events/s with the pure-Python CRC32C "
+        f"and {pair[1]:,.0f} with the C one (section 3)"
+        if pair
+        else "while building this benchmark the emitter path made about 9,800 events/s without "
+        "it and 15,800 with it"
+    )
+    lat = results.get("latency", {})
+    p50 = (
+        f"end-to-end p50 {_get(lat, 'default', 'total_ms', 'p50', default=0):,.0f} ms -> "
+        f"{_get(lat, 'tuned', 'total_ms', 'p50', default=0):,.0f} ms in this run (section 2)"
+    )
+    h = headline(results)
+    ratio = (
+        f"{h['fraud_vs_baseline']:.1f}x the seed's consumer here, and "
+        f"{h['fraud_vs_baseline_emulator_excluded']:.1f}x once moto's own time is taken out"
+    )
+    return f"""## What changed the figures
+
+1. **moto's transaction rollback** (now fixed in `local/moto_patches.py`). moto 5 deep-copied the
+   whole table before every item of a `TransactWriteItems`. Measured while building this
+   benchmark: one 100-item transaction cost 0.08 s on an empty table, 0.86 s at 250 items, 1.6 s
+   at 500 and 2.2 s at 1,000, so with the dedupe-marker table growing by one item per event the
+   20,000-event run never finished (the clients' 5 s read timeout fired and their retries raced
+   the copy: "dictionary changed size during iteration"). Copying only the items a transaction
+   writes makes one about 25 ms at any table size; the run now takes well under a minute.
+2. **CRC32C in C** (the `crc32c` package, kafka-python's `crc32c` extra). Without it
+   kafka-python computes the CRC of every record batch it produces in pure Python: {crc}. The
    event source mapping already reads with `check_crcs=False` for the same reason.
-3. **Producer**: the murmur2 hash of a key computed once per key (the same partitions as the
-   default partitioner; keys repeat: accounts, regions) and one JSON encoder for all messages
-   (`json.dumps` with options builds a new encoder per call). Emitter path, interleaved A/B,
-   three pairs: 24,600-25,900 events per CPU-second against 20,600-23,500 before (+12%).
-4. **Stream poll interval** 0.25 s -> 0.02 s: end-to-end p50 from about 280 ms to about 70 ms
-   (both measured in every run, see section 2).
+3. **Producer** (`eventflow.kafka.producer`): the murmur2 hash of a key computed once per key
+   (the same partitions as kafka-python's default partitioner; keys repeat: accounts, regions)
+   and one JSON encoder for every message (`json.dumps` with options builds a new encoder per
+   call). Emitter path, interleaved A/B, three pairs: 24,600-25,900 events per CPU-second
+   against 20,600-23,500 before (+12%); murmur2 alone was 5% of the samples
+   (`python -m bench.profile emitter`).
+4. **Stream poll interval** 0.25 s -> {lat.get("tuned_poll_interval_s", 0.02)} s: {p50}.
 
-Found and left to the code's owners (each with its measured effect):
+Found and left to the code's owners, with their measured effect:
 
-- `Stack` has no option for the DynamoDB stream poller's `poll_interval` (0.25 s); the end-to-end
-  target needs it lower (section 2).
-- botocore validates every request's parameters client-side: about 7% of `account_consumer`'s
-  time (py-spy), 8 ms per 100-item `TransactWriteItems`. `Config(parameter_validation=False)`
-  in `eventflow.aws` would save it (DynamoDB validates anyway).
-- The emitter path spends about a third of its time generating events (pydantic validation of
-  each `Earthquake` and `Location` it builds itself, `random`, `uuid`); building them with
-  `model_construct` would skip the validation of values the generator just produced.
-- At 1,000 events/s `quake_consumer` is busy almost all the time on this 2-core machine (the
-  harness invokes one partition at a time, and moto serves one request at a time), which is why
-  the lag grows to about a second under load.
+- `Stack` has no option for the DynamoDB stream poller's `poll_interval` (0.25 s by default);
+  the end-to-end target needs it lower (section 2), so the benchmark sets it on the running
+  sources.
+- botocore validates every request's parameters on the client: 2.3 ms per 100-item
+  `TransactWriteItems` of the consumer (about 45 µs per event, some 14% of the consumer's time
+  outside moto); `Config(parameter_validation=False)` in `eventflow.aws` would save it
+  (DynamoDB validates the request anyway).
+- In the emitter path, generating the events (`QuakeGenerator.next`: pydantic validation of the
+  `Earthquake` and `Location` it has just built, `random`, `uuid`) is about a quarter of the
+  samples and building the messages about a sixth; `model_construct` would skip validating
+  values the generator produced itself.
+- `quake_consumer` is busy most of the time at 1,000 events/s on this 2-core machine (the
+  harness invokes one partition at a time and moto serves one request at a time), so the lag
+  approaches a second under load (section 3).
+- moto's cost is per item (about 1 ms per conditional update inside a transaction): against it
+  batching saves only the per-request overhead, so the fraud consumer is {ratio}
+  (section 1).
 """
