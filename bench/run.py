@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -42,6 +43,7 @@ class Settings:
     import_runs: int = 3
     out_dir: Path = ROOT / "docs"
     write: bool = True
+    keep_state: bool = False
 
     @classmethod
     def quick(cls) -> Settings:
@@ -76,7 +78,7 @@ def run(settings: Settings) -> dict[str, Any]:
 
     from local.stack import Stack
 
-    say("5. harness start-up ...")
+    say(f"5. harness start-up (state and harness log in {state}) ...")
     t0 = time.perf_counter()
     stack = Stack(
         port=0,
@@ -88,7 +90,6 @@ def run(settings: Settings) -> dict[str, Any]:
     results["harness"] = {
         "ready_s": time.perf_counter() - t0,
         "functions": len(stack.runtimes),
-        "state_dir": str(state),
     }
     sampler = PeakSampler().start()
     try:
@@ -109,6 +110,8 @@ def run(settings: Settings) -> dict[str, Any]:
         stack.stop()
         results["harness"]["peak_rss_mb_all"] = sampler.stop()
         tap.close()
+    if not settings.keep_state:  # kept when a benchmark failed: the harness's log is there
+        shutil.rmtree(state, ignore_errors=True)
     results["load_average"] = [load_before, os.getloadavg()[0]]
     results["machine"] = machine.facts(ROOT)
     results["date"] = date.strftime("%Y-%m-%d %H:%M UTC")
@@ -305,11 +308,15 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="small sizes, a smoke test (writes nothing)"
     )
     parser.add_argument("--out", type=Path, default=None, help="where to write (default docs/)")
-    parser.add_argument("--events", type=int, default=None)
+    parser.add_argument("--events", type=int, default=None, help="fraud events (default 20,000)")
+    parser.add_argument(
+        "--keep-state", action="store_true", help="keep the harness's state dir and log"
+    )
     args = parser.parse_args(argv)
     settings = Settings.quick() if args.quick else Settings()
     if args.events:
         settings.events = args.events
+    settings.keep_state = args.keep_state
     if args.out is not None:
         settings.out_dir = args.out
         settings.write = True
