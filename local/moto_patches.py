@@ -13,13 +13,55 @@ does this replacement:
    are restored if a write fails validation part-way.
 
 The result codes, ``CancellationReasons`` and ``ReturnValuesOnConditionCheckFailure`` behave as
-moto's own implementation. ``apply()`` is idempotent and is called by the embedded server only.
+moto's own implementation. An ``Update`` of the plain form ``SET #a = :x, #b = :y`` on an existing
+item of a table without a stream is applied directly to the item's attributes; moto's update
+path parses, validates and copies an expression tree per item, which is most of the cost of a
+counter update. Anything else goes through moto's own ``update_item``. ``apply()`` is idempotent and is called by the embedded server only.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
+
+_SIMPLE_SET = re.compile(
+    r"^\s*SET\s+(#\w+\s*=\s*:\w+(?:\s*,\s*#\w+\s*=\s*:\w+)*)\s*$", re.IGNORECASE
+)
+
+
+def _fast_set(backend: Any, table_name: str, key: dict[str, Any], op: dict[str, Any]) -> bool:
+    """Apply ``SET #a = :x, ...`` in place; False when the update needs moto's full path."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    match = _SIMPLE_SET.match(op.get("UpdateExpression", ""))
+    if not match:
+        return False
+    table = backend.get_table(table_name)
+    if table.stream_shard is not None:
+        return False  # moto records the old and new image for the stream: use its path
+    names = op.get("ExpressionAttributeNames") or {}
+    values = op.get("ExpressionAttributeValues") or {}
+    assignments = []
+    for part in match.group(1).split(","):
+        left, right = (side.strip() for side in part.split("="))
+        attr = names.get(left)
+        if (
+            attr is None
+            or right not in values
+            or attr in (table.hash_key_attr, table.range_key_attr)
+        ):
+            return False
+        assignments.append((attr, values[right]))
+    hash_value = DynamoType(key[table.hash_key_attr])
+    range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+    item = table.get_item(hash_value, range_value)
+    if item is None:
+        return False  # an upsert: moto's path creates the item
+    for attr, value in assignments:
+        item.attrs[attr] = DynamoType(value)
+    return True
+
 
 _APPLIED = False
 
@@ -114,7 +156,7 @@ def apply() -> None:
                         expression_attribute_names=names,
                         expression_attribute_values=values,
                     )
-                elif op_type == "Update":
+                elif op_type == "Update" and not _fast_set(self, table_name, key, op):
                     self.update_item(
                         table_name,
                         key,

@@ -67,6 +67,27 @@ def scenario(client) -> list:
             {"Delete": {"TableName": "t", "Key": {"id": {"S": "b"}}}},
         ]
     )
+    names = {"#n": "n", "#m": "m"}
+    values = {":v": {"N": "7"}, ":w": {"S": "x"}}
+    for key in ("a", "zz"):  # an existing item, and an upsert
+        run(
+            [
+                {
+                    "Update": {
+                        "TableName": "t",
+                        "Key": {"id": {"S": key}},
+                        "UpdateExpression": "SET #n = :v, #m = :w",
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": values,
+                    }
+                }
+            ]
+        )
+    seen.append(
+        sorted(
+            sorted((k, str(v)) for k, v in i.items()) for i in client.scan(TableName="t")["Items"]
+        )
+    )
     seen.append(sorted((i["id"]["S"], i["n"]["N"]) for i in client.scan(TableName="t")["Items"]))
     return seen
 
@@ -86,7 +107,7 @@ def observe(patched: bool) -> list:
 
 def test_same_answers_as_moto():
     expected = observe(patched=False)
-    assert expected[-1] == [("a", "3")]  # b was deleted, c never written
+    assert expected[-1] == [("a", "7"), ("zz", "7")]  # b deleted, c never written, zz upserted
     assert observe(patched=True) == expected
 
 
