@@ -77,6 +77,9 @@ def _int_env(environ: Mapping[str, str], name: str) -> int | None:
     return int(raw) if raw else None
 
 
+DEFAULT_STREAM_POLL_INTERVAL = 0.05
+
+
 class Stack:
     """Broker, DynamoDB, functions, event sources and API of ``template.yaml``, on this machine."""
 
@@ -100,8 +103,16 @@ class Stack:
         log: Callable[[str], None] | None = None,
         environ: Mapping[str, str] | None = None,
         api_token: str | None = None,
+        stream_poll_interval: float | None = None,
     ) -> None:
         env = os.environ if environ is None else environ
+        #: seconds between GetRecords calls of the DynamoDB stream pollers (STREAM_POLL_INTERVAL);
+        #: Lambda polls a shard about four times a second, locally a shorter wait costs little
+        self.stream_poll_interval = (
+            stream_poll_interval
+            if stream_poll_interval is not None
+            else float(env.get("STREAM_POLL_INTERVAL") or DEFAULT_STREAM_POLL_INTERVAL)
+        )
         #: the bearer token of the protected routes (LOCAL_API_TOKEN; "" turns the check off)
         self.api_token = (
             api_token if api_token is not None else env.get("LOCAL_API_TOKEN", DEFAULT_TOKEN)
@@ -335,6 +346,7 @@ class Stack:
                         destination=self._on_failure(event),
                         function_arn=function_arn,
                         log=self.log,
+                        poll_interval=self.stream_poll_interval,
                     )
                 elif event.type in ("Schedule", "ScheduleV2"):
                     if not is_enabled(event):
