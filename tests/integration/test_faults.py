@@ -14,6 +14,7 @@ Each test prints one ``FIGURES`` line with what it injected and what it measured
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -379,13 +380,21 @@ def test_relay_killed_after_the_commit_publishes_the_event_later(rig: Rig) -> No
     outbox = rig.outbox_events({t["id"] for t in txns})
     assert len(outbox) == 3
     # ... and the relay's execution environment is killed while it is publishing them
-    time.sleep(2.5)  # the stream is polled every 0.25 s; a publish to a dead broker takes 10 s+
-    workers = function_workers(os.getpid(), RELAY)
-    assert workers, "the relay has a worker process"
-    sigkill(workers)
+    # (a publish to an unreachable broker takes 10 s or more; a worker killed while still idle
+    # is replaced at the next invocation, which the next round kills)
+    crash = rf"^invoke {RELAY} .*outcome=error Runtime\.ExitError"
+    killed: list[int] = []
+    deadline = time.monotonic() + 40
+    while not rig.lines_since(mark, crash):
+        assert time.monotonic() < deadline, "the relay was never caught publishing"
+        time.sleep(1.0)
+        workers = function_workers(os.getpid(), RELAY)
+        sigkill(workers)
+        killed.extend(workers)
+        with contextlib.suppress(AssertionError):
+            rig.wait_line(mark, crash, 1.5, "the crash")
 
     # THEN the invocation fails, the stream keeps the batch and retries it
-    rig.wait_line(mark, rf"^invoke {RELAY} .*outcome=error Runtime\.ExitError", 20, "the crash")
     rig.wait_line(mark, rf"^{RELAY}\.OutboxStream: batch of \d+ failed", 20, "the retry")
     assert api.fraud_count(account) == 0
     rig.proxy.restore()
@@ -399,7 +408,7 @@ def test_relay_killed_after_the_commit_publishes_the_event_later(rig: Rig) -> No
     figures(
         test="relay_killed_after_commit",
         events=3,
-        killed_workers=len(workers),
+        killed_workers=len(killed),
         lost=3 - len(on_topic),
         published_copies=sum(on_topic.values()),
         counted=final["fraudCount"],
@@ -642,6 +651,7 @@ KILL_EVENTS = 5_000
 KILL_REPUBLISHED = 250
 KILL_MARKED = 20
 KILL_BATCH = 500
+KILL_FIRST_WAVE = 2_000
 
 
 def test_sigkill_mid_batch_then_restart_resumes_from_committed_offsets_and_counts_exactly(
@@ -665,32 +675,46 @@ def test_sigkill_mid_batch_then_restart_resumes_from_committed_offsets_and_count
             accounts_table = first.table("AccountsTable")
 
             # GIVEN 5,000 distinct fraud events over 200 accounts, then 250 of them published
-            # again (new offsets), on the topic the consumer reads in batches of 500
+            # again (new offsets), on the topic the consumer reads in batches of 500: the first
+            # 2,000 counted and committed, the rest published in one go
             rng = random.Random(6)
             distinct = [(uuid.uuid4().hex, rng.choice(accounts)) for _ in range(KILL_EVENTS)]
             copies = rng.sample(distinct, KILL_REPUBLISHED)
+            first_wave, second_wave = (
+                distinct[:KILL_FIRST_WAVE],
+                distinct[KILL_FIRST_WAVE:] + copies,
+            )
             p = producer(bootstrap)
             try:
-                for event_id, account_id in distinct + copies:
-                    p.send(
-                        FRAUD_TOPIC,
-                        key=account_id.encode(),
-                        value=fraud_value(account_id, event_id),
-                    )
-                p.flush()
+                for wave in (first_wave, second_wave):
+                    for event_id, account_id in wave:
+                        p.send(
+                            FRAUD_TOPIC,
+                            key=account_id.encode(),
+                            value=fraud_value(account_id, event_id),
+                        )
+                    p.flush()
+                    if wave is first_wave:
+                        wait_for(
+                            lambda: caught_up(bootstrap, ACCOUNT_GROUP, FRAUD_TOPIC),
+                            120,
+                            "the first wave committed",
+                            every=0.2,
+                        )
             finally:
                 p.close()
 
-            # WHEN, a third of the way through, 20 frauds are marked over HTTP (committed with
-            # their outbox events) and the harness and all its workers are killed at once
+            # WHEN, in the middle of the second wave, 20 frauds are marked over HTTP (committed
+            # with their outbox events) and at once the harness and all its workers are killed
             wait_for(
-                lambda: count_items(client, markers_table) >= KILL_EVENTS // 3,
-                180,
-                "a third of the events counted",
-                every=0.3,
+                lambda: count_items(client, markers_table) >= KILL_FIRST_WAVE + 300,
+                120,
+                "the second wave under way",
+                every=0.1,
             )
-            for txn in marked:
-                api.call("POST", f"/transactions/{txn['id']}/fraud", expect=200)
+            fraud_paths = [f"/transactions/{t['id']}/fraud" for t in marked]
+            with ThreadPoolExecutor(4) as pool:
+                list(pool.map(lambda path: api.call("POST", path, expect=200), fraud_paths))
             killed_at = time.monotonic()
             killed = first.kill()
         finally:
