@@ -866,6 +866,9 @@ class KafkaEventSourceMapping:
             retries = False
             if not steps:
                 break
+            # as Lambda does: what succeeded is committed before the next batches run, so a
+            # crash in the middle of a large backlog redelivers little
+            self._commit(consumer)
         self._sync_assignment(consumer)
         self._commit(consumer)
         return self.stats.invocations - before

@@ -22,7 +22,9 @@ counter update. Anything else goes through moto's own ``update_item``. ``apply()
 from __future__ import annotations
 
 import copy
+import json
 import re
+from functools import lru_cache
 from typing import Any
 
 _SIMPLE_SET = re.compile(
@@ -80,6 +82,16 @@ def apply() -> None:
     )
     from moto.dynamodb.models import DynamoDBBackend
 
+    @lru_cache(maxsize=4096)
+    def _parsed(key: str) -> Any:
+        condition, names, values = json.loads(key)
+        return get_filter_expression(condition, names, values)
+
+    def parsed_condition(condition: str, names: Any, values: Any) -> Any:
+        """Parsed conditions are pure functions of their text, names and values: parse once
+        (a dedupe marker's ``attribute_not_exists(eventId)`` is the same for every event)."""
+        return _parsed(json.dumps([condition, names, values], sort_keys=True))
+
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         if len(transact_items) > 100:
             raise TooManyTransactionsException()
@@ -110,7 +122,7 @@ def apply() -> None:
                 current = self.get_item(table_name, key)
                 condition = op.get("ConditionExpression")
                 if condition is not None:
-                    check = get_filter_expression(
+                    check = parsed_condition(
                         condition,
                         op.get("ExpressionAttributeNames"),
                         op.get("ExpressionAttributeValues"),
