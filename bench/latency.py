@@ -152,10 +152,8 @@ def run(
 
 
 def set_stream_poll_interval(stack: Any, seconds: float) -> list[float]:
-    """Set the poll interval of the stack's DynamoDB stream sources; returns the old values.
-
-    ``Stack`` has no option for it: the sources are created with their default (0.25 s).
-    """
+    """Set the poll interval of the running stack's DynamoDB stream sources; returns the old
+    values (the stack's ``stream_poll_interval``, 0.05 s by default), to compare both."""
     from local.streams import DynamoStreamEventSource
 
     old = []
