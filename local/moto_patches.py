@@ -185,4 +185,64 @@ def apply() -> None:
             raise
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    _cache_request_validation()
     _APPLIED = True
+
+
+class _ParsedCondition:
+    """A condition parser whose ``parse()`` already ran: same op, fresh lists each access."""
+
+    __slots__ = ("_names", "_op", "_values")
+
+    def __init__(self, op: Any, names: tuple[str, ...], values: tuple[str, ...]) -> None:
+        self._op, self._names, self._values = op, names, values
+
+    def parse(self) -> Any:
+        return self._op
+
+    @property
+    def expr_attr_names_found(self) -> list[str]:
+        return list(self._names)
+
+    @property
+    def expr_attr_values_found(self) -> list[str]:
+        return list(self._values)
+
+
+def _cache_request_validation() -> None:
+    """moto's request layer parses every item's condition and update expression again before
+    the backend does: parse each distinct one once. Expressions that fail to parse are not
+    cached and fail exactly where they did."""
+    import moto.dynamodb.responses as responses
+    from moto.dynamodb.comparisons import create_condition_expression_parser
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+
+    conditions: dict[str, _ParsedCondition] = {}
+
+    def condition_parser(expr: Any, names: Any, values: Any) -> Any:
+        try:
+            key = json.dumps([expr, names, values], sort_keys=True)
+        except TypeError:
+            return create_condition_expression_parser(expr, names, values)
+        hit = conditions.get(key)
+        if hit is not None:
+            return hit
+        parser = create_condition_expression_parser(expr, names, values)
+        try:
+            op = parser.parse()
+        except Exception:
+            return create_condition_expression_parser(expr, names, values)
+        if len(conditions) > 4096:
+            conditions.clear()
+        parsed = conditions[key] = _ParsedCondition(
+            op, tuple(parser.expr_attr_names_found), tuple(parser.expr_attr_values_found)
+        )
+        return parsed
+
+    class CachedUpdateParser:
+        """The request layer only reads the tree (``find_clauses``): one tree per expression."""
+
+        make = staticmethod(lru_cache(maxsize=4096)(UpdateExpressionParser.make))
+
+    responses.create_condition_expression_parser = condition_parser
+    responses.UpdateExpressionParser = CachedUpdateParser

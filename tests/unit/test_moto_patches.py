@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import boto3
+import moto.dynamodb.responses as responses
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
@@ -11,6 +12,15 @@ from moto.dynamodb.models import DynamoDBBackend
 from local import moto_patches
 
 ORIGINAL = DynamoDBBackend.transact_write_items
+ORIGINAL_CONDITION = responses.create_condition_expression_parser
+ORIGINAL_UPDATE_PARSER = responses.UpdateExpressionParser
+
+
+def restore() -> None:
+    DynamoDBBackend.transact_write_items = ORIGINAL  # type: ignore[method-assign]
+    responses.create_condition_expression_parser = ORIGINAL_CONDITION
+    responses.UpdateExpressionParser = ORIGINAL_UPDATE_PARSER
+    moto_patches._APPLIED = False
 
 
 def scenario(client) -> list:
@@ -67,7 +77,44 @@ def scenario(client) -> list:
             {"Delete": {"TableName": "t", "Key": {"id": {"S": "b"}}}},
         ]
     )
-    names = {"#n": "n", "#m": "m"}
+    for _ in range(2):  # the same condition and update text again: parsed once, same answers
+        run([put("a", ConditionExpression="attribute_not_exists(id)")])
+        run(
+            [
+                {
+                    "Update": {
+                        "TableName": "t",
+                        "Key": {"id": {"S": "a"}},
+                        "UpdateExpression": "SET #n = :v",
+                        "ConditionExpression": "#n = :old",
+                        "ExpressionAttributeNames": {"#n": "n"},
+                        "ExpressionAttributeValues": {":v": {"N": "9"}, ":old": {"N": "8"}},
+                    }
+                }
+            ]
+        )
+        run(
+            [
+                {
+                    "Update": {
+                        "TableName": "t",
+                        "Key": {"id": {"S": "a"}},
+                        "UpdateExpression": "SET n = = :v",
+                        "ExpressionAttributeValues": {":v": {"N": "1"}},
+                    }
+                }
+            ]
+        )
+        run(
+            [
+                put(
+                    "f",
+                    ConditionExpression="attribute_not_exists(id)",
+                    ExpressionAttributeNames={"#unused": "x"},
+                )
+            ]
+        )
+        names = {"#n": "n", "#m": "m"}
     values = {":v": {"N": "7"}, ":w": {"S": "x"}}
     for key in ("a", "zz"):  # an existing item, and an upsert
         run(
@@ -93,16 +140,14 @@ def scenario(client) -> list:
 
 
 def observe(patched: bool) -> list:
-    DynamoDBBackend.transact_write_items = ORIGINAL  # type: ignore[method-assign]
-    moto_patches._APPLIED = False
+    restore()
     if patched:
         moto_patches.apply()
     try:
         with mock_aws():
             return scenario(boto3.client("dynamodb", region_name="us-east-1"))
     finally:
-        DynamoDBBackend.transact_write_items = ORIGINAL  # type: ignore[method-assign]
-        moto_patches._APPLIED = False
+        restore()
 
 
 def test_same_answers_as_moto():
@@ -126,5 +171,4 @@ def test_the_patch_does_not_copy_tables(monkeypatch):
 @pytest.fixture(autouse=True)
 def _restore():
     yield
-    DynamoDBBackend.transact_write_items = ORIGINAL  # type: ignore[method-assign]
-    moto_patches._APPLIED = False
+    restore()
