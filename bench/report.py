@@ -650,8 +650,10 @@ def changes(results: dict[str, Any]) -> str:
    Two more emulator changes in the same module then took the consumer from 6.0x to 8.3x and
    further the seed's rate: plain `SET #a = :x` updates inside a transaction are applied to the
    item directly (moto parsed, validated and deep-copied an expression tree per item), and each
-   distinct condition is parsed once (every dedupe marker has the same one). In-process, 1,000
-   counter updates + 1,000 markers in 10 transactions: 1.35 s -> 0.83 s -> 0.64 s.
+   distinct condition is parsed once (every dedupe marker has the same one), in the backend and
+   in moto's request layer, which parsed every item's condition and update expression a second
+   time to validate the request. In-process, 1,000 counter updates + 1,000 markers in 10
+   transactions: 1.35 s -> 0.83 s -> 0.64 s -> 0.22 s.
 2. **CRC32C in C** (the `crc32c` package, kafka-python's `crc32c` extra). Without it
    kafka-python computes the CRC of every record batch it produces in pure Python: {crc}. The
    event source mapping already reads with `check_crcs=False` for the same reason.
