@@ -676,7 +676,7 @@ Still open, with their measured effect:
 
 - The consumer's lead over the seed's approach is measured through moto, whose per-request
   and per-item work is still most of the consumer's time ({ratio}); on a loaded machine the ratio
-  has ranged from 8.4x to 10.5x between runs. Against DynamoDB itself the cost follows the
+  has ranged from 8.4x to 12.1x between runs. Against DynamoDB itself the cost follows the
   request count: 30 requests per 1,000 events against about 2,100 for the seed's approach.
 - In the emitter path, generating the events (`QuakeGenerator.next`: pydantic validation of the
   `Earthquake` and `Location` it has just built, `random`, `uuid`) is about a quarter of the
