@@ -675,8 +675,8 @@ def changes(results: dict[str, Any]) -> str:
 Still open, with their measured effect:
 
 - The consumer's lead over the seed's approach is measured through moto, whose per-request
-  and per-item work is still most of the consumer's time ({ratio}); on a loaded machine the ratio
-  has ranged from 8.4x to 12.1x between runs. Against DynamoDB itself the cost follows the
+  and per-item work is still most of the consumer's time ({ratio}); between runs on a loaded machine
+  it has been 10.5x and 12.1x (8.4x-8.9x before the request-layer parsing cache). Against DynamoDB itself the cost follows the
   request count: 30 requests per 1,000 events against about 2,100 for the seed's approach.
 - In the emitter path, generating the events (`QuakeGenerator.next`: pydantic validation of the
   `Earthquake` and `Location` it has just built, `random`, `uuid`) is about a quarter of the
