@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
@@ -50,3 +51,24 @@ def _native(v: Any) -> Any:
 def key_from_item(item: dict[str, Any]) -> dict[str, Any]:
     """A LastEvaluatedKey in plain form (for a nextToken)."""
     return from_item(item)
+
+
+TOKEN_MISMATCH = "nextToken does not belong to this list; pass the value this list returned"
+
+
+def check_page_token(
+    token: dict[str, Any] | None,
+    key_names: Collection[str],
+    fixed: dict[str, str] | None = None,
+    message: str = TOKEN_MISMATCH,
+) -> None:
+    """A page token must be a key of the index being read, with the same partition values
+    (``fixed``): otherwise DynamoDB rejects it, or reads from the wrong place."""
+    from eventflow.errors import InvalidRequestError
+
+    if token and (
+        set(token) != set(key_names)
+        or not all(isinstance(v, str) for v in token.values())
+        or any(token[k] != v for k, v in (fixed or {}).items())
+    ):
+        raise InvalidRequestError(message, field="nextToken")

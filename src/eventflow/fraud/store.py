@@ -38,15 +38,6 @@ class StaleWriteError(Exception):
 Page = tuple[list[dict[str, Any]], dict[str, Any] | None]
 
 
-TOKEN_MISMATCH = "nextToken does not belong to this list; pass the value this list returned"
-
-
-def check_start_key(start: dict[str, Any] | None, key_names: set[str]) -> None:
-    """A page token must be a key of the index being read (or DynamoDB rejects or misreads it)."""
-    if start and (set(start) != key_names or not all(isinstance(v, str) for v in start.values())):
-        raise InvalidRequestError(TOKEN_MISMATCH, field="nextToken")
-
-
 def _query_page(
     client: Any, kwargs: dict[str, Any], limit: int, start: dict[str, Any] | None
 ) -> Page:
@@ -58,7 +49,7 @@ def _query_page(
             resp = client.query(**kwargs)
     except ClientError as exc:
         if start and error_code(exc) == "ValidationException":
-            raise InvalidRequestError(TOKEN_MISMATCH, field="nextToken") from None
+            raise InvalidRequestError(ddb.TOKEN_MISMATCH, field="nextToken") from None
         raise
     items = [ddb.from_item(i) for i in resp.get("Items", [])]
     last = resp.get("LastEvaluatedKey")
@@ -93,7 +84,7 @@ class AccountStore:
         return _strip(ddb.from_item(item)) if item else None
 
     def list(self, limit: int, start: dict[str, Any] | None = None) -> Page:
-        check_start_key(start, {"id", "listKey", "createdAt"})
+        ddb.check_page_token(start, {"id", "listKey", "createdAt"})
         items, last = _query_page(
             self.client,
             {
@@ -174,7 +165,7 @@ class TransactionStore:
         self, limit: int, start: dict[str, Any] | None = None, account_id: str | None = None
     ) -> Page:
         keys = {"id", "accountId", "createdAt"} if account_id else {"id", "listKey", "createdAt"}
-        check_start_key(start, keys)
+        ddb.check_page_token(start, keys)
         if account_id:
             query = {
                 "TableName": self.table,

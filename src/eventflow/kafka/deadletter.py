@@ -119,9 +119,7 @@ class DeadLetterStore:
             "Limit": limit,
         }
         if start:
-            from eventflow.fraud.store import check_start_key
-
-            check_start_key(start, {"id", "listKey", "failedAt"})
+            ddb.check_page_token(start, {"id", "listKey", "failedAt"})
             kwargs["ExclusiveStartKey"] = ddb.to_item(start)
         with transient_errors():
             resp = self.client.query(**kwargs)

@@ -316,9 +316,4 @@ _TOKEN_MISMATCH = (
 
 def _check_token(token: dict[str, Any], key_names: tuple[str, ...], fixed: dict[str, str]) -> None:
     """A token is a key of the index being read, with the same partition (region / list)."""
-    if (
-        set(token) != set(key_names)
-        or not all(isinstance(v, str) for v in token.values())
-        or any(token[k] != v for k, v in fixed.items())
-    ):
-        raise InvalidRequestError(_TOKEN_MISMATCH, field="nextToken")
+    ddb.check_page_token(token, key_names, fixed, message=_TOKEN_MISMATCH)
