@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel, EventBridgeModel
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 
 from local.apigw import ApiGateway
 from local.broker import EmbeddedBroker
@@ -37,6 +37,7 @@ from local.seed import SEED_ACCOUNT, seed
 from local.stack import Stack
 from local.streams import passes
 from local.template import EventSpec, Route, SamTemplate
+from tests.integration.faults import read_all
 
 pytestmark = pytest.mark.integration
 
@@ -137,24 +138,8 @@ def account_when(
 
 
 def topic_records(bootstrap: str) -> list[Any]:
-    """Every record of the transactions topic, read with a manual assignment (no group)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        partitions = [
-            TopicPartition(TOPIC, p) for p in sorted(consumer.partitions_for_topic(TOPIC) or [])
-        ]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
-        records: list[Any] = []
-        deadline = time.monotonic() + 10
-        while any(consumer.position(tp) < end for tp, end in ends.items()):
-            assert time.monotonic() < deadline, "could not read the topic to its end"
-            for batch in consumer.poll(timeout_ms=200).values():
-                records.extend(batch)
-        return records
-    finally:
-        consumer.close()
+    """Every record of the transactions topic, read to its end (manual assignment, no group)."""
+    return read_all(bootstrap, TOPIC)
 
 
 def produce(bootstrap: str, value: bytes, key: bytes, partition: int) -> None:

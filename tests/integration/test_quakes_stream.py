@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 
 from local.demo import http_json
 from local.stack import Stack
+from tests.integration.faults import read_all
 
 pytestmark = pytest.mark.integration
 
@@ -57,26 +57,8 @@ class QuakeStack:
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
     def topic(self, topic: str) -> list[Any]:
-        """Every record of ``topic``, read to its end offsets with a manual assignment."""
-        consumer = KafkaConsumer(
-            bootstrap_servers=self.stack.bootstrap_servers, enable_auto_commit=False
-        )
-        try:
-            parts = [
-                TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])
-            ]
-            consumer.assign(parts)
-            consumer.seek_to_beginning(*parts)
-            ends = consumer.end_offsets(parts)
-            records: list[Any] = []
-            deadline = time.monotonic() + 30
-            while any(consumer.position(tp) < end for tp, end in ends.items()):
-                assert time.monotonic() < deadline, f"could not read {topic} to its end"
-                for batch in consumer.poll(timeout_ms=200).values():
-                    records.extend(batch)
-            return records
-        finally:
-            consumer.close()
+        """Every record of ``topic``, read to its end with a manual assignment."""
+        return read_all(self.stack.bootstrap_servers, topic)
 
 
 @pytest.fixture(scope="module")
