@@ -22,12 +22,12 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from local.auth import check as check_auth
-from local.events import api_event
-from local.httpserver import HttpService, read_body, send
-from local.invoke import Invoker
-from local.openapi import swagger_html
-from local.template import Route
+from .auth import check as check_auth
+from .events import api_event
+from .httpserver import HttpService, read_body, send
+from .invoke import Invoker
+from .openapi import swagger_html
+from .template import Route
 
 Log = Callable[[str], None]
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit

@@ -25,7 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from local.template import DEFAULT_TEMPLATE, TemplateError
+from .template import DEFAULT_TEMPLATE, TemplateError
 
 
 def _param(text: str) -> tuple[str, str]:
@@ -117,7 +117,7 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 def _running_stack(state_dir: Path | None) -> dict[str, Any] | None:
     """The stack.json of a harness that is still running, if any."""
-    from local.stack import read_state_file
+    from .stack import read_state_file
 
     info = read_state_file(state_dir)
     if not info:
@@ -133,7 +133,7 @@ def _running_stack(state_dir: Path | None) -> dict[str, Any] | None:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from local.stack import Stack
+    from .stack import Stack
 
     running = _running_stack(args.state_dir)
     if running:
@@ -188,7 +188,7 @@ def _read_event(path: str | None) -> Any:
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:
-    from local.stack import Console, Stack
+    from .stack import Console, Stack
 
     log = Console(sys.stderr)
     try:
@@ -229,15 +229,15 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------------- demo, seed
 def cmd_demo(args: argparse.Namespace) -> int:
-    from local.demo import run_demo
+    from .demo import run_demo
 
     return run_demo(template_path=args.template, parameters=dict(args.param))
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    from local.demo import http_json
-    from local.dynamo import DynamoEndpoint, endpoint_from_env
-    from local.seed import SEED_ACCOUNT, SEED_TRANSACTION, seed
+    from .demo import http_json
+    from .dynamo import DynamoEndpoint, endpoint_from_env
+    from .seed import SEED_ACCOUNT, SEED_TRANSACTION, seed
 
     info = _running_stack(args.state_dir) or {}
     endpoint = args.endpoint or endpoint_from_env(os.environ) or info.get("dynamodbEndpoint")
@@ -264,7 +264,7 @@ COMMANDS = {"up": cmd_up, "invoke": cmd_invoke, "demo": cmd_demo, "seed": cmd_se
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from local.broker import BrokerError
+    from .broker import BrokerError
 
     args = build_parser().parse_args(argv)
     try:

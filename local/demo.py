@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local.auth import local_token
-from local.stack import Console, Stack
-from local.template import DEFAULT_TEMPLATE
+from .auth import local_token
+from .stack import Console, Stack
+from .template import DEFAULT_TEMPLATE
 
 BLOCK_TIMEOUT_S = 45.0
 

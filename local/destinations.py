@@ -141,7 +141,7 @@ class KafkaTopicDestination:
             if self._producer is None:
                 from kafka import KafkaProducer
 
-                from local.broker import ensure_topics
+                from .broker import ensure_topics
 
                 ensure_topics(self.bootstrap_servers, {self.topic: 1})
                 self._producer = KafkaProducer(

@@ -25,7 +25,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from local.template import SamTemplate
+from .template import SamTemplate
 
 DUMMY_CREDENTIALS = {
     "aws_access_key_id": "test",
@@ -158,7 +158,7 @@ class SerialMotoServer:
         )
         from werkzeug.serving import make_server
 
-        from local import moto_patches
+        from . import moto_patches
 
         moto_patches.apply()  # transactions cost the items they touch, not whole tables
         app = DomainDispatcherApplication(create_backend_app)

@@ -56,12 +56,12 @@ from typing import TYPE_CHECKING, Any
 from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from local.events import RawRecord, kafka_event
-from local.invoke import InvocationResult, Invoker
-from local.template import LOCAL_ACCOUNT, EventSpec
+from .events import RawRecord, kafka_event
+from .invoke import InvocationResult, Invoker
+from .template import LOCAL_ACCOUNT, EventSpec
 
 if TYPE_CHECKING:
-    from local.destinations import FailureDestination, FailureDestinations
+    from .destinations import FailureDestination, FailureDestinations
 
 __all__ = [
     "DEFAULT_MSK_ARN",

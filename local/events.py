@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from local.template import LOCAL_ACCOUNT
+from .template import LOCAL_ACCOUNT
 
 
 # --------------------------------------------------------------------------------- API Gateway

@@ -24,8 +24,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from local.httpserver import HttpService, read_body, send
-from local.runtime import FunctionRuntime, function_name
+from .httpserver import HttpService, read_body, send
+from .runtime import FunctionRuntime, function_name
 
 Log = Callable[[str], None]
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")

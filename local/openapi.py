@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from local.template import SamTemplate
+from .template import SamTemplate
 
 ID_PATTERN = "^[A-Za-z0-9_-]{1,64}$"
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})

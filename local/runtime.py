@@ -30,8 +30,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import IO, Any
 
-from local.invoke import InvocationResult
-from local.template import LOCAL_ACCOUNT, FunctionSpec
+from .invoke import InvocationResult
+from .template import LOCAL_ACCOUNT, FunctionSpec
 
 WORKER = Path(__file__).resolve().parent / "worker.py"
 END_MARK = "\x00END "  # what the worker writes to stdout and stderr after each invocation

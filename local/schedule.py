@@ -15,9 +15,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from local.events import schedule_event
-from local.invoke import Invoker
-from local.template import LOCAL_ACCOUNT, EventSpec
+from .events import schedule_event
+from .invoke import Invoker
+from .template import LOCAL_ACCOUNT, EventSpec
 
 Log = Callable[[str], None]
 _UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}

@@ -24,19 +24,19 @@ from typing import Any
 
 from cfn_tools import load_yaml
 
-from local.apigw import ApiGateway
-from local.auth import DEFAULT_TOKEN
-from local.broker import EmbeddedBroker, ensure_topics, wait_for_broker
-from local.destinations import FailureDestinations
-from local.dynamo import DynamoEndpoint, endpoint_from_env, ensure_tables
-from local.esm import EsmOptions, KafkaEventSourceMapping
-from local.invoke import InvocationResult
-from local.lambda_api import LambdaApi
-from local.openapi import build_openapi
-from local.runtime import FunctionRuntime, function_name, lambda_environment
-from local.schedule import ScheduleError, ScheduleEventSource, is_enabled
-from local.streams import DynamoStreamEventSource
-from local.template import DEFAULT_TEMPLATE, LOCAL_ACCOUNT, ROOT, EventSpec, SamTemplate
+from .apigw import ApiGateway
+from .auth import DEFAULT_TOKEN
+from .broker import EmbeddedBroker, ensure_topics, wait_for_broker
+from .destinations import FailureDestinations
+from .dynamo import DynamoEndpoint, endpoint_from_env, ensure_tables
+from .esm import EsmOptions, KafkaEventSourceMapping
+from .invoke import InvocationResult
+from .lambda_api import LambdaApi
+from .openapi import build_openapi
+from .runtime import FunctionRuntime, function_name, lambda_environment
+from .schedule import ScheduleError, ScheduleEventSource, is_enabled
+from .streams import DynamoStreamEventSource
+from .template import DEFAULT_TEMPLATE, LOCAL_ACCOUNT, ROOT, EventSpec, SamTemplate
 
 DEFAULT_STATE_DIR = ROOT / ".local"
 DEFAULT_API_PORT = 3000

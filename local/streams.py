@@ -29,9 +29,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from local.events import dynamodb_stream_event
-from local.invoke import InvocationResult, Invoker
-from local.template import EventSpec
+from .events import dynamodb_stream_event
+from .invoke import InvocationResult, Invoker
+from .template import EventSpec
 
 Log = Callable[[str], None]
 MAX_BACKOFF_S = 10.0
