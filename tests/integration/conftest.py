@@ -11,6 +11,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,43 @@ def read_topic(kafka_bootstrap: str) -> Callable[..., list]:
             consumer.close(autocommit=False)
 
     return read
+
+
+APPS = Path(__file__).resolve().parent.parent / "apps"
+
+
+@pytest.fixture
+def run_app(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """``run_app("no_auth_api", parameters={...}, **stack_options)`` starts the fixture app
+    ``tests/apps/<name>/template.yaml`` on the session's broker with its own embedded DynamoDB and
+    state directory, and returns the started ``Stack`` (stopped after the test). Log lines are
+    kept in ``stack.lines``."""
+    from local.stack import Stack
+
+    started: list[Any] = []
+
+    def run(name: str, **options: Any) -> Any:
+        lines: list[str] = []
+
+        def log(line: str) -> None:
+            lines.append(line)
+            print(line)
+
+        options.setdefault("port", 0)
+        options.setdefault("environ", {})
+        options.setdefault("state_dir", tmp_path / f"state-{name}-{len(started)}")
+        stack = Stack(
+            template_path=APPS / name / "template.yaml",
+            bootstrap_servers=kafka_bootstrap,
+            log=log,
+            **options,
+        )
+        stack.lines = lines  # type: ignore[attr-defined]
+        started.append(stack)
+        return stack.start()
+
+    try:
+        yield run
+    finally:
+        for stack in reversed(started):
+            stack.stop()
