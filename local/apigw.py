@@ -15,6 +15,7 @@ method answers 405 with an ``Allow`` header; a function error or a malformed res
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -22,12 +23,22 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from .apiauth import AWS_IAM, IMPLICIT_API, AuthPlan, RouteAuth
+from .auth import LOCAL_PRINCIPAL, check_api_key
 from .auth import check as check_auth
+from .authorizers import (
+    AuthorizerCache,
+    AuthRequest,
+    Decision,
+    LambdaAuthorizer,
+    configuration_error,
+    method_arn,
+)
 from .events import api_event
 from .httpserver import HttpService, read_body, send
 from .invoke import Invoker
 from .openapi import swagger_html
-from .template import Route
+from .template import LOCAL_ACCOUNT, Route
 
 Log = Callable[[str], None]
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -91,7 +102,12 @@ def proxy_response(payload: Any) -> tuple[int, dict[str, list[str]], bytes]:
 
 
 class ApiGateway(HttpService):
-    """The REST API of the template; ``port=0`` takes a free port (see ``url``)."""
+    """The REST API of the template; ``port=0`` takes a free port (see ``url``).
+
+    ``auth`` (from ``local.apiauth.plan``) says what each route needs; a route it does not list
+    is open, as a method without authorization is on API Gateway. Authorizers run before the API
+    key check, as API Gateway orders them.
+    """
 
     name = "apigw"
 
@@ -106,13 +122,26 @@ class ApiGateway(HttpService):
         log: Log = print,
         api_token: str | None = None,
         openapi: Callable[[], dict[str, Any]] | None = None,
+        auth: AuthPlan | None = None,
+        region: str = "us-east-1",
+        cache: AuthorizerCache | None = None,
     ) -> None:
         self.router = Router(routes, stage)
         self.invokers = invokers
         self.stage = stage
         self.log = log
-        #: bearer token the protected routes need (see local/auth.py); None or "" = no check
+        self.region = region
+        #: the local token standing in for AWS_IAM and Cognito (local/auth.py); "" = not checked
         self.api_token = api_token
+        self.auth = auth or AuthPlan()
+        self._route_auth = {(r.function, r.event): ra for r, ra in self.auth.routes}
+        self.cache = cache or AuthorizerCache()
+        self.authorizers: dict[tuple[str, str], LambdaAuthorizer] = {}
+        for spec in self.auth.authorizers():
+            if spec.is_lambda and spec.function is not None and spec.function in invokers:
+                self.authorizers[(spec.api, spec.name)] = LambdaAuthorizer(
+                    spec, invokers[spec.function], self.cache, log
+                )
         self._openapi = openapi
         self._openapi_doc: dict[str, Any] | None = None
         self._openapi_lock = threading.Lock()
@@ -126,10 +155,8 @@ class ApiGateway(HttpService):
                 self._openapi_doc = self._openapi()
             return self._openapi_doc
 
-    @staticmethod
-    def protected(route: Route) -> bool:
-        """Routes need the API's default authorizer unless their event says ``Authorizer: NONE``."""
-        return not (route.auth and str(route.auth.get("Authorizer", "")).upper() == "NONE")
+    def route_auth(self, route: Route) -> RouteAuth:
+        return self._route_auth.get((route.function, route.event)) or RouteAuth(IMPLICIT_API)
 
     def index(self) -> dict[str, Any]:
         return {
@@ -172,14 +199,7 @@ class ApiGateway(HttpService):
             event_headers[name] = (
                 f"{event_headers[name]},{value}" if name in event_headers else value
             )
-        authorizer = None
-        if self.protected(route):
-            denied = check_auth(dict(req.headers.items()), self.api_token)
-            if denied is not None:
-                send(req, *_json_body(denied[0], {"message": denied[1]}))
-                return
-            if self.api_token:
-                authorizer = {"principalId": "local-api-client"}
+        route_auth = self.route_auth(route)
         event = api_event(
             method,
             path,
@@ -190,10 +210,68 @@ class ApiGateway(HttpService):
             body=body,
             stage=self.stage,
             source_ip=req.client_address[0],
-            authorizer=authorizer,
         )
+        event["requestContext"]["apiId"] = api_id(route_auth.api)
+        denied = self._authorize(route_auth, method, path, event)
+        if denied is not None:
+            send(req, denied.status or 500, denied.headers, json.dumps(denied.body).encode())
+            return
         result = self.invokers[route.function].invoke(event, trigger=f"api {method} {route.path}")
         if not result.ok:
             send(req, *_json_body(502, {"message": "Internal server error"}))
             return
         send(req, *proxy_response(result.payload))
+
+    def _authorize(
+        self, route_auth: RouteAuth, method: str, path: str, event: dict[str, Any]
+    ) -> Decision | None:
+        """None when the request may go on (``event`` then carries what the authorizer gave);
+        else the answer API Gateway would send."""
+        headers: dict[str, str] = event.get("headers") or {}
+        context = event["requestContext"]
+        spec = route_auth.authorizer
+        if spec is not None and spec.is_lambda:
+            authorizer = self.authorizers.get((spec.api, spec.name))
+            if authorizer is None:  # its function is not running here
+                return configuration_error()
+            decision = authorizer.authorize(
+                AuthRequest(
+                    method=method,
+                    path=path,
+                    resource=context["resourcePath"],
+                    method_arn=method_arn(
+                        self.region, LOCAL_ACCOUNT, context["apiId"], self.stage, method, path
+                    ),
+                    headers=headers,
+                    query=event.get("multiValueQueryStringParameters") or {},
+                    event=event,
+                )
+            )
+            if not decision.allowed:
+                return decision
+            context["authorizer"] = decision.context
+        elif spec is not None:  # AWS_IAM or Cognito: the local token stands in
+            denied = check_auth(headers, self.api_token)
+            if denied is not None:
+                return Decision(denied[0], {"message": denied[1]})
+            if self.api_token and spec.kind == AWS_IAM:
+                context["identity"].update(
+                    caller=LOCAL_PRINCIPAL,
+                    user=LOCAL_PRINCIPAL,
+                    userArn=f"arn:aws:iam::{LOCAL_ACCOUNT}:user/{LOCAL_PRINCIPAL}",
+                )
+            elif self.api_token:
+                context["authorizer"] = {
+                    "claims": {"sub": LOCAL_PRINCIPAL, "cognito:username": LOCAL_PRINCIPAL}
+                }
+        if route_auth.api_key_required:
+            key = check_api_key(headers, self.auth.api_keys)
+            if key is None:
+                return Decision(403, {"message": "Forbidden"})
+            context["identity"].update(apiKey=key, apiKeyId=self.auth.api_keys[key])
+        return None
+
+
+def api_id(api: str) -> str:
+    """A stable 10-character id per API of the template, as API Gateway's look."""
+    return hashlib.sha1(api.encode()).hexdigest()[:10]

@@ -3,8 +3,9 @@
 Every API function is a Powertools resolver with pydantic-typed routes, so each can describe
 itself (``app.get_openapi_schema()``). This module loads each function of the template that has
 ``Type: Api`` events (in its own module namespace, with its own environment), merges their paths
-and component schemas, and adds what API Gateway contributes: the stage server and the
-authorization scheme of the write routes. The harness serves the result at ``/openapi.json`` and
+and component schemas, and adds what API Gateway contributes: the stage server and, per
+operation, what the template's Auth requires (``local.apiauth``): nothing, the local token
+standing in for AWS_IAM / Cognito, a Lambda authorizer's identity sources, an API key. The harness serves the result at ``/openapi.json`` and
 Swagger UI at ``/swagger``; ``python -m local openapi`` prints it.
 """
 
@@ -18,10 +19,12 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from .apiauth import AWS_IAM, COGNITO, REQUEST, AuthorizerSpec, AuthPlan, RouteAuth
 from .template import SamTemplate
 
 ID_PATTERN = "^[A-Za-z0-9_-]{1,64}$"
-WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
+API_KEY_SCHEME = "apiKey"
+LOCAL_TOKEN_SCHEME = "localToken"
 SWAGGER_HTML = """<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>{title}</title>
@@ -58,12 +61,21 @@ def build_openapi(
     server_url: str | None = None,
     title: str = "eventflow API",
     version: str = "1.0.0",
-    write_auth: bool = True,
+    auth: AuthPlan | None = None,
+    local_token: bool = True,
     only: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """Merge the OpenAPI documents of every API function of ``template`` (or of ``only``)."""
+    """Merge the OpenAPI documents of every API function of ``template`` (or of ``only``);
+    ``auth`` says what each route needs (``local_token``: whether the stand-in token is checked)."""
     functions = template.functions()
     routes = [r for r in template.routes() if only is None or r.function in only]
+    needs: dict[tuple[str, str], RouteAuth] = {}
+    if auth is not None:
+        kept = {(r.function, r.event) for r, _ in auth.routes}  # refused routes do not start
+        routes = [r for r in routes if (r.function, r.event) in kept]
+        for route, route_auth in auth.routes:
+            needs[(route.method.lower(), _template_path(route.path))] = route_auth
+    schemes: dict[str, Any] = {}
     api_functions = sorted({r.function for r in routes})
     declared = {(r.method.lower(), _template_path(r.path)) for r in routes}
     doc: dict[str, Any] = {
@@ -99,29 +111,73 @@ def build_openapi(
             for method, operation in operations.items():
                 if (method, _template_path(path)) not in declared:
                     continue  # a route the function knows but API Gateway does not send it
-                if write_auth and method in WRITE_METHODS:
-                    operation["security"] = [{"apiAuth": []}]
-                    operation.setdefault("responses", {}).update(
-                        {
-                            "401": {"description": "Missing credentials"},
-                            "403": {"description": "Credentials not accepted"},
-                        }
-                    )
+                needed = needs.get((method, _template_path(path)))
+                if needed is not None:
+                    _secure(operation, needed, schemes, local_token)
                 doc["paths"].setdefault(path, {})[method] = operation
         doc["components"]["schemas"].update(part.get("components", {}).get("schemas", {}))
     _use_error_body(doc)
-    if write_auth:
-        doc["components"]["securitySchemes"] = {
-            "apiAuth": {
-                "type": "http",
-                "scheme": "bearer",
-                "description": "Locally: the harness token (LOCAL_API_TOKEN). Deployed: IAM "
-                "(SigV4), or the Cognito / Lambda authorizer chosen by the ApiAuth parameter.",
-            }
-        }
+    if schemes:
+        doc["components"]["securitySchemes"] = schemes
     if server_url:
         doc["servers"] = [{"url": server_url}]
     return doc
+
+
+def _secure(
+    operation: dict[str, Any], route_auth: RouteAuth, schemes: dict[str, Any], local_token: bool
+) -> None:
+    """Add the operation's security requirement, its schemes and its 401/403/500 answers."""
+    requirement: dict[str, list[str]] = {}
+    responses = operation.setdefault("responses", {})
+    spec = route_auth.authorizer
+    if spec is not None and (spec.is_lambda or local_token):
+        name = _scheme(spec, schemes)
+        requirement[name] = []
+        responses["401"] = {"description": "Missing credentials"}
+        responses["403"] = {"description": "Credentials not accepted"}
+        if spec.is_lambda:
+            responses["500"] = {"description": 'The authorizer failed ({"message": null})'}
+    if route_auth.api_key_required:
+        schemes[API_KEY_SCHEME] = {
+            "type": "apiKey",
+            "in": "header",
+            "name": "x-api-key",
+            "description": "ApiKeyRequired: an API key (AWS::ApiGateway::ApiKey, or the local "
+            "key the harness prints at start-up)",
+        }
+        requirement[API_KEY_SCHEME] = []
+        responses["403"] = {"description": "Missing or unknown API key, or credentials refused"}
+    if requirement:
+        operation["security"] = [requirement]
+
+
+def _scheme(spec: AuthorizerSpec, schemes: dict[str, Any]) -> str:
+    if spec.kind in (AWS_IAM, COGNITO):
+        deployed = "IAM (SigV4)" if spec.kind == AWS_IAM else f"Cognito authorizer {spec.name}"
+        schemes[LOCAL_TOKEN_SCHEME] = {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "Locally: the harness token (LOCAL_API_TOKEN, default "
+            f"local-dev-token) stands in for what cannot be checked offline. Deployed: {deployed}.",
+        }
+        return LOCAL_TOKEN_SCHEME
+    sources = ", ".join(spec.identity_sources())
+    if spec.kind == REQUEST and not spec.headers and spec.query_strings:
+        where, what = "query", spec.query_strings[0]
+    else:
+        where, what = (
+            "header",
+            (spec.headers[0] if spec.kind == REQUEST and spec.headers else spec.header),
+        )
+    schemes[spec.name] = {
+        "type": "apiKey",
+        "in": where,
+        "name": what,
+        "description": f"Lambda {spec.kind} authorizer {spec.name} (identity: {sources}; "
+        f"function {spec.function}; result cached {spec.ttl} s)",
+    }
+    return spec.name
 
 
 def _use_error_body(doc: dict[str, Any]) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 from cfn_tools import load_yaml
 
+from .apiauth import AuthPlan, describe_auth_routes, plan_auth
 from .apigw import ApiGateway
 from .auth import DEFAULT_TOKEN
 from .broker import EmbeddedBroker, ensure_topics, wait_for_broker
@@ -35,6 +36,7 @@ from .lambda_api import LambdaApi
 from .openapi import build_openapi
 from .runtime import FunctionRuntime, function_name, lambda_environment
 from .schedule import ScheduleError, ScheduleEventSource, is_enabled
+from .secretsmanager import ensure_secrets
 from .streams import DynamoStreamEventSource
 from .template import DEFAULT_TEMPLATE, LOCAL_ACCOUNT, ROOT, EventSpec, SamTemplate
 
@@ -146,6 +148,11 @@ class Stack:
         self.runtimes: dict[str, FunctionRuntime] = {}
         self.sources: list[Any] = []
         self.skipped: list[str] = []
+        #: configurations AWS would refuse at deploy ("<Function>.<Event>: <Property>: <reason>")
+        self.refused: list[str] = []
+        #: the template's Secrets Manager secrets created locally: logical id -> ARN
+        self.secrets: dict[str, str] = {}
+        self.auth: AuthPlan | None = None
         self.gateway: ApiGateway | None = None
         self.lambda_api: LambdaApi | None = None
         self.destinations: FailureDestinations | None = None
@@ -209,6 +216,7 @@ class Stack:
                 table_prefix=self.table_prefix,
                 log=self.log,
             )
+            self._create_secrets()
             self._create_topics()
             self.lambda_api = LambdaApi(host="127.0.0.1", port=0, log=self.log)
             self._start_functions()
@@ -249,6 +257,29 @@ class Stack:
         }
         parameters = {k: v for k, v in local.items() if k in declared} | self.extra_parameters
         return SamTemplate(self.template_path, parameters, region=self.region)
+
+    def _create_secrets(self) -> None:
+        """The template's secrets in moto's (or LocalStack's) Secrets Manager, before the
+        functions start, so that ``!Ref Secret`` in their environment is the secret's ARN."""
+        assert self.template is not None and self.dynamo is not None
+        if not self.template.resources_of("AWS::SecretsManager::Secret"):
+            return
+        if self.dynamo.kind not in ("moto", "localstack"):
+            for logical_id in self.template.resources_of("AWS::SecretsManager::Secret"):
+                self.skipped.append(
+                    f"{logical_id}: AWS::SecretsManager::Secret is created only on the embedded "
+                    f"moto server or LocalStack, not on {self.dynamo.url}"
+                )
+            return
+        self.secrets = ensure_secrets(
+            self.template, self.dynamo.client("secretsmanager"), self.template.stack_name
+        )
+
+    def secret_value(self, logical_id: str) -> str:
+        """The value of one of the template's secrets (e.g. a Lambda authorizer's token)."""
+        assert self.dynamo is not None
+        client = self.dynamo.client("secretsmanager")
+        return str(client.get_secret_value(SecretId=self.secrets[logical_id])["SecretString"])
 
     def _create_topics(self) -> None:
         assert self.template is not None
@@ -374,11 +405,32 @@ class Stack:
             self.log(f"not emulated: {line}")
 
     def _start_api(self) -> None:
+        """The REST API with the authorization the template declares (local/apiauth.py)."""
         assert self.template is not None
         routes = [r for r in self.template.routes() if r.function in self.runtimes]
+        self.auth = plan_auth(self.template, routes)
+        for route, route_auth in self.auth.routes:
+            spec = route_auth.authorizer
+            if spec is not None and spec.function and spec.function not in self.runtimes:
+                self.skipped.append(
+                    f"{route.function}.{route.event}: Auth: authorizer {spec.name}'s function "
+                    f"{spec.function} is not started here (500 AuthorizerConfigurationException)"
+                )
+        if not self.with_event_sources:
+            for logical_id, runtime in self.runtimes.items():
+                for event in runtime.spec.events_of("HttpApi"):
+                    self.skipped.append(
+                        f"{logical_id}.{event.name}: event type HttpApi is not emulated"
+                    )
+        self.skipped.extend(self.auth.skipped)
+        self.refused.extend(self.auth.refused)
+        for line in self.auth.skipped:
+            self.log(f"not emulated: {line}")
+        for line in self.auth.refused:
+            self.log(f"refused (AWS would not deploy it): {line}")
         stage = self._api_stage()
         self.gateway = ApiGateway(
-            routes,
+            [route for route, _ in self.auth.routes],
             self.runtimes,
             host=self.host,
             port=self.port,
@@ -386,6 +438,8 @@ class Stack:
             log=self.log,
             api_token=self.api_token,
             openapi=self._openapi_document,
+            auth=self.auth,
+            region=self.region,
         )
         self.gateway.start()
 
@@ -395,7 +449,8 @@ class Stack:
             self.template,
             self.function_environment,
             server_url=self.api_url,
-            write_auth=bool(self.api_token),
+            auth=self.auth,
+            local_token=bool(self.api_token),
             only=set(self.runtimes),
         )
 
@@ -491,10 +546,13 @@ class Stack:
                 f"  API          {info['apiUrl']}   (stage prefix /{self.gateway.stage if self.gateway else ''} optional)"
             )
             lines.append(f"  OpenAPI      {info['apiUrl']}/openapi.json   (Swagger UI: /swagger)")
-            if self.api_token:
+            for n, line in enumerate(describe_auth_routes(self.auth or AuthPlan(), self.api_token)):
+                lines.append(f"  {'Auth' if n == 0 else '':<12} {line}")
+            for logical_id, arn in self.secrets.items():
                 lines.append(
-                    f"  Auth         write routes need 'Authorization: Bearer {self.api_token}'"
-                    "   (LOCAL_API_TOKEN)"
+                    f"  Secret       {logical_id}: AWS_ENDPOINT_URL={info['dynamodbEndpoint']} aws "
+                    f"secretsmanager get-secret-value --secret-id {arn} --query SecretString "
+                    "--output text"
                 )
         lines.append(f"  Kafka        {info['bootstrapServers']}   ({info['kafka']})")
         lines.append(f"  DynamoDB     {info['dynamodbEndpoint']}   ({info['dynamodb']})")

@@ -2,7 +2,9 @@
 
 ``Authorization: Bearer <token>`` is allowed when the token equals the secret in
 ``API_TOKEN_SECRET_ARN``; any other token is denied (403); no header never reaches this function
-(API Gateway answers 401 itself).
+(API Gateway answers 401 itself). The policy covers every method of the API's stage, because API
+Gateway caches it per token for ``ReauthorizeEvery`` seconds and applies it to every method the
+token is used on.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from eventflow.authz import is_allowed, policy
+from eventflow.authz import api_resource, is_allowed, policy
 from eventflow.config import env_str
 from eventflow.observability import logger
 
@@ -30,4 +32,4 @@ def expected_token() -> str:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     allowed = is_allowed(event.get("authorizationToken"), expected_token())
     logger.info("authorization", extra={"allowed": allowed, "methodArn": event.get("methodArn")})
-    return policy("api-client", "Allow" if allowed else "Deny", event["methodArn"])
+    return policy("api-client", "Allow" if allowed else "Deny", api_resource(event["methodArn"]))

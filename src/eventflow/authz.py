@@ -26,6 +26,22 @@ def is_allowed(header: str | None, expected: str) -> bool:
     )
 
 
+def api_resource(method_arn: str) -> str:
+    """Every method of the API and stage that ``method_arn`` belongs to:
+    ``arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/*/*``.
+
+    API Gateway caches an authorizer's policy per token (``ReauthorizeEvery``) and applies the
+    cached policy to every method the token is then used on; a policy naming only the method it
+    was first called for would refuse the API's other protected methods (403) until it expires.
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/configure-api-gateway-lambda-authorization.html)
+    """
+    prefix, _, path = method_arn.partition("/")
+    stage = path.split("/", 1)[0]
+    if not prefix.startswith("arn:") or not stage:
+        raise ValueError(f"not a method ARN: {method_arn!r}")
+    return f"{prefix}/{stage}/*/*"
+
+
 def policy(principal: str, effect: str, method_arn: str) -> dict[str, Any]:
     """An API Gateway authorizer response for ``method_arn`` (Allow or Deny)."""
     return {
