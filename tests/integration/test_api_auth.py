@@ -205,3 +205,52 @@ def test_without_a_declared_key_the_harness_prints_a_local_one(run_app):
         call(f"{stack.api_url}/private", headers={"x-api-key": "fixture-api-key-0123456789"})[0]
         == 403
     )
+
+
+# --------------------------------------------------------------------------------- our template
+def test_our_lambda_token_authorizer_reads_the_generated_secret_and_covers_every_route(
+    kafka_bootstrap, tmp_path
+):
+    from local.stack import Stack
+
+    # GIVEN our template with ApiAuth=LambdaTokenAuthorizer: ApiAuthorizerFunction checks the
+    # bearer token against ApiTokenSecret, which the harness generated in moto's Secrets Manager
+    lines: list[str] = []
+    with Stack(
+        parameters={"ApiAuth": "LambdaTokenAuthorizer"},
+        functions=["AccountsApiFunction", "TransactionsApiFunction", "ApiAuthorizerFunction"],
+        event_sources=False,
+        port=0,
+        state_dir=tmp_path,
+        bootstrap_servers=kafka_bootstrap,
+        environ={},
+        log=lines.append,
+    ) as stack:
+        stack.lines = lines  # type: ignore[attr-defined]
+        token = stack.secret_value("ApiTokenSecret")
+        good = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        body = json.dumps({"name": "Ann", "number": "PL1", "status": "active"}).encode()
+
+        # WHEN writes are sent without a token, with a wrong one, then with the secret's token on
+        # two different routes within the authorizer's 300 s cache
+        missing = call(f"{stack.api_url}/accounts", "POST", body)
+        wrong = call(
+            f"{stack.api_url}/accounts", "POST", body, {**good, "Authorization": "Bearer x"}
+        )
+        account = call(f"{stack.api_url}/accounts", "POST", body, good)
+        txn = json.dumps({"accountId": account[2]["id"]}).encode()
+        transaction = call(f"{stack.api_url}/transactions", "POST", txn, good)
+        read = call(f"{stack.api_url}/accounts/{account[2]['id']}")
+
+        # THEN 401 without a token, 403 for a wrong one, and the policy of the one authorizer run
+        # (the API's whole stage) lets the token through on both routes; reads stay open
+        assert (missing[0], missing[2]) == (401, {"message": "Unauthorized"})
+        assert wrong[0] == 403
+        assert account[0] == 201, account
+        assert transaction[0] == 201, transaction
+        assert read[0] == 200
+        assert authorizer_runs(stack, "LambdaTokenAuthorizer") == 2  # the wrong token, the good one
+        # and the start-up summary says where the token is
+        summary = stack.summary()
+        assert "Lambda TOKEN authorizer LambdaTokenAuthorizer runs ApiAuthorizerFunction" in summary
+        assert f"--secret-id {stack.secrets['ApiTokenSecret']}" in summary
