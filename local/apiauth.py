@@ -178,8 +178,11 @@ def _api_auths(template: SamTemplate) -> dict[str, dict[str, Any]]:
     return out
 
 
-def plan_auth(template: SamTemplate, routes: list[Route] | None = None) -> AuthPlan:
-    """Every Api route of ``template`` with what it needs; the API keys; what is not emulated."""
+def plan_auth(
+    template: SamTemplate, routes: list[Route] | None = None, running: set[str] | None = None
+) -> AuthPlan:
+    """Every Api route of ``template`` (or ``routes``) with what it needs; the API keys; what is
+    not emulated (``running``: the functions started, when not all of them are)."""
     result = AuthPlan()
     auths = _api_auths(template)
     authorizers: dict[str, dict[str, AuthorizerSpec]] = {}
@@ -240,6 +243,18 @@ def plan_auth(template: SamTemplate, routes: list[Route] | None = None) -> AuthP
                 result.skipped.append(f"{where}.Auth.{prop}: not checked locally")
         key_required = bool(event_auth.get("ApiKeyRequired", api_auth.get("ApiKeyRequired")))
         result.routes.append((route, RouteAuth(api, spec, key_required)))
+        if spec and spec.function and running is not None and spec.function not in running:
+            result.skipped.append(
+                f"{where}: Auth: authorizer {spec.name}'s function {spec.function} is not started "
+                "here (the route answers 500 AuthorizerConfigurationException)"
+            )
+    if running is not None:
+        result.skipped.extend(
+            f"{fn.logical_id}.{ev.name}: event type HttpApi (API Gateway HTTP API) is not emulated"
+            for fn in template.functions().values()
+            if fn.logical_id in running
+            for ev in fn.events_of("HttpApi")
+        )
     _api_keys(template, result)
     return result
 

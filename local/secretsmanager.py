@@ -71,15 +71,24 @@ def _true(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
 
 
-def ensure_secrets(
-    template: SamTemplate, client: Any, stack_name: str = "eventflow-local"
-) -> dict[str, str]:
-    """Create (or reuse) every secret of ``template``; register ``!Ref`` = its ARN; return
-    logical id -> ARN."""
+def ensure_secrets(template: SamTemplate, endpoint: Any) -> tuple[dict[str, str], list[str]]:
+    """Create (or reuse) every secret of ``template`` on ``endpoint`` (a ``DynamoEndpoint``:
+    moto's server and LocalStack serve Secrets Manager too); register ``!Ref`` = its ARN.
+    Returns logical id -> ARN, and the "not emulated" lines for another endpoint."""
+    declared = template.resources_of("AWS::SecretsManager::Secret")
+    if declared and endpoint.kind not in ("moto", "localstack"):
+        return {}, [
+            f"{lid}: AWS::SecretsManager::Secret is created only on the embedded moto server or "
+            f"LocalStack, not on {endpoint.url}"
+            for lid in declared
+        ]
+    if not declared:
+        return {}, []
+    client = endpoint.client("secretsmanager")
     out: dict[str, str] = {}
-    for logical_id, res in template.resources_of("AWS::SecretsManager::Secret").items():
+    for logical_id, res in declared.items():
         props = template.resolve(res.get("Properties") or {})
-        name = str(props.get("Name") or f"{stack_name}-{logical_id}")
+        name = str(props.get("Name") or f"{template.stack_name}-{logical_id}")
         if "SecretString" in props:
             value = str(props["SecretString"])
         else:
@@ -94,4 +103,4 @@ def ensure_secrets(
             arn = client.describe_secret(SecretId=name)["ARN"]
         template.attributes[logical_id] = {"Ref": arn, "Id": arn, "Name": name}
         out[logical_id] = arn
-    return out
+    return out, []

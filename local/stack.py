@@ -259,21 +259,10 @@ class Stack:
         return SamTemplate(self.template_path, parameters, region=self.region)
 
     def _create_secrets(self) -> None:
-        """The template's secrets in moto's (or LocalStack's) Secrets Manager, before the
-        functions start, so that ``!Ref Secret`` in their environment is the secret's ARN."""
+        """The template's secrets, before the functions start (``!Ref Secret`` = its ARN)."""
         assert self.template is not None and self.dynamo is not None
-        if not self.template.resources_of("AWS::SecretsManager::Secret"):
-            return
-        if self.dynamo.kind not in ("moto", "localstack"):
-            for logical_id in self.template.resources_of("AWS::SecretsManager::Secret"):
-                self.skipped.append(
-                    f"{logical_id}: AWS::SecretsManager::Secret is created only on the embedded "
-                    f"moto server or LocalStack, not on {self.dynamo.url}"
-                )
-            return
-        self.secrets = ensure_secrets(
-            self.template, self.dynamo.client("secretsmanager"), self.template.stack_name
-        )
+        self.secrets, skipped = ensure_secrets(self.template, self.dynamo)
+        self.skipped.extend(skipped)
 
     def secret_value(self, logical_id: str) -> str:
         """The value of one of the template's secrets (e.g. a Lambda authorizer's token)."""
@@ -408,20 +397,7 @@ class Stack:
         """The REST API with the authorization the template declares (local/apiauth.py)."""
         assert self.template is not None
         routes = [r for r in self.template.routes() if r.function in self.runtimes]
-        self.auth = plan_auth(self.template, routes)
-        for route, route_auth in self.auth.routes:
-            spec = route_auth.authorizer
-            if spec is not None and spec.function and spec.function not in self.runtimes:
-                self.skipped.append(
-                    f"{route.function}.{route.event}: Auth: authorizer {spec.name}'s function "
-                    f"{spec.function} is not started here (500 AuthorizerConfigurationException)"
-                )
-        if not self.with_event_sources:
-            for logical_id, runtime in self.runtimes.items():
-                for event in runtime.spec.events_of("HttpApi"):
-                    self.skipped.append(
-                        f"{logical_id}.{event.name}: event type HttpApi is not emulated"
-                    )
+        self.auth = plan_auth(self.template, routes, running=set(self.runtimes))
         self.skipped.extend(self.auth.skipped)
         self.refused.extend(self.auth.refused)
         for line in self.auth.skipped:
