@@ -248,13 +248,6 @@ def plan_auth(
                 f"{where}: Auth: authorizer {spec.name}'s function {spec.function} is not started "
                 "here (the route answers 500 AuthorizerConfigurationException)"
             )
-    if running is not None:
-        result.skipped.extend(
-            f"{fn.logical_id}.{ev.name}: event type HttpApi (API Gateway HTTP API) is not emulated"
-            for fn in template.functions().values()
-            if fn.logical_id in running
-            for ev in fn.events_of("HttpApi")
-        )
     _api_keys(template, result)
     return result
 

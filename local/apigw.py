@@ -10,6 +10,11 @@ As API Gateway does: an unknown path answers 404 ``{"message": ...}``; a known p
 method answers 405 with an ``Allow`` header; a function error or a malformed result answers
 502 ``{"message": "Internal server error"}``. The stage prefix (``/v1``) is optional in the URL.
 ``GET /`` (when no route claims it) lists the routes.
+
+Authorization is the template's (``local.apiauth`` says what each route needs,
+``local.authorizers`` runs Lambda authorizers, ``local.auth`` holds the local-token stand-in and
+the API key check). ``Type: HttpApi`` routes (``local.httpapi``) are served after the REST routes,
+their ``$default`` route last.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from .authorizers import (
     method_arn,
 )
 from .events import api_event
+from .httpapi import HttpRoute, http_event, http_response, internal_error
 from .httpserver import HttpService, read_body, send
 from .invoke import Invoker
 from .openapi import swagger_html
@@ -125,8 +131,12 @@ class ApiGateway(HttpService):
         auth: AuthPlan | None = None,
         region: str = "us-east-1",
         cache: AuthorizerCache | None = None,
+        http_routes: Sequence[HttpRoute] = (),
     ) -> None:
         self.router = Router(routes, stage)
+        #: HTTP API routes (local/httpapi.py): served after the REST routes, $default last
+        self.http_routes = list(http_routes)
+        self._http_default = any(r.path is None for r in self.http_routes)
         self.invokers = invokers
         self.stage = stage
         self.log = log
@@ -177,6 +187,15 @@ class ApiGateway(HttpService):
             return
         body = read_body(req) or None
         route, params, allowed = self.router.match(method, path)
+        builtin = method == "GET" and path in ("/openapi.json", "/swagger", "/swagger/")
+        builtin = builtin or (method == "GET" and path == "/" and not self._http_default)
+        if route is None and not allowed:
+            found = self._http_match(method, split.path or "/", default=False)
+            if found is None and not builtin:
+                found = self._http_match(method, split.path or "/", default=True)
+            if found is not None:
+                self._handle_http(req, found[0], found[1], split.path or "/", split.query, body)
+                return
         if route is None:
             if allowed:
                 status, headers, raw = _json_body(
@@ -221,6 +240,70 @@ class ApiGateway(HttpService):
             send(req, *_json_body(502, {"message": "Internal server error"}))
             return
         send(req, *proxy_response(result.payload))
+
+    def _http_match(
+        self, method: str, path: str, *, default: bool
+    ) -> tuple[HttpRoute, dict[str, str]] | None:
+        for http_route in self.http_routes:
+            if (http_route.path is None) != default:
+                continue
+            params = http_route.match(method, path)
+            if params is not None:
+                return http_route, params
+        return None
+
+    def _handle_http(
+        self,
+        req: BaseHTTPRequestHandler,
+        route: HttpRoute,
+        params: dict[str, str],
+        path: str,
+        query: str,
+        body: bytes | None,
+    ) -> None:
+        method = req.command.upper()
+        if route.protected:
+            denied = check_auth(dict(req.headers.items()), self.api_token)
+            if denied is not None:
+                send(req, *_json_body(denied[0], {"message": denied[1]}))
+                return
+        trigger = f"httpapi {route.route_key}"
+        if route.payload_version == "1.0":
+            event = api_event(
+                method,
+                path,
+                resource=route.path or "/{proxy+}",
+                path_parameters=params or None,
+                query=query or None,
+                headers=dict(req.headers.items()),
+                body=body,
+                stage="$default",
+                source_ip=req.client_address[0],
+            )
+            event["requestContext"]["apiId"] = api_id(route.api)
+            event["version"] = "1.0"
+        else:
+            event = http_event(
+                route,
+                method,
+                path,
+                query,
+                list(req.headers.items()),
+                body,
+                params,
+                req.client_address[0],
+                api_id(route.api),
+            )
+        result = self.invokers[route.function].invoke(event, trigger=trigger)
+        if not result.ok:
+            send(req, *internal_error())
+        elif route.payload_version == "1.0":
+            malformed = (
+                not isinstance(result.payload, Mapping) or "statusCode" not in result.payload
+            )
+            send(req, *(internal_error() if malformed else proxy_response(result.payload)))
+        else:
+            send(req, *http_response(result.payload))
 
     def _authorize(
         self, route_auth: RouteAuth, method: str, path: str, event: dict[str, Any]

@@ -31,6 +31,7 @@ from .broker import EmbeddedBroker, ensure_topics, wait_for_broker
 from .destinations import FailureDestinations
 from .dynamo import DynamoEndpoint, endpoint_from_env, ensure_tables
 from .esm import EsmOptions, KafkaEventSourceMapping
+from .httpapi import http_routes as http_routes_of
 from .invoke import InvocationResult
 from .lambda_api import LambdaApi
 from .openapi import build_openapi
@@ -381,8 +382,8 @@ class Stack:
                     except ScheduleError as exc:
                         self.skipped.append(f"{logical_id}.{event.name}: {exc}")
                         continue
-                elif event.type == "Api":
-                    continue
+                elif event.type in ("Api", "HttpApi"):
+                    continue  # served by the API server
                 else:
                     self.skipped.append(
                         f"{logical_id}.{event.name}: event type {event.type} is not emulated"
@@ -398,6 +399,8 @@ class Stack:
         assert self.template is not None
         routes = [r for r in self.template.routes() if r.function in self.runtimes]
         self.auth = plan_auth(self.template, routes, running=set(self.runtimes))
+        http_routes, http_skipped = http_routes_of(self.template, set(self.runtimes))
+        self.auth.skipped.extend(http_skipped)
         self.skipped.extend(self.auth.skipped)
         self.refused.extend(self.auth.refused)
         for line in self.auth.skipped:
@@ -416,6 +419,7 @@ class Stack:
             openapi=self._openapi_document,
             auth=self.auth,
             region=self.region,
+            http_routes=http_routes,
         )
         self.gateway.start()
 
@@ -524,6 +528,11 @@ class Stack:
             lines.append(f"  OpenAPI      {info['apiUrl']}/openapi.json   (Swagger UI: /swagger)")
             for n, line in enumerate(describe_auth_routes(self.auth or AuthPlan(), self.api_token)):
                 lines.append(f"  {'Auth' if n == 0 else '':<12} {line}")
+            if self.gateway is not None and self.gateway.http_routes:
+                keys = ", ".join(r.route_key for r in self.gateway.http_routes)
+                lines.append(
+                    f"  HTTP API     {info['apiUrl']}   ($default stage, no prefix): {keys}"
+                )
             for logical_id, arn in self.secrets.items():
                 lines.append(
                     f"  Secret       {logical_id}: AWS_ENDPOINT_URL={info['dynamodbEndpoint']} aws "
