@@ -44,3 +44,20 @@ def test_http_api_routes_get_the_format_2_event_and_the_default_route_takes_the_
     # and the start-up summary names the HTTP API routes
     assert "GET /items/{id}" in stack.summary() and "$default" in stack.summary()
     assert not [line for line in stack.skipped if "HttpApi" in line]
+
+
+def test_an_http_api_authorizer_is_named_and_the_local_token_stands_in(run_app):
+    # GIVEN an HTTP API whose default authorizer is a JWT authorizer (not checkable offline)
+    stack = run_app("http_api", event_sources=False, api_token="http-token")
+    url = f"{stack.api_url}/secure"
+
+    # WHEN its route is called without and with the local token
+    missing = call(url)
+    allowed = call(url, headers={"Authorization": "Bearer http-token"})
+
+    # THEN the local token stands in, and the start-up lines said so
+    assert missing[0] == 401 and allowed[0] == 200
+    assert any(
+        line.startswith("SecureFunction.Secure.Auth: HTTP API authorizer Jwt")
+        for line in stack.skipped
+    )
