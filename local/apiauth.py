@@ -55,7 +55,8 @@ class AuthorizerSpec:
 
     @property
     def is_lambda(self) -> bool:
-        return self.kind in (TOKEN, REQUEST)
+        """A Lambda authorizer whose function is in this template (so it runs locally)."""
+        return self.kind in (TOKEN, REQUEST) and self.function is not None
 
     def identity_sources(self) -> list[str]:
         """How the OpenAPI document and the start-up lines name what the caller sends."""
@@ -130,9 +131,9 @@ def _authorizer(
         raise AuthConfigError(f"Authorizer {name} needs FunctionArn or UserPoolArn")
     function = _function_of(template, props["FunctionArn"])
     if function is None:
-        raise AuthConfigError(
-            f"Authorizer {name}: FunctionArn {props['FunctionArn']!r} is no function of this "
-            "template (an authorizer elsewhere cannot run locally)"
+        notes.append(
+            f"{api}.Auth.Authorizers.{name}.FunctionArn: {props['FunctionArn']} is no function of "
+            "this template and cannot run locally: the local token (LOCAL_API_TOKEN) stands in"
         )
     kind = str(props.get("FunctionPayloadType") or TOKEN).upper()
     if kind not in (TOKEN, REQUEST):
@@ -285,8 +286,10 @@ def describe_auth_routes(auth: AuthPlan, api_token: str | None) -> list[str]:
         spec = route_auth.authorizer
         if spec is None:
             label = "open (no authorizer)"
-        elif spec.kind in (AWS_IAM, COGNITO):
-            what = "AWS_IAM" if spec.kind == AWS_IAM else f"Cognito authorizer {spec.name}"
+        elif not spec.is_lambda:
+            what = {AWS_IAM: "AWS_IAM", COGNITO: f"Cognito authorizer {spec.name}"}.get(
+                spec.kind, f"Lambda authorizer {spec.name} of another stack"
+            )
             label = (
                 f"{what} cannot be checked offline: 'Authorization: Bearer {api_token}' stands in "
                 "(LOCAL_API_TOKEN)"

@@ -333,7 +333,7 @@ class ApiGateway(HttpService):
             if not decision.allowed:
                 return decision
             context["authorizer"] = decision.context
-        elif spec is not None:  # AWS_IAM or Cognito: the local token stands in
+        elif spec is not None:  # AWS_IAM, Cognito, a foreign Lambda: the local token stands in
             denied = check_auth(headers, self.api_token)
             if denied is not None:
                 return Decision(denied[0], {"message": denied[1]})

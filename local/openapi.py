@@ -153,8 +153,10 @@ def _secure(
 
 
 def _scheme(spec: AuthorizerSpec, schemes: dict[str, Any]) -> str:
-    if spec.kind in (AWS_IAM, COGNITO):
-        deployed = "IAM (SigV4)" if spec.kind == AWS_IAM else f"Cognito authorizer {spec.name}"
+    if not spec.is_lambda:
+        deployed = {AWS_IAM: "IAM (SigV4)", COGNITO: f"Cognito authorizer {spec.name}"}.get(
+            spec.kind, f"Lambda authorizer {spec.name}"
+        )
         schemes[LOCAL_TOKEN_SCHEME] = {
             "type": "http",
             "scheme": "bearer",

@@ -405,3 +405,28 @@ def test_our_authorizer_policy_covers_every_method_of_the_stage():
     assert evaluate_policy(allow["policyDocument"], ARN.replace("/dev/", "/prod/")) is None
     with pytest.raises(ValueError):
         api_resource("not-an-arn")
+
+
+def test_an_authorizer_function_of_another_stack_is_named_and_the_local_token_stands_in(tmp_path):
+    # GIVEN a default authorizer whose FunctionArn is a literal ARN outside the template
+    auth = """\
+        DefaultAuthorizer: Ext
+        Authorizers:
+          Ext: {FunctionArn: "arn:aws:lambda:us-east-1:999999999999:function:shared-auth"}"""
+    t = template(
+        tmp_path,
+        API.format(auth=auth),
+        "A: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /a, Method: GET}}",
+    )
+
+    # WHEN the harness reads what the route needs
+    plan = plan_auth(t)
+
+    # THEN the route is protected, not by running a function it does not have, and it says so
+    ((_, route_auth),) = plan.routes
+    assert route_auth.authorizer is not None and not route_auth.authorizer.is_lambda
+    assert plan.skipped == [
+        "Api.Auth.Authorizers.Ext.FunctionArn: arn:aws:lambda:us-east-1:999999999999:function:"
+        "shared-auth is no function of this template and cannot run locally: the local token "
+        "(LOCAL_API_TOKEN) stands in"
+    ]
