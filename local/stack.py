@@ -535,9 +535,10 @@ class Stack:
                 )
             for logical_id, arn in self.secrets.items():
                 lines.append(
-                    f"  Secret       {logical_id}: AWS_ENDPOINT_URL={info['dynamodbEndpoint']} aws "
-                    f"secretsmanager get-secret-value --secret-id {arn} --query SecretString "
-                    "--output text"
+                    f"  Secret       {logical_id} (made at each start): AWS_ENDPOINT_URL="
+                    f"{info['dynamodbEndpoint']} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test "
+                    f"AWS_DEFAULT_REGION={self.region} aws secretsmanager get-secret-value "
+                    f"--secret-id {arn} --query SecretString --output text"
                 )
         lines.append(f"  Kafka        {info['bootstrapServers']}   ({info['kafka']})")
         lines.append(f"  DynamoDB     {info['dynamodbEndpoint']}   ({info['dynamodb']})")
