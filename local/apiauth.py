@@ -209,6 +209,13 @@ def plan_auth(
         usage = auth.get("UsagePlan") or {}
         if usage.get("Quota") or usage.get("Throttle"):
             result.skipped.append(f"{api}.Auth.UsagePlan: quota and throttle are not enforced")
+    for lid, res in template.resources_of("AWS::Serverless::Api").items():
+        source = template.resolve((res.get("Properties") or {}).get("ApiKeySourceType"))
+        if str(source).upper() == "AUTHORIZER":
+            result.skipped.append(
+                f"{lid}.ApiKeySourceType: AUTHORIZER (usageIdentifierKey) is not used: the key is "
+                "read from the x-api-key header"
+            )
     wanted = routes if routes is not None else template.routes()
     events = {
         (fn.logical_id, ev.name): ev.properties
