@@ -22,8 +22,6 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from cfn_tools import load_yaml
-
 from .apigw import ApiGateway
 from .auth import DEFAULT_TOKEN
 from .broker import EmbeddedBroker, ensure_topics, wait_for_broker
@@ -36,7 +34,7 @@ from .openapi import build_openapi
 from .runtime import FunctionRuntime, function_name, lambda_environment
 from .schedule import ScheduleError, ScheduleEventSource, is_enabled
 from .streams import DynamoStreamEventSource
-from .template import DEFAULT_TEMPLATE, LOCAL_ACCOUNT, ROOT, EventSpec, SamTemplate
+from .template import DEFAULT_TEMPLATE, LOCAL_ACCOUNT, ROOT, EventSpec, SamTemplate, load_document
 
 DEFAULT_STATE_DIR = ROOT / ".local"
 DEFAULT_API_PORT = 3000
@@ -146,6 +144,8 @@ class Stack:
         self.runtimes: dict[str, FunctionRuntime] = {}
         self.sources: list[Any] = []
         self.skipped: list[str] = []
+        #: resources AWS would refuse at deploy; they do not start, the rest does
+        self.refused: list[str] = []
         self.gateway: ApiGateway | None = None
         self.lambda_api: LambdaApi | None = None
         self.destinations: FailureDestinations | None = None
@@ -197,12 +197,14 @@ class Stack:
     def start(self) -> Stack:
         if self._started:
             return self
+        # a template AWS would reject stops here, before anything is started
+        self._read_template("127.0.0.1:9092")
         self._started = True
         self.state_dir.mkdir(parents=True, exist_ok=True)
         try:
             self._start_kafka()
             self._start_dynamodb()
-            self.template = self._read_template()
+            self.template = self._read_template(self.bootstrap_servers)
             self.tables = ensure_tables(
                 self.template,
                 self.dynamodb_client(),
@@ -210,6 +212,7 @@ class Stack:
                 log=self.log,
             )
             self._create_topics()
+            self._template_findings()
             self.lambda_api = LambdaApi(host="127.0.0.1", port=0, log=self.log)
             self._start_functions()
             self.lambda_api.register(self.runtimes)
@@ -221,6 +224,7 @@ class Stack:
         except BaseException:
             self.stop()
             raise
+        self._print_findings()
         return self
 
     def _start_kafka(self) -> None:
@@ -239,16 +243,30 @@ class Stack:
         else:
             self.dynamo = DynamoEndpoint.embedded(region=self.region)
 
-    def _read_template(self) -> SamTemplate:
+    def _read_template(self, bootstrap_servers: str) -> SamTemplate:
         """The template with the parameters that point it at the local resources, then the user's."""
-        declared = set((load_yaml(self.template_path.read_text()) or {}).get("Parameters", {}))
+        declared = set(load_document(self.template_path).get("Parameters") or {})
         local = {
-            "KafkaBootstrapServers": self.bootstrap_servers,
+            "KafkaBootstrapServers": bootstrap_servers,
             "KafkaAuth": "NONE",
             "MskClusterArn": LOCAL_MSK_ARN,
         }
         parameters = {k: v for k, v in local.items() if k in declared} | self.extra_parameters
         return SamTemplate(self.template_path, parameters, region=self.region)
+
+    def _template_findings(self) -> None:
+        """What the template declares that is refused or not emulated, for the start-up report."""
+        assert self.template is not None
+        self.template.functions()
+        self.template.layer_dirs()
+        self.refused = self.template.refused
+        self.skipped[:0] = self.template.findings()
+
+    def _print_findings(self) -> None:
+        for line in self.refused:
+            self.log(f"refused: {line}")
+        for line in self.skipped:
+            self.log(f"not emulated: {line}")
 
     def _create_topics(self) -> None:
         assert self.template is not None
@@ -370,8 +388,6 @@ class Stack:
                     continue
                 source.start()
                 self.sources.append(source)
-        for line in self.skipped:
-            self.log(f"not emulated: {line}")
 
     def _start_api(self) -> None:
         assert self.template is not None
