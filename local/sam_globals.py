@@ -4,7 +4,8 @@ Kept apart because the rules are SAM's own, not CloudFormation's, and they are e
 https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-specification-template-anatomy-globals.html
 and SAM's transform (``samtranslator/plugins/globals/globals.py``):
 
-- sections: Function, Api, HttpApi, SimpleTable, StateMachine, LayerVersion; another section, or a
+- sections: Function, Api, HttpApi, SimpleTable, StateMachine, LayerVersion (and SAM's newer
+  ones); another section, or a
   property SAM does not accept in a section (``Role``, ``Policies``, ``FunctionName``, ``Events``,
   ``InlineCode`` for functions; ``StageName``, ``DefinitionBody`` for APIs ...), makes SAM reject the
   whole template, and so does this reader;
@@ -22,7 +23,9 @@ from typing import Any
 
 from .cfn import TemplateError
 
-SUPPORTED: dict[str, tuple[str, ...]] = {
+#: SAM's list (aws-sam-translator 1.115, ``Globals.supported_properties``); the installed
+#: translator's own list is used when it is importable, so a newer SAM is followed
+SAM_1_115: dict[str, tuple[str, ...]] = {
     "Function": (
         "Handler",
         "Runtime",
@@ -57,6 +60,12 @@ SUPPORTED: dict[str, tuple[str, ...]] = {
         "LoggingConfig",
         "RecursiveLoop",
         "SourceKMSKeyArn",
+        "TenancyConfig",
+        "DurableConfig",
+        "CapacityProviderConfig",
+        "FunctionScalingConfig",
+        "PublishToLatestPublished",
+        "VersionDeletionPolicy",
     ),
     "Api": (
         "Auth",
@@ -79,6 +88,8 @@ SUPPORTED: dict[str, tuple[str, ...]] = {
         "Domain",
         "AlwaysDeploy",
         "PropagateTags",
+        "SecurityPolicy",
+        "EndpointAccessMode",
     ),
     "HttpApi": (
         "Auth",
@@ -95,7 +106,66 @@ SUPPORTED: dict[str, tuple[str, ...]] = {
     "SimpleTable": ("SSESpecification",),
     "StateMachine": ("PropagateTags",),
     "LayerVersion": ("PublishLambdaVersion",),
+    "CapacityProvider": (
+        "VpcConfig",
+        "OperatorRole",
+        "Tags",
+        "InstanceRequirements",
+        "ScalingConfig",
+        "KmsKeyArn",
+        "PropagateTags",
+        "LoggingConfig",
+        "ManagedResourceTags",
+    ),
+    "MicrovmImage": (
+        "BuildRoleArn",
+        "BaseImageArn",
+        "BaseImageVersion",
+        "Logging",
+        "EgressNetworkConnectors",
+        "CpuConfigurations",
+        "Resources",
+        "AdditionalOsCapabilities",
+        "Hooks",
+        "EnvironmentVariables",
+        "Tags",
+        "PropagateTags",
+    ),
+    "NetworkConnector": (
+        "OperatorRole",
+        "Tags",
+        "PropagateTags",
+    ),
+    "WebSocketApi": (
+        "AccessLogSettings",
+        "ApiKeySelectionExpression",
+        "DefaultRouteSettings",
+        "DisableExecuteApiEndpoint",
+        "DisableSchemaValidation",
+        "Domain",
+        "FailOnWarnings",
+        "IpAddressType",
+        "PropagateTags",
+        "RouteSelectionExpression",
+        "RouteSettings",
+        "StageVariables",
+        "Tags",
+    ),
 }
+
+
+def _installed() -> dict[str, tuple[str, ...]] | None:
+    try:
+        from samtranslator.plugins.globals.globals import Globals
+    except ImportError:  # the translator is a development dependency
+        return None
+    return {
+        str(k).removeprefix("AWS::Serverless::"): tuple(v)
+        for k, v in Globals.supported_properties.items()
+    }
+
+
+SUPPORTED = _installed() or SAM_1_115
 PREFIX = "AWS::Serverless::"
 
 
