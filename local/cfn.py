@@ -341,11 +341,11 @@ def _sam_generated(doc: Mapping[str, Any], name: str) -> bool:
     )
 
 
-def _references(node: Any, local: frozenset[str] = frozenset()) -> Iterator[str]:
+def _references(node: Any) -> Iterator[str]:
     """Every name a Ref, GetAtt or Sub in ``node`` points at."""
     if isinstance(node, list):
         for item in node:
-            yield from _references(item, local)
+            yield from _references(item)
         return
     if not isinstance(node, dict):
         return
@@ -359,17 +359,17 @@ def _references(node: Any, local: frozenset[str] = frozenset()) -> Iterator[str]
             if isinstance(target, str):
                 yield target
             if isinstance(arg, list):
-                yield from _references(arg[1:], local)
+                yield from _references(arg[1:])
             return
         if key == "Fn::Sub":
             text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1] or {})
-            yield from _references(list(variables.values()), local)
+            yield from _references(list(variables.values()))
             for token in _SUB_VAR.findall(text if isinstance(text, str) else ""):
                 if not token.startswith("!") and token not in variables:
                     yield token if token.startswith("AWS::") else token.split(".", 1)[0]
             return
     for value in node.values():
-        yield from _references(value, local)
+        yield from _references(value)
 
 
 def check_references(doc: Mapping[str, Any]) -> None:
@@ -391,6 +391,11 @@ def check_references(doc: Mapping[str, Any]) -> None:
                 f"{section} block of the template"
             )
     for lid, res in resources.items():
+        if lid.startswith("Fn::ForEach"):
+            raise TemplateError(
+                f"Resources.{lid}: Fn::ForEach (AWS::LanguageExtensions transform) is not "
+                "supported by the local harness"
+            )
         if not isinstance(res, dict) or "Type" not in res:
             raise TemplateError(
                 f"Template format error: [/Resources/{lid}] Every Resources object must "

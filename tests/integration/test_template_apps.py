@@ -16,7 +16,10 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+from local.stack import Stack
 
 AUTH = {"Authorization": "Bearer local-dev-token"}
 
@@ -86,3 +89,42 @@ def test_handler_in_a_sub_package_imports_its_package(run_app: Callable[..., Any
     status, body = call(f"{stack.api_url}/hello/ada")
     assert status == 200
     assert body == {"message": "hello, ada", "module": "app.handlers.main"}
+
+
+def test_a_refused_function_does_not_start_and_the_rest_of_the_stack_does(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    # GIVEN a template with a function AWS refuses (no Handler) next to a good one
+    (tmp_path / "template.yaml").write_text(
+        "Transform: AWS::Serverless-2016-10-31\n"
+        "Resources:\n"
+        "  Broken:\n"
+        "    Type: AWS::Serverless::Function\n"
+        "    Properties: {InlineCode: 'x = 1', Runtime: python3.13}\n"
+        "  Fine:\n"
+        "    Type: AWS::Serverless::Function\n"
+        "    Properties:\n"
+        "      Runtime: python3.13\n"
+        "      Handler: index.handler\n"
+        "      InlineCode: |\n"
+        "        def handler(event, context):\n"
+        "            return {'ok': True}\n"
+    )
+    lines: list[str] = []
+    # WHEN the stack starts
+    with Stack(
+        template_path=tmp_path / "template.yaml",
+        bootstrap_servers=kafka_bootstrap,
+        port=0,
+        environ={},
+        state_dir=tmp_path / "state",
+        log=lines.append,
+    ) as stack:
+        # THEN the refusal is reported once with AWS's reason and the good function runs
+        assert stack.refused == [
+            "Broken: Handler: Runtime and Handler needs to be present when PackageType is of "
+            "type `Zip`"
+        ]
+        assert set(stack.runtimes) == {"Fine"}
+        assert stack.invoke("Fine", {}).payload == {"ok": True}
+    assert sum(line.startswith("refused: Broken: Handler") for line in lines) == 1

@@ -598,3 +598,19 @@ def test_cli_stops_with_one_message_and_exit_code_2_on_a_rejected_template(tmp_p
     assert done.returncode == 2, done.stderr
     assert "Unresolved resource dependencies ['Nope']" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_layers_entries_are_the_layer_logical_ids_of_the_template():
+    from tests.support import template
+
+    fns = template().functions()
+    assert {tuple(fn.layers) for fn in fns.values()} == {("SharedLayer",)}
+
+
+def test_a_language_extensions_loop_is_named_not_misread(tmp_path):
+    body = (
+        "Resources:\n  Fn::ForEach::Topics:\n    - Name\n    - [a, b]\n"
+        "    - Topic${Name}: {Type: AWS::SNS::Topic}\n"
+    )
+    with pytest.raises(TemplateError, match="Fn::ForEach .* is not supported"):
+        load(tmp_path, body)
