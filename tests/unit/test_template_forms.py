@@ -612,5 +612,5 @@ def test_a_language_extensions_loop_is_named_not_misread(tmp_path):
         "Resources:\n  Fn::ForEach::Topics:\n    - Name\n    - [a, b]\n"
         "    - Topic${Name}: {Type: AWS::SNS::Topic}\n"
     )
-    with pytest.raises(TemplateError, match="Fn::ForEach .* is not supported"):
+    with pytest.raises(TemplateError, match=r"Fn::ForEach .* is not supported"):
         load(tmp_path, body)
