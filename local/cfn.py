@@ -239,7 +239,14 @@ class CfnTemplate:
         if len(value) == 1:
             ((key, arg),) = value.items()
             if key == "Ref" or key.startswith("Fn::") or key == "Condition":
-                return self._intrinsic(key, arg)
+                try:
+                    return self._intrinsic(key, arg)
+                except TemplateError:
+                    raise
+                except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+                    raise TemplateError(
+                        f"{self.where}: Template error: malformed {key} arguments {arg!r}"
+                    ) from None
         out = {}
         for k, v in value.items():
             resolved = self.resolve(v)

@@ -246,6 +246,9 @@ class SamTemplate(CfnTemplate):
         for lid in self.resources_of("AWS::DynamoDB::Table"):
             props = self.properties(lid)
             missing = [p for p in ("KeySchema", "AttributeDefinitions") if not props.get(p)]
+            stream = props.get("StreamSpecification")
+            if stream is not None and not (stream or {}).get("StreamViewType"):
+                missing.append("StreamSpecification.StreamViewType")
             if missing:
                 self.refuse(
                     f"{lid}: {', '.join(missing)}: required property missing "
@@ -358,6 +361,10 @@ class SamTemplate(CfnTemplate):
                     f"{lid}: {prop}: Value '{numbers[prop]}' failed to satisfy constraint: "
                     f"Member must have value between {low} and {high}"
                 )
+                return None
+        for prop in ("Environment", "Events"):
+            if not isinstance(props.get(prop) or {}, dict):
+                self.refuse(f"{lid}: {prop}: must be a map")
                 return None
         variables = (props.get("Environment") or {}).get("Variables") or {}
         reserved = sorted(set(variables) & RESERVED_ENV)

@@ -614,3 +614,20 @@ def test_a_language_extensions_loop_is_named_not_misread(tmp_path):
     )
     with pytest.raises(TemplateError, match=r"Fn::ForEach .* is not supported"):
         load(tmp_path, body)
+
+
+def test_malformed_intrinsic_and_properties_are_named_not_tracebacks(tmp_path):
+    body = (
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+        "      CodeUri: src/\n      Runtime: python3.13\n      Handler: app.handler\n"
+        "      Description: !Join [only-one-argument]\n"
+    )
+    with pytest.raises(TemplateError, match="Fn: Template error: malformed Fn::Join"):
+        load(tmp_path, body).functions()
+    tpl = load(
+        tmp_path,
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+        "      CodeUri: src/\n      Runtime: python3.13\n      Handler: app.handler\n"
+        "      Events: [not, a, map]\n",
+    )
+    assert tpl.functions() == {} and tpl.refused == ["Fn: Events: must be a map"]
