@@ -110,8 +110,9 @@ class FunctionSpec:
     environment: dict[str, str]
     events: list[EventSpec]
     properties: dict[str, Any] = field(repr=False, default_factory=dict)
-    #: InlineCode / Code.ZipFile text (Lambda writes it to index.py); code_uri is then the
-    #: template's folder
+    #: InlineCode / Code.ZipFile text; CloudFormation writes it to an ``index`` file, so the
+    #: handler is ``index.<function>`` (aws-properties-lambda-function-code.html); code_uri is
+    #: then the template's folder
     inline_code: str | None = None
     #: resolved Layers entries: a LayerVersion logical id of the template, or an ARN
     layers: list[str] = field(default_factory=list)
