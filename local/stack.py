@@ -260,7 +260,7 @@ class Stack:
         self.template.functions()
         self.template.layer_dirs()
         self.refused = self.template.refused
-        self.skipped[:0] = self.template.findings()
+        self.skipped = self.template.findings()  # the event sources add theirs after
 
     def _print_findings(self) -> None:
         for line in self.refused:
