@@ -32,7 +32,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .template import Route, SamTemplate, _deep_merge
+from .sam_globals import merge as _deep_merge
+from .template import Route, SamTemplate
 
 IMPLICIT_API = "ServerlessRestApi"
 DEFAULT_TTL = 300  # ReauthorizeEvery's default, in seconds

@@ -3,7 +3,8 @@ server, and the template's tables created on it.
 
 Credentials are always dummies: nothing here can reach real AWS. Tables that already exist are
 reused as they are (a restarted harness keeps its data); missing streams and TTL are switched on.
-Each table's real name, ARN and stream ARN are registered in ``SamTemplate.attributes`` so that
+SAM's ``AWS::Serverless::SimpleTable`` is created as the DynamoDB table SAM turns it into. Each
+table's real name, ARN and stream ARN are registered in ``SamTemplate.attributes`` so that
 ``!Ref Table``, ``!GetAtt Table.Arn`` and ``!GetAtt Table.StreamArn`` resolve to it.
 """
 
@@ -239,6 +240,9 @@ def ensure_tables(
     """Create (or reuse) every table of the template; register and return their attributes.
 
     The table name is the template's ``TableName`` if it sets one, else ``<prefix><LogicalId>``.
+    ``AWS::Serverless::SimpleTable`` resources are created as SAM creates them (one hash key,
+    on-demand unless ``ProvisionedThroughput`` is set); a table DynamoDB refuses is added to
+    ``template.refused`` and the others are still created.
     """
     existing: set[str] = set()
     for page in client.get_paginator("list_tables").paginate():
@@ -256,8 +260,12 @@ def ensure_tables(
                 client.create_table(**kwargs)
                 state = "created"
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
-                    raise
+                error = exc.response.get("Error", {})
+                if error.get("Code") != "ResourceInUseException":
+                    # DynamoDB refuses the table (keys, indexes ...): CloudFormation would not
+                    # create it either; the rest of the stack still starts
+                    template.refuse(f"{logical_id}: {error.get('Code')}: {error.get('Message')}")
+                    continue
                 state = "reused"
             table = _wait_active(client, name)
         _ensure_ttl(client, name, template.ttl_attribute(logical_id), log)

@@ -33,7 +33,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from .template import LOCAL_ACCOUNT, SamTemplate, _deep_merge
+from .sam_globals import merge as _deep_merge
+from .template import LOCAL_ACCOUNT, SamTemplate
 
 IMPLICIT_HTTP_API = "ServerlessHttpApi"
 DEFAULT_ROUTE = "$default"

@@ -122,6 +122,7 @@ class _Worker:
             "codeUri": str(spec.code_uri),
             "handler": spec.handler,
             "layerDirs": [str(d) for d in layer_dirs],
+            "inlineCode": spec.inline_code,
         }
         self.requests.send_bytes(json.dumps(init).encode())
         self.ready: bool | None = None

@@ -22,8 +22,6 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from cfn_tools import load_yaml
-
 from .apiauth import AuthPlan, describe_auth_routes, plan_auth
 from .apigw import ApiGateway
 from .auth import DEFAULT_TOKEN
@@ -39,7 +37,7 @@ from .runtime import FunctionRuntime, function_name, lambda_environment
 from .schedule import ScheduleError, ScheduleEventSource, is_enabled
 from .secretsmanager import ensure_secrets
 from .streams import DynamoStreamEventSource
-from .template import DEFAULT_TEMPLATE, LOCAL_ACCOUNT, ROOT, EventSpec, SamTemplate
+from .template import DEFAULT_TEMPLATE, LOCAL_ACCOUNT, ROOT, EventSpec, SamTemplate, load_document
 
 DEFAULT_STATE_DIR = ROOT / ".local"
 DEFAULT_API_PORT = 3000
@@ -149,7 +147,8 @@ class Stack:
         self.runtimes: dict[str, FunctionRuntime] = {}
         self.sources: list[Any] = []
         self.skipped: list[str] = []
-        #: configurations AWS would refuse at deploy ("<Function>.<Event>: <Property>: <reason>")
+        #: configurations AWS would refuse at deploy ("<Function>.<Event>: <Property>: <reason>");
+        #: they do not start, the rest does
         self.refused: list[str] = []
         #: the template's Secrets Manager secrets created locally: logical id -> ARN
         self.secrets: dict[str, str] = {}
@@ -205,12 +204,14 @@ class Stack:
     def start(self) -> Stack:
         if self._started:
             return self
+        # a template AWS would reject stops here, before anything is started
+        self._read_template("127.0.0.1:9092")
         self._started = True
         self.state_dir.mkdir(parents=True, exist_ok=True)
         try:
             self._start_kafka()
             self._start_dynamodb()
-            self.template = self._read_template()
+            self.template = self._read_template(self.bootstrap_servers)
             self.tables = ensure_tables(
                 self.template,
                 self.dynamodb_client(),
@@ -219,6 +220,7 @@ class Stack:
             )
             self._create_secrets()
             self._create_topics()
+            self._template_findings()
             self.lambda_api = LambdaApi(host="127.0.0.1", port=0, log=self.log)
             self._start_functions()
             self.lambda_api.register(self.runtimes)
@@ -230,6 +232,7 @@ class Stack:
         except BaseException:
             self.stop()
             raise
+        self._print_findings()
         return self
 
     def _start_kafka(self) -> None:
@@ -248,11 +251,11 @@ class Stack:
         else:
             self.dynamo = DynamoEndpoint.embedded(region=self.region)
 
-    def _read_template(self) -> SamTemplate:
+    def _read_template(self, bootstrap_servers: str) -> SamTemplate:
         """The template with the parameters that point it at the local resources, then the user's."""
-        declared = set((load_yaml(self.template_path.read_text()) or {}).get("Parameters", {}))
+        declared = set(load_document(self.template_path).get("Parameters") or {})
         local = {
-            "KafkaBootstrapServers": self.bootstrap_servers,
+            "KafkaBootstrapServers": bootstrap_servers,
             "KafkaAuth": "NONE",
             "MskClusterArn": LOCAL_MSK_ARN,
         }
@@ -270,6 +273,20 @@ class Stack:
         assert self.dynamo is not None
         client = self.dynamo.client("secretsmanager")
         return str(client.get_secret_value(SecretId=self.secrets[logical_id])["SecretString"])
+
+    def _template_findings(self) -> None:
+        """What the template declares that is refused or not emulated, for the start-up report."""
+        assert self.template is not None
+        self.template.functions()
+        self.template.layer_dirs()
+        self.refused[:0] = self.template.refused
+        self.skipped[:0] = self.template.findings()  # the event sources add theirs after
+
+    def _print_findings(self) -> None:
+        for line in self.refused:
+            self.log(f"refused: {line}")
+        for line in self.skipped:
+            self.log(f"not emulated: {line}")
 
     def _create_topics(self) -> None:
         assert self.template is not None
@@ -391,8 +408,6 @@ class Stack:
                     continue
                 source.start()
                 self.sources.append(source)
-        for line in self.skipped:
-            self.log(f"not emulated: {line}")
 
     def _start_api(self) -> None:
         """The REST API with the authorization the template declares (local/apiauth.py)."""
@@ -403,10 +418,6 @@ class Stack:
         self.auth.skipped.extend(http_skipped)
         self.skipped.extend(self.auth.skipped)
         self.refused.extend(self.auth.refused)
-        for line in self.auth.skipped:
-            self.log(f"not emulated: {line}")
-        for line in self.auth.refused:
-            self.log(f"refused (AWS would not deploy it): {line}")
         stage = self._api_stage()
         self.gateway = ApiGateway(
             [route for route, _ in self.auth.routes],

@@ -1,18 +1,31 @@
-"""Read template.yaml the way CloudFormation + SAM would, for the harness and the tests.
+"""Read a SAM template the way SAM's transform and CloudFormation would, for the harness and tests.
 
-``SamTemplate`` gives the functions (with Globals merged and intrinsics resolved against local
-resources), their events (Api, MSK, SelfManagedKafka, DynamoDB, Schedule), the DynamoDB tables as
-``create_table`` arguments, and the SQS queues. Conditions are evaluated against the parameters,
-so a resource whose condition is false does not exist locally either.
+``SamTemplate`` gives the functions (``FunctionSpec``: SAM functions and plain
+``AWS::Lambda::Function``, Globals merged, intrinsics resolved against the local resources), their
+events (SAM events and plain ``AWS::Lambda::EventSourceMapping``), the API routes, the DynamoDB
+tables (``AWS::DynamoDB::Table`` and ``AWS::Serverless::SimpleTable``) as ``create_table``
+arguments, and the layers. Conditions are evaluated against the parameters, so a resource whose
+condition is false does not exist locally either.
 
-Supported intrinsics: Ref, Fn::GetAtt, Fn::Sub (both forms), Fn::Join, Fn::Split, Fn::Select,
-Fn::If, Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition. Pseudo parameters: AWS::Region,
-AWS::AccountId, AWS::Partition, AWS::URLSuffix, AWS::StackName, AWS::NoValue.
+Three kinds of finding, never a traceback:
+
+- ``TemplateError``: CloudFormation or SAM would reject the whole template (``local/cfn.py``,
+  ``local/sam_globals.py``); nothing starts.
+- ``refused``: one resource AWS would refuse at deploy (a zip function without Handler/Runtime, a
+  CodeUri that does not exist, reserved environment variables, an event source mapping whose
+  function does not exist, a SimpleTable key of an unknown type), each
+  ``"<Resource>[.<Event>]: <Property>: <AWS's reason>"``; it does not start, the rest does.
+- ``findings()``: what is accepted but not emulated, named once at start-up: functions that cannot
+  run here (S3 code, container images, non-Python runtimes), properties such as ``Tracing``, and
+  every resource type the harness does not emulate (``local/inventory.py``).
+
+SAM function reference:
+https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-function.html
+SimpleTable: https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-simpletable.html
 """
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,21 +34,62 @@ from typing import Any
 
 from cfn_tools import load_yaml
 
+from .cfn import LOCAL_ACCOUNT, NO_VALUE, CfnTemplate, TemplateError
+from .cfn_lambda import lambda_function_as_sam, mapping_event, target_function_name
+from .inventory import resource_lines
+from .sam_globals import apply_globals, parse_globals
+from .sam_tables import create_table_kwargs, simple_table
+
+__all__ = [
+    "DEFAULT_TEMPLATE",
+    "LOCAL_ACCOUNT",
+    "NO_VALUE",
+    "ROOT",
+    "EventSpec",
+    "FunctionSpec",
+    "Route",
+    "SamTemplate",
+    "TemplateError",
+    "load_document",
+]
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATE = ROOT / "template.yaml"
-LOCAL_ACCOUNT = "123456789012"
-
-
-class TemplateError(ValueError):
-    """The template uses something the harness cannot resolve."""
-
-
-class _NoValue:
-    def __repr__(self) -> str:
-        return "AWS::NoValue"
-
-
-NO_VALUE = _NoValue()
+SAM_FUNCTION = "AWS::Serverless::Function"
+CFN_FUNCTION = "AWS::Lambda::Function"
+#: properties accepted as they are, with what a local run does instead
+NOTED = {
+    "Tracing": "X-Ray tracing is not emulated",
+    "Architectures": "functions run on this machine's architecture",
+    "AutoPublishAlias": "invocations run $LATEST; no version or alias is published",
+    "DeploymentPreference": "no gradual deployment: the code runs as soon as it starts",
+    "ProvisionedConcurrencyConfig": "no pre-initialised environments: the first call is a cold start",
+    "SnapStart": "no snapshots: every cold start runs the init code",
+    "LoggingConfig": "logs go to this console, as the code writes them",
+}
+#: Lambda refuses these as environment variables (they are set by the runtime)
+RESERVED_ENV = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+    }
+)
 
 
 @dataclass
@@ -56,6 +110,12 @@ class FunctionSpec:
     environment: dict[str, str]
     events: list[EventSpec]
     properties: dict[str, Any] = field(repr=False, default_factory=dict)
+    #: InlineCode / Code.ZipFile text; CloudFormation writes it to an ``index`` file, so the
+    #: handler is ``index.<function>`` (aws-properties-lambda-function-code.html); code_uri is
+    #: then the template's folder
+    inline_code: str | None = None
+    #: resolved Layers entries: a LayerVersion logical id of the template, or an ARN
+    layers: list[str] = field(default_factory=list)
 
     @property
     def module_file(self) -> Path:
@@ -85,16 +145,6 @@ class Route:
         return re.compile(f"^{regex}$")
 
 
-def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 def _plain(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
@@ -103,7 +153,21 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class SamTemplate:
+def load_document(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise TemplateError(f"cannot read the template {path}: {exc.strerror}") from None
+    try:
+        doc = _plain(load_yaml(text))
+    except Exception as exc:  # the YAML parser's errors have no common base class
+        raise TemplateError(f"{path.name} is not a valid template: {exc}") from None
+    if not isinstance(doc, dict):
+        raise TemplateError(f"{path.name} is not a valid template: not a mapping")
+    return doc
+
+
+class SamTemplate(CfnTemplate):
     def __init__(
         self,
         path: Path | str = DEFAULT_TEMPLATE,
@@ -113,226 +177,259 @@ class SamTemplate:
     ) -> None:
         self.path = Path(path)
         self.root = self.path.parent
-        self.doc: dict[str, Any] = _plain(load_yaml(self.path.read_text()))
-        self.region = region
-        self.stack_name = stack_name
-        self.parameters = self._parameters(parameters or {})
-        self.conditions: dict[str, bool] = {}
-        for name in self.doc.get("Conditions", {}):
-            self._condition(name)
-        #: attributes of local resources: logical id -> {"Ref": ..., "Arn": ..., ...}
-        self.attributes: dict[str, dict[str, Any]] = {}
+        doc = load_document(self.path)
+        self.globals = parse_globals(doc)
+        self._refused: dict[str, None] = {}
+        self._noted: dict[str, dict[str, None]] = {}
+        super().__init__(doc, parameters or {}, region, stack_name)
+        self._register_functions()
 
-    # ------------------------------------------------------------------ parameters & conditions
-    def _parameters(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
-        params: dict[str, Any] = {}
-        declared = self.doc.get("Parameters", {})
-        unknown = set(overrides) - set(declared)
-        if unknown:
-            raise TemplateError(f"unknown template parameter(s): {', '.join(sorted(unknown))}")
-        for name, spec in declared.items():
-            if name in overrides:
-                value = overrides[name]
-            elif "Default" in spec:
-                value = spec["Default"]
-            else:
-                raise TemplateError(f"template parameter {name} has no default: give it a value")
-            if spec.get("Type") == "CommaDelimitedList" and isinstance(value, str):
-                value = [] if value == "" else [v.strip() for v in value.split(",")]
-            allowed = spec.get("AllowedValues")
-            if allowed and value not in allowed:
-                raise TemplateError(f"template parameter {name}={value!r} is not one of {allowed}")
-            params[name] = value
-        return params
+    # ------------------------------------------------------------------ findings
+    def refuse(self, line: str) -> None:
+        self._refused.setdefault(line)
 
-    def _condition(self, name: str) -> bool:
-        if name not in self.conditions:
-            spec = self.doc.get("Conditions", {}).get(name)
-            if spec is None:
-                raise TemplateError(f"unknown condition {name}")
-            self.conditions[name] = bool(self.resolve(spec))
-        return self.conditions[name]
+    @property
+    def refused(self) -> list[str]:
+        """Resources AWS would refuse at deploy: ``"<Resource>: <Property>: <reason>"``."""
+        return list(self._refused)
 
-    def resource_enabled(self, logical_id: str) -> bool:
-        cond = self.doc["Resources"][logical_id].get("Condition")
-        return True if cond is None else self._condition(cond)
-
-    # ------------------------------------------------------------------ intrinsic functions
-    def pseudo(self, name: str) -> Any:
-        return {
-            "AWS::Region": self.region,
-            "AWS::AccountId": LOCAL_ACCOUNT,
-            "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com",
-            "AWS::StackName": self.stack_name,
-            "AWS::NoValue": NO_VALUE,
-        }[name]
-
-    def ref(self, name: str) -> Any:
-        if name.startswith("AWS::"):
-            return self.pseudo(name)
-        if name in self.parameters:
-            return self.parameters[name]
-        if name in self.attributes and "Ref" in self.attributes[name]:
-            return self.attributes[name]["Ref"]
-        if name in self.doc.get("Resources", {}):
-            return name  # not created locally (yet): its logical id stands for it
-        raise TemplateError(f"Ref to unknown name {name}")
-
-    def get_att(self, logical_id: str, attr: str) -> Any:
-        attrs = self.attributes.get(logical_id, {})
-        if attr in attrs:
-            return attrs[attr]
-        rtype = self.doc.get("Resources", {}).get(logical_id, {}).get("Type", "")
-        if rtype == "AWS::DynamoDB::Table" and attr == "Arn":
-            return f"arn:aws:dynamodb:{self.region}:{LOCAL_ACCOUNT}:table/{self.ref(logical_id)}"
-        if rtype == "AWS::SQS::Queue" and attr == "Arn":
-            return f"arn:aws:sqs:{self.region}:{LOCAL_ACCOUNT}:{logical_id}"
-        if rtype == "AWS::SQS::Queue" and attr == "QueueName":
-            return logical_id
-        return f"{logical_id}.{attr}"
-
-    def _sub(self, text: str, extra: Mapping[str, Any]) -> str:
-        def repl(match: re.Match[str]) -> str:
-            token = match.group(1)
-            if token.startswith("!"):
-                return "${" + token[1:] + "}"
-            if token in extra:
-                return str(extra[token])
-            if "." in token:
-                logical_id, attr = token.split(".", 1)
-                return str(self.get_att(logical_id, attr))
-            return str(self.ref(token))
-
-        return re.sub(r"\$\{([^}]+)\}", repl, text)
-
-    def resolve(self, value: Any) -> Any:
-        if isinstance(value, list):
-            return [v for v in (self.resolve(x) for x in value) if v is not NO_VALUE]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            ((key, arg),) = value.items()
-            if key == "Ref":
-                return self.ref(arg)
-            if key == "Fn::GetAtt":
-                parts = arg.split(".", 1) if isinstance(arg, str) else arg
-                return self.get_att(parts[0], parts[1])
-            if key == "Fn::Sub":
-                if isinstance(arg, str):
-                    return self._sub(arg, {})
-                text, variables = arg
-                return self._sub(text, {k: self.resolve(v) for k, v in variables.items()})
-            if key == "Fn::Join":
-                sep, items = arg
-                return sep.join(str(x) for x in self.resolve(items))
-            if key == "Fn::Split":
-                sep, text = arg
-                return str(self.resolve(text)).split(sep)
-            if key == "Fn::Select":
-                index, items = arg
-                items = self.resolve(items)
-                index = int(self.resolve(index))
-                if index >= len(items):
-                    raise TemplateError(f"Fn::Select index {index} out of range of {items}")
-                return items[index]
-            if key == "Fn::If":
-                cond, yes, no = arg
-                return self.resolve(yes if self._condition(cond) else no)
-            if key == "Fn::Equals":
-                a, b = (self.resolve(x) for x in arg)
-                return str(a) == str(b)
-            if key == "Fn::Not":
-                return not self.resolve(arg[0])
-            if key == "Fn::And":
-                return all(self.resolve(x) for x in arg)
-            if key == "Fn::Or":
-                return any(self.resolve(x) for x in arg)
-            if key == "Condition":
-                return self._condition(arg)
-            if key.startswith("Fn::"):
-                raise TemplateError(f"intrinsic {key} is not supported by the local harness")
-        out = {}
-        for k, v in value.items():
-            resolved = self.resolve(v)
-            if resolved is not NO_VALUE:
-                out[k] = resolved
-        return out
+    def findings(self) -> list[str]:
+        """What is accepted but not emulated, one line each, for the start-up report."""
+        lines = self.notes
+        every = {lid for lid, _ in self._function_ids()}
+        for prop, ids in self._noted.items():
+            who = "every function" if len(ids) > 1 and set(ids) == every else ", ".join(ids)
+            lines.append(f"{prop} of {who}: accepted; {NOTED[prop]}")
+        lines += resource_lines(
+            (lid, str(res.get("Type")))
+            for lid, res in self.doc["Resources"].items()
+            if self.resource_enabled(lid)
+        )
+        return lines
 
     # ------------------------------------------------------------------ resources
     def resources_of(self, rtype: str) -> dict[str, dict[str, Any]]:
         return {
             lid: res
-            for lid, res in self.doc.get("Resources", {}).items()
+            for lid, res in self.doc["Resources"].items()
             if res.get("Type") == rtype and self.resource_enabled(lid)
         }
 
-    def tables(self) -> dict[str, dict[str, Any]]:
-        """Logical id -> resolved properties of every enabled AWS::DynamoDB::Table."""
-        return {
-            lid: self.resolve(res.get("Properties", {}))
-            for lid, res in self.resources_of("AWS::DynamoDB::Table").items()
-        }
+    def properties(self, logical_id: str) -> dict[str, Any]:
+        """The resource's properties, SAM Globals merged in and intrinsics resolved."""
+        raw = apply_globals(self.globals, logical_id, self.doc["Resources"][logical_id])
+        return dict(self.resolve_at(logical_id, raw))
+
+    def resolve_at(self, where: str, value: Any) -> Any:
+        previous, self.where = self.where, where
+        try:
+            return self.resolve(value)
+        finally:
+            self.where = previous
+
+    def outputs(self) -> dict[str, Any]:
+        """The values of the Outputs whose condition holds."""
+        out = {}
+        for name, spec in (self.doc.get("Outputs") or {}).items():
+            cond = spec.get("Condition")
+            if cond is None or self._condition(cond):
+                out[name] = self.resolve_at(f"Outputs.{name}", spec.get("Value"))
+        return out
 
     def queues(self) -> list[str]:
         return list(self.resources_of("AWS::SQS::Queue"))
 
+    # ------------------------------------------------------------------ tables
+    def tables(self) -> dict[str, dict[str, Any]]:
+        """Logical id -> ``AWS::DynamoDB::Table`` properties of every table the stack creates,
+        SimpleTables as SAM turns them into DynamoDB tables."""
+        out = {}
+        for lid in self.resources_of("AWS::DynamoDB::Table"):
+            props = self.properties(lid)
+            missing = [p for p in ("KeySchema", "AttributeDefinitions") if not props.get(p)]
+            stream = props.get("StreamSpecification")
+            if stream is not None and not (stream or {}).get("StreamViewType"):
+                missing.append("StreamSpecification.StreamViewType")
+            if missing:
+                self.refuse(
+                    f"{lid}: {', '.join(missing)}: required property missing "
+                    "(CloudFormation: Property validation failure)"
+                )
+                continue
+            out[lid] = props
+        for lid in self.resources_of("AWS::Serverless::SimpleTable"):
+            table, error = simple_table(self.properties(lid))
+            if error:
+                self.refuse(f"{lid}: {error}")
+            else:
+                out[lid] = table
+        return out
+
     def create_table_kwargs(self, logical_id: str, table_name: str | None = None) -> dict[str, Any]:
         props = self.tables()[logical_id]
-        kwargs: dict[str, Any] = {
-            "TableName": table_name or props.get("TableName") or logical_id,
-            "AttributeDefinitions": props["AttributeDefinitions"],
-            "KeySchema": props["KeySchema"],
-            "BillingMode": props.get("BillingMode", "PROVISIONED"),
-        }
-        if kwargs["BillingMode"] == "PROVISIONED":
-            kwargs["ProvisionedThroughput"] = props.get(
-                "ProvisionedThroughput", {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
-            )
-        if props.get("GlobalSecondaryIndexes"):
-            kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-        if props.get("LocalSecondaryIndexes"):
-            kwargs["LocalSecondaryIndexes"] = props["LocalSecondaryIndexes"]
-        stream = props.get("StreamSpecification")
-        if stream:
-            kwargs["StreamSpecification"] = {
-                "StreamEnabled": True,
-                "StreamViewType": stream["StreamViewType"],
-            }
-        return kwargs
+        return create_table_kwargs(props, table_name or props.get("TableName") or logical_id)
 
     def ttl_attribute(self, logical_id: str) -> str | None:
         spec = self.tables()[logical_id].get("TimeToLiveSpecification") or {}
         return spec.get("AttributeName") if spec.get("Enabled") else None
 
+    # ------------------------------------------------------------------ functions
     def globals_function(self) -> dict[str, Any]:
-        return self.doc.get("Globals", {}).get("Function", {})
+        return dict(self.globals.get(SAM_FUNCTION, {}))
+
+    def _function_ids(self) -> list[tuple[str, str]]:
+        return [
+            (lid, rtype)
+            for rtype in (SAM_FUNCTION, CFN_FUNCTION)
+            for lid in self.resources_of(rtype)
+        ]
+
+    def _register_functions(self) -> None:
+        """``!Ref Function`` is its name, ``!GetAtt Function.Arn`` its ARN."""
+        for lid, _ in self._function_ids():
+            raw = (self.doc["Resources"][lid].get("Properties") or {}).get("FunctionName")
+            name = str(self.resolve_at(lid, raw) if raw is not None else lid)
+            arn = f"arn:aws:lambda:{self.region}:{LOCAL_ACCOUNT}:function:{name}"
+            self.attributes[lid] = {"Ref": name, "Arn": arn}
 
     def functions(self) -> dict[str, FunctionSpec]:
-        out = {}
-        for lid, res in self.resources_of("AWS::Serverless::Function").items():
-            merged = _deep_merge(self.globals_function(), res.get("Properties", {}))
-            props = self.resolve(merged)
-            env = {
-                k: ("" if v is None else str(v))
-                for k, v in props.get("Environment", {}).get("Variables", {}).items()
-            }
-            events = [
-                EventSpec(name, ev["Type"], ev.get("Properties", {}))
-                for name, ev in (props.get("Events") or {}).items()
-            ]
-            out[lid] = FunctionSpec(
-                logical_id=lid,
-                code_uri=(self.root / props["CodeUri"]).resolve(),
-                handler=props["Handler"],
-                runtime=props.get("Runtime", ""),
-                timeout=int(props.get("Timeout", 3)),
-                memory_size=int(props.get("MemorySize", 128)),
-                environment=env,
-                events=events,
-                properties=props,
+        out: dict[str, FunctionSpec] = {}
+        for lid, rtype in self._function_ids():
+            props = self.properties(lid)
+            if rtype == CFN_FUNCTION:
+                props = lambda_function_as_sam(props)
+            spec = self._function_spec(
+                lid, props, code_prop="CodeUri" if rtype == SAM_FUNCTION else "Code"
             )
+            if spec is not None:
+                out[lid] = spec
+        self._attach_mappings(out)
         return out
+
+    def _function_spec(
+        self, lid: str, props: dict[str, Any], code_prop: str
+    ) -> FunctionSpec | None:
+        if props.get("PackageType") == "Image" or "ImageUri" in props:
+            self.note(f"{lid}.PackageType: container image functions are not emulated; not started")
+            return None
+        missing = [p for p in ("Handler", "Runtime") if not props.get(p)]
+        if missing:
+            self.refuse(
+                f"{lid}: {', '.join(missing)}: Runtime and Handler needs to be present when "
+                "PackageType is of type `Zip`"
+            )
+            return None
+        runtime = str(props["Runtime"])
+        if not runtime.startswith("python"):
+            self.note(
+                f"{lid}.Runtime: {runtime} is not emulated (Python runtimes only); not started"
+            )
+            return None
+        inline = props.get("InlineCode")
+        code_uri = self.root.resolve()
+        if inline is None:
+            uri = props.get("CodeUri", ".")
+            if isinstance(uri, dict) or str(uri).startswith("s3://"):
+                where = (
+                    uri if isinstance(uri, str) else f"s3://{uri.get('Bucket')}/{uri.get('Key')}"
+                )
+                self.note(
+                    f"{lid}.{code_prop}: {where} is in S3 and cannot be fetched locally; not started"
+                )
+                return None
+            code_uri = (self.root / str(uri)).resolve()
+            if not code_uri.exists():
+                self.refuse(
+                    f"{lid}: {code_prop}: Parameter {code_prop} of resource {lid} refers to a "
+                    f"file or folder that does not exist {code_uri}"
+                )
+                return None
+            if not code_uri.is_dir():
+                self.note(
+                    f"{lid}.{code_prop}: {uri} is a built package; the harness runs source "
+                    "folders; not started"
+                )
+                return None
+        numbers = {}
+        for prop, default, low, high in (("Timeout", 3, 1, 900), ("MemorySize", 128, 128, 10240)):
+            try:
+                numbers[prop] = int(props.get(prop, default))
+            except (TypeError, ValueError):
+                self.refuse(f"{lid}: {prop}: {props.get(prop)!r} is not an integer")
+                return None
+            if not low <= numbers[prop] <= high:
+                self.refuse(
+                    f"{lid}: {prop}: Value '{numbers[prop]}' failed to satisfy constraint: "
+                    f"Member must have value between {low} and {high}"
+                )
+                return None
+        for prop in ("Environment", "Events"):
+            if not isinstance(props.get(prop) or {}, dict):
+                self.refuse(f"{lid}: {prop}: must be a map")
+                return None
+        variables = (props.get("Environment") or {}).get("Variables") or {}
+        reserved = sorted(set(variables) & RESERVED_ENV)
+        if reserved:
+            self.refuse(
+                f"{lid}: Environment: Lambda was unable to configure your environment variables "
+                "because the environment variables you have provided contains reserved keys "
+                f"that are currently not supported for modification. Reserved keys used in this "
+                f"request: {', '.join(reserved)}"
+            )
+            return None
+        events = []
+        for name, event in (props.get("Events") or {}).items():
+            if not isinstance(event, dict) or not event.get("Type"):
+                self.refuse(f"{lid}.{name}: Type: Event with id [{name}] is invalid. Missing Type")
+                continue
+            event_props = dict(event.get("Properties") or {})
+            if event["Type"] == "Api":
+                absent = [p for p in ("Path", "Method") if not event_props.get(p)]
+                if absent:
+                    self.refuse(
+                        f"{lid}.{name}: {', '.join(absent)}: Event with id [{name}] is invalid. "
+                        f"Missing required property '{absent[0]}'."
+                    )
+                    continue
+            events.append(EventSpec(name, str(event["Type"]), event_props))
+        for prop in NOTED:
+            if props.get(prop) is not None:
+                self._noted.setdefault(prop, {})[lid] = None
+        return FunctionSpec(
+            logical_id=lid,
+            code_uri=code_uri,
+            handler=str(props["Handler"]),
+            runtime=runtime,
+            timeout=numbers["Timeout"],
+            memory_size=numbers["MemorySize"],
+            environment={k: ("" if v is None else str(v)) for k, v in variables.items()},
+            events=events,
+            properties=props,
+            inline_code=None if inline is None else str(inline),
+            layers=[str(layer) for layer in props.get("Layers") or []],
+        )
+
+    def _attach_mappings(self, functions: dict[str, FunctionSpec]) -> None:
+        """Each ``AWS::Lambda::EventSourceMapping`` becomes an event of the function it names."""
+        by_name = {str(self.attributes[lid]["Ref"]): lid for lid, _ in self._function_ids()}
+        for lid in self.resources_of("AWS::Lambda::EventSourceMapping"):
+            props = self.properties(lid)
+            value = props.get("FunctionName")
+            if not value:
+                self.refuse(f"{lid}: FunctionName: required property missing")
+                continue
+            target = by_name.get(target_function_name(value))
+            if target is None:
+                self.refuse(
+                    f"{lid}: FunctionName: {value}: no such function in the template "
+                    "(Lambda: ResourceNotFoundException: Function not found)"
+                )
+                continue
+            if target not in functions:
+                self.note(f"{lid}: its function {target} is not started")
+                continue
+            event_type, event_props = mapping_event(props)
+            functions[target].events.append(EventSpec(lid, event_type, event_props))
 
     def routes(self) -> list[Route]:
         routes = []
@@ -350,7 +447,18 @@ class SamTemplate:
         return routes
 
     def layer_dirs(self) -> list[Path]:
-        return [
-            (self.root / self.resolve(res["Properties"]["ContentUri"])).resolve()
-            for res in self.resources_of("AWS::Serverless::LayerVersion").values()
-        ]
+        dirs = []
+        for lid in self.resources_of("AWS::Serverless::LayerVersion"):
+            uri = self.properties(lid).get("ContentUri")
+            if not isinstance(uri, str) or uri.startswith("s3://"):
+                self.note(f"{lid}.ContentUri: {uri} is not a local folder; layer not loaded")
+                continue
+            path = (self.root / uri).resolve()
+            if not path.is_dir():
+                self.refuse(
+                    f"{lid}: ContentUri: Parameter ContentUri of resource {lid} refers to a file "
+                    f"or folder that does not exist {path}"
+                )
+                continue
+            dirs.append(path)
+        return dirs

@@ -19,6 +19,7 @@ import importlib
 import json
 import os
 import sys
+import tempfile
 import time
 import traceback
 from multiprocessing.connection import Connection
@@ -67,6 +68,11 @@ def error_payload(exc: BaseException, error_type: str | None = None) -> dict[str
 
 def load_handler(init: dict[str, Any]) -> Any:
     code_dir = init["codeUri"]
+    if init.get("inlineCode") is not None:
+        # InlineCode / Code.ZipFile: Lambda's package is one file, index.py
+        code_dir = tempfile.mkdtemp(prefix="inline-code-")
+        with open(os.path.join(code_dir, "index.py"), "w", encoding="utf-8") as file:
+            file.write(init["inlineCode"])
     for path in reversed([code_dir, *init.get("layerDirs", [])]):
         if path not in sys.path:
             sys.path.insert(0, path)
