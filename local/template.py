@@ -56,6 +56,9 @@ class FunctionSpec:
     environment: dict[str, str]
     events: list[EventSpec]
     properties: dict[str, Any] = field(repr=False, default_factory=dict)
+    #: the resolved ``Layers`` entries, Globals' first (SAM adds a Globals list to the
+    #: function's own): a LayerVersion logical id of the template, or a layer ARN
+    layers: list[str] = field(default_factory=list)
 
     @property
     def module_file(self) -> Path:
@@ -331,8 +334,16 @@ class SamTemplate:
                 environment=env,
                 events=events,
                 properties=props,
+                layers=self._function_layers(res),
             )
         return out
+
+    def _function_layers(self, resource: Mapping[str, Any]) -> list[str]:
+        entries = [
+            *(self.globals_function().get("Layers") or []),
+            *(resource.get("Properties", {}).get("Layers") or []),
+        ]
+        return [str(entry) for entry in self.resolve(entries)]
 
     def routes(self) -> list[Route]:
         routes = []
