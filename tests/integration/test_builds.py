@@ -7,6 +7,7 @@ function's requirements and layers, then runs every worker isolated from this vi
 from __future__ import annotations
 
 import json
+import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -14,7 +15,10 @@ from typing import Any
 
 import pytest
 
+from local.build import TemplateBuild, cache_dir_for
 from local.pythons import installed_interpreters
+from local.template import DEFAULT_TEMPLATE
+from tests.support import template as our_template
 
 
 def test_a_function_imports_its_own_requirements_and_nothing_of_the_virtualenv(
@@ -130,3 +134,37 @@ def test_each_function_runs_on_the_python_of_its_runtime(run_app: Callable[..., 
         urllib.request.urlopen(f"{stack.api_url}/hello", timeout=5)
     assert answer.value.code in (403, 404)
     json.loads(answer.value.read() or b"{}")
+
+
+def test_our_functions_get_eventflow_and_its_dependencies_from_the_shared_layer() -> None:
+    # GIVEN this project's template (SharedLayer: ContentUri src/, BuildMethod python3.13)
+    template = our_template()
+    spec = template.functions()["AccountConsumerFunction"]
+
+    # WHEN its build is prepared (built once, then cached) and its import path is used
+    plan = TemplateBuild(template, cache_dir_for(DEFAULT_TEMPLATE), log=print).prepare(
+        {spec.logical_id: spec}
+    )[spec.logical_id]
+    probe = (
+        "import sys, json, importlib.util as u; sys.path[:0] = sys.argv[1:]; "
+        "import eventflow, aws_lambda_powertools, pydantic, kafka; "
+        "print(json.dumps({'eventflow': eventflow.__file__, "
+        "'powertools': aws_lambda_powertools.__file__, 'moto': u.find_spec('moto') is not None, "
+        "'version': list(sys.version_info[:2])}))"
+    )
+    done = subprocess.run(
+        [plan.interpreter.path, "-I", "-S", "-c", probe, str(spec.code_uri), *map(str, plan.paths)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    # THEN eventflow comes from the layer's content (src/), Powertools from the layer's build,
+    # and the harness's own packages (moto) are out of reach
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert plan.error is None
+    assert found["eventflow"] == str(DEFAULT_TEMPLATE.parent / "src" / "eventflow" / "__init__.py")
+    assert "/.aws-sam-local/SharedLayer-py3.13-" in found["powertools"]
+    assert found["moto"] is False
+    assert found["version"] == list(plan.interpreter.version)
