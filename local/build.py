@@ -4,10 +4,12 @@ On Lambda a Python function imports only from its deployment package (``/var/tas
 and the packages of its ``requirements.txt``), its own layers (extracted under ``/opt``; Python
 looks in ``/opt/python/lib/python3.X/site-packages`` and ``/opt/python``) and what the runtime
 itself provides (boto3 and its dependencies), plus the standard library
-(https://docs.aws.amazon.com/lambda/latest/dg/python-package.html,
-https://docs.aws.amazon.com/lambda/latest/dg/packaging-layers.html). A package the developer's
-virtualenv happens to hold is not there. So each function's worker runs isolated (``-I -S``) with
-an explicit ``sys.path`` built here:
+(https://docs.aws.amazon.com/lambda/latest/dg/python-package.html, "Dependency search path and
+runtime-included libraries"; https://docs.aws.amazon.com/lambda/latest/dg/packaging-layers.html,
+"Layer paths for each Lambda runtime"; ``sam build`` for layers:
+https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/building-layers.html).
+A package the developer's virtualenv happens to hold is not there. So each function's worker runs
+isolated (``-I -S``) with an explicit ``sys.path`` built here:
 
 1. the function's code directory, then its build (``pip install -r requirements.txt -t``);
 2. its layers, the template's last one first (Lambda extracts them in order, so a later layer's
@@ -145,6 +147,9 @@ def build(job: BuildJob, cache: Path, log: Log) -> Path:
     if target.is_dir():
         return target
     cache.mkdir(parents=True, exist_ok=True)
+    for left in cache.glob(f".tmp-{job.prefix}*"):  # of a build that was killed long ago
+        if time.time() - left.stat().st_mtime > 2 * PIP_TIMEOUT_S:
+            shutil.rmtree(left, ignore_errors=True)
     work = cache / f".tmp-{job.prefix}{uuid.uuid4().hex[:8]}"
     work.mkdir()
     started = time.monotonic()
@@ -233,9 +238,6 @@ def runtime_libraries(cache: Path) -> Path:
                 raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    for stale in cache.glob("runtime-*"):
-        if stale != target:
-            shutil.rmtree(stale, ignore_errors=True)
     return target
 
 

@@ -40,8 +40,9 @@ WORKER = Path(__file__).resolve().parent / "worker.py"
 END_MARK = "\x00END "  # what the worker writes to stdout and stderr after each invocation
 INIT_TIMEOUT_S = 60.0
 DEFAULT_CONCURRENCY = 4  # execution environments per function when the template sets no limit
-# Variables a process needs to run at all; everything else comes from the function's definition.
-PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")
+# Variables a process needs to run at all; everything else comes from the function's definition
+# (not VIRTUAL_ENV: the function does not run in the harness's virtualenv).
+PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 
 Log = Callable[[str], None]
 
