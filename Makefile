@@ -57,4 +57,4 @@ bench: $(STAMP)
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .tools .aws-sam .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools .aws-sam .aws-sam-local tests/apps/*/.aws-sam-local .local .pytest_cache .mypy_cache .ruff_cache

@@ -1,9 +1,10 @@
 """Benchmark 4: the import time of each handler module, as a cold start pays it.
 
-For every function of the template: a fresh ``python -X importtime -I`` process with the
-function's environment (``Stack.function_environment``), its code directory as the working
-directory and, like the harness's worker, the code directory and the layer directories first on
-``sys.path``, imports ``app``. The ``-X importtime`` report gives the cumulative time of ``app``
+For every function of the template: a fresh ``python3.X -X importtime -I -S`` process (the
+function's interpreter) with the function's environment (``Stack.function_environment``), its
+code directory as the working directory and, like the harness's worker, the code directory and
+the function's import paths (its build, its layers, the runtime's boto3) first on ``sys.path``,
+imports ``app``. The ``-X importtime`` report gives the cumulative time of ``app``
 and of everything under it; each module is attributed to its top-level package.
 """
 
@@ -86,13 +87,14 @@ def profile(
     layer_dirs: list[Path],
     env: dict[str, str],
     runs: int = 3,
+    python: str = sys.executable,
 ) -> ImportProfile:
     result = ImportProfile(function=code_dir.name, logical_id=logical_id)
     paths = [str(code_dir), *(str(d) for d in layer_dirs)]
     code = f"import sys; sys.path[:0] = {paths!r}; import app"
     for _ in range(runs):
         done = subprocess.run(
-            [sys.executable, "-X", "importtime", "-I", "-c", code],
+            [python, "-X", "importtime", "-I", "-S", "-c", code],
             cwd=str(code_dir),
             env=env,
             capture_output=True,
@@ -113,8 +115,6 @@ def profile(
 
 
 def profile_stack(stack: Any, runs: int = 3) -> list[ImportProfile]:
-    assert stack.template is not None
-    layers = stack.template.layer_dirs()
     out = []
     for logical_id, runtime in sorted(stack.runtimes.items()):
         spec = runtime.spec
@@ -122,9 +122,10 @@ def profile_stack(stack: Any, runs: int = 3) -> list[ImportProfile]:
             profile(
                 logical_id,
                 Path(spec.code_uri),
-                layers,
+                runtime.import_paths,
                 stack.function_environment(logical_id),
                 runs,
+                runtime.python,
             )
         )
     return out

@@ -4,7 +4,10 @@
 is a long-lived Python process with the function's own environment (Globals + the function's
 Environment, ``!Ref``s resolved to local resources, the Lambda reserved variables, dummy
 credentials, the local DynamoDB endpoint and Kafka broker); it imports the handler once from
-``CodeUri`` with the layer directories on ``sys.path``.
+``CodeUri``. The worker runs the function's own Python isolated (``-I -S``: no site-packages,
+no virtualenv) with an explicit import path: the code directory, then the directories
+``local.build`` made (the function's build, its layers, the runtime's boto3), then the standard
+library, so that a missing dependency fails as it fails on Lambda.
 
 - One in-flight invocation per worker, as one Lambda execution environment. A function starts
   with one worker; more are started only while all are busy (up to its concurrency limit).
@@ -37,8 +40,9 @@ WORKER = Path(__file__).resolve().parent / "worker.py"
 END_MARK = "\x00END "  # what the worker writes to stdout and stderr after each invocation
 INIT_TIMEOUT_S = 60.0
 DEFAULT_CONCURRENCY = 4  # execution environments per function when the template sets no limit
-# Variables a process needs to run at all; everything else comes from the function's definition.
-PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")
+# Variables a process needs to run at all; everything else comes from the function's definition
+# (not VIRTUAL_ENV: the function does not run in the harness's virtualenv).
+PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 
 Log = Callable[[str], None]
 
@@ -96,12 +100,17 @@ class _Worker:
     """One process and its two message pipes."""
 
     def __init__(
-        self, spec: FunctionSpec, env: Mapping[str, str], layer_dirs: list[Path], log: Log
+        self,
+        spec: FunctionSpec,
+        env: Mapping[str, str],
+        import_paths: list[Path],
+        log: Log,
+        python: str = sys.executable,
     ) -> None:
         req_read, req_write = os.pipe()
         resp_read, resp_write = os.pipe()
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-u", str(WORKER), str(req_read), str(resp_write)],
+            [python, "-I", "-S", "-u", str(WORKER), str(req_read), str(resp_write)],
             env=dict(env),
             pass_fds=(req_read, resp_write),
             stdin=subprocess.DEVNULL,
@@ -121,7 +130,7 @@ class _Worker:
         init = {
             "codeUri": str(spec.code_uri),
             "handler": spec.handler,
-            "layerDirs": [str(d) for d in layer_dirs],
+            "paths": [str(d) for d in import_paths],
             "inlineCode": spec.inline_code,
         }
         self.requests.send_bytes(json.dumps(init).encode())
@@ -216,8 +225,10 @@ class FunctionRuntime:
         self,
         spec: FunctionSpec,
         env: Mapping[str, str],
-        layer_dirs: list[Path],
+        import_paths: list[Path],
         *,
+        python: str = sys.executable,
+        init_error: dict[str, Any] | None = None,
         log: Log = print,
         init_timeout: float = INIT_TIMEOUT_S,
         max_concurrency: int | None = None,
@@ -225,7 +236,12 @@ class FunctionRuntime:
         self.spec = spec
         self.function_name = spec.logical_id
         self.env = dict(env)
-        self.layer_dirs = layer_dirs
+        #: where the handler imports from after its code directory (``local.build``)
+        self.import_paths = import_paths
+        #: the interpreter of the function's Runtime (or the one standing in for it)
+        self.python = python
+        #: set when the function's build failed: every invocation fails with it, no worker runs
+        self.init_error = init_error
         self.log = log
         self.init_timeout = init_timeout
         reserved = int(spec.properties.get("ReservedConcurrentExecutions") or 0)
@@ -242,11 +258,13 @@ class FunctionRuntime:
     def start(self) -> None:
         """Start the first worker (its import runs in the background)."""
         with self._cond:
-            if not self._workers:
+            if not self._workers and self.init_error is None:
                 self._idle.append(self._spawn())
 
     def wait_ready(self, timeout: float | None = None) -> dict[str, Any] | None:
         """Wait for the first cold start; return the init error, if any."""
+        if self.init_error is not None:
+            return self.init_error
         worker = self._checkout()
         ok = worker.wait_ready(self.init_timeout if timeout is None else timeout)
         error = None if ok else worker.init_error
@@ -269,7 +287,7 @@ class FunctionRuntime:
             return len(self._workers)
 
     def _spawn(self) -> _Worker:
-        worker = _Worker(self.spec, self.env, self.layer_dirs, self.log)
+        worker = _Worker(self.spec, self.env, self.import_paths, self.log, self.python)
         self._workers.add(worker)
         return worker
 
@@ -308,14 +326,17 @@ class FunctionRuntime:
     ) -> InvocationResult:
         request_id = str(uuid.uuid4())
         started = time.monotonic()
-        try:
-            worker = self._checkout()
-        except RuntimeError as exc:
-            result = InvocationResult(
-                False, error={"errorType": "Runtime.Stopped", "errorMessage": str(exc)}
-            )
+        if self.init_error is not None:  # the build failed: as a function that never deployed
+            result = InvocationResult(False, error=self.init_error)
         else:
-            result = self._invoke_on(worker, event, request_id)
+            try:
+                worker = self._checkout()
+            except RuntimeError as exc:
+                result = InvocationResult(
+                    False, error={"errorType": "Runtime.Stopped", "errorMessage": str(exc)}
+                )
+            else:
+                result = self._invoke_on(worker, event, request_id)
         duration_ms = (time.monotonic() - started) * 1000
         with self._cond:
             self.invocations += 1

@@ -26,6 +26,7 @@ from .apiauth import AuthPlan, describe_auth_routes, plan_auth
 from .apigw import ApiGateway
 from .auth import DEFAULT_TOKEN
 from .broker import EmbeddedBroker, ensure_topics, wait_for_broker
+from .build import TemplateBuild, cache_dir_for
 from .destinations import FailureDestinations
 from .dynamo import DynamoEndpoint, endpoint_from_env, ensure_tables
 from .esm import EsmOptions, KafkaEventSourceMapping
@@ -314,12 +315,25 @@ class Stack:
                 f"no function {', '.join(sorted(unknown))} in {self.template_path.name} "
                 f"(functions: {', '.join(sorted(specs))})"
             )
-        layers = self.template.layer_dirs()
-        for logical_id, spec in specs.items():
-            if self.only is not None and logical_id not in self.only:
+        selected = {
+            lid: spec for lid, spec in specs.items() if self.only is None or lid in self.only
+        }
+        # each function's requirements and layers, built as sam build does (cached); a function
+        # whose runtime is not Python is named in `skipped` and not started
+        builds = TemplateBuild(self.template, cache_dir_for(self.template_path), log=self.log)
+        plans = builds.prepare(selected)
+        self.skipped.extend(builds.skipped)
+        for logical_id, spec in selected.items():
+            plan = plans.get(logical_id)
+            if plan is None:
                 continue
             runtime = FunctionRuntime(
-                spec, self.function_environment(logical_id), layers, log=self.log
+                spec,
+                self.function_environment(logical_id),
+                plan.paths,
+                python=plan.interpreter.path,
+                init_error=plan.error,
+                log=self.log,
             )
             runtime.start()  # cold starts run in parallel
             self.runtimes[logical_id] = runtime

@@ -1,16 +1,18 @@
 """The execution environment of one function: a long-lived process, like a warm Lambda sandbox.
 
-Started by ``local.runtime.FunctionRuntime`` as ``python -I local/worker.py REQ_FD RESP_FD`` with
-the function's environment. It receives one init message (code directory, handler, layer
-directories), imports the handler once (the cold start), then answers invocations one at a time:
+Started by ``local.runtime.FunctionRuntime`` as ``python3.X -I -S local/worker.py REQ_FD RESP_FD``
+(the Python of the function's Runtime, isolated: no site-packages, no virtualenv) with the
+function's environment. It receives one init message (code directory, handler, import paths),
+imports the handler once (the cold start), then answers invocations one at a time:
 
     request   {"event": ..., "requestId": "...", "deadlineMs": epoch ms}
     response  {"ok": true, "payload": ...}
               {"ok": false, "error": {"errorType", "errorMessage", "stackTrace"}}
 
 Messages are JSON over two pipes that are not stdout/stderr, so whatever the handler prints goes
-to the log, as on Lambda. This file imports nothing from the harness: the function sees only its
-own code, its layers and the installed packages.
+to the log, as on Lambda. This file imports nothing from the harness and runs on every Python the
+Lambda runtimes name (3.9 and later): the function sees only its own code, the paths it is given
+(its build, its layers, the runtime's boto3) and the standard library.
 """
 
 from __future__ import annotations
@@ -73,15 +75,15 @@ def load_handler(init: dict[str, Any]) -> Any:
         code_dir = tempfile.mkdtemp(prefix="inline-code-")
         with open(os.path.join(code_dir, "index.py"), "w", encoding="utf-8") as file:
             file.write(init["inlineCode"])
-    for path in reversed([code_dir, *init.get("layerDirs", [])]):
-        if path not in sys.path:
-            sys.path.insert(0, path)
+    sys.path[:0] = [code_dir, *init.get("paths", [])]  # before the standard library, as on Lambda
     os.chdir(code_dir)
     module_name, _, attr = init["handler"].rpartition(".")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise _InitError(exc, "Runtime.ImportModuleError") from exc
+    except ImportError as exc:  # Lambda's words for it
+        raise _InitError(
+            exc, "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}"
+        ) from exc
     except Exception as exc:
         raise _InitError(
             exc, "Runtime.UserCodeSyntaxError" if isinstance(exc, SyntaxError) else None
@@ -96,9 +98,13 @@ def load_handler(init: dict[str, Any]) -> Any:
 
 
 class _InitError(Exception):
-    def __init__(self, exc: BaseException, error_type: str | None) -> None:
-        super().__init__(str(exc))
+    def __init__(
+        self, exc: BaseException, error_type: str | None, message: str | None = None
+    ) -> None:
+        super().__init__(message or str(exc))
         self.payload = error_payload(exc, error_type)
+        if message:
+            self.payload["errorMessage"] = message
 
 
 def send(conn: Connection, message: dict[str, Any]) -> None:

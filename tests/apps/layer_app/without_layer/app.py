@@ -1,0 +1,5 @@
+import textkit
+
+
+def handler(event, context):
+    return {"headline": textkit.headline(event.get("text", ""))}
