@@ -22,7 +22,8 @@ from typing import Any
 from cfn_tools import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_TEMPLATE = ROOT / "template.yaml"
+#: ``template.yaml`` of the working directory, as ``sam`` reads it (``--template`` names another)
+DEFAULT_TEMPLATE = Path("template.yaml")
 LOCAL_ACCOUNT = "123456789012"
 
 
