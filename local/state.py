@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -81,10 +82,14 @@ def _proc_args(pid: int) -> list[str] | None:
     """The process's arguments from ``/proc/<pid>/cmdline``; None where there is no ``/proc``."""
     if not Path("/proc/self/cmdline").exists():
         return None
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return []
+    for _ in range(5):  # empty while the process is between fork and exec
+        try:
+            raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return []
+        if raw:
+            break
+        time.sleep(0.02)
     return [a for a in raw.decode(errors="replace").split("\0") if a]
 
 

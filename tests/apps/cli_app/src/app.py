@@ -13,8 +13,15 @@ def _environment() -> dict:
 
 def hello(event, context):
     print("hello was called", file=sys.stderr)
-    body = {"message": f"{os.environ['GREETING']} from {os.environ['STAGE']}", "env": _environment()}
-    return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+    body = {
+        "message": f"{os.environ['GREETING']} from {os.environ['STAGE']}",
+        "env": _environment(),
+    }
+    return {
+        "statusCode": 200,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(body),
+    }
 
 
 def echo(event, context):
