@@ -148,3 +148,15 @@ def test_a_malformed_env_vars_file_is_a_usage_error(
 ) -> None:
     with pytest.raises(UsageError, match=message):
         read_env_vars(_env_file(tmp_path, doc))
+
+
+def test_start_api_serves_the_route_functions_and_the_authorizers_the_api_names() -> None:
+    from local.cli import _api_functions, _functions, _template_doc
+    from local.template import ROOT
+
+    # GIVEN this project's template: routes, a Lambda authorizer, Kafka and stream consumers
+    doc = _template_doc(ROOT / "template.yaml")
+    served = _api_functions(doc, _functions(doc))
+    # THEN start-api runs the functions behind routes and the authorizer, and no consumer
+    assert {"AccountsApiFunction", "MarkFraudFunction", "ApiAuthorizerFunction"} <= served
+    assert not served & {"AccountConsumerFunction", "OutboxRelayFunction", "QuakeConsumerFunction"}
