@@ -38,11 +38,16 @@ from typing import Any
 from .cliargs import (
     EnvOverrides,
     UsageError,
+    api_functions,
+    check_parameters,
     function_overrides,
     parse_parameter_overrides,
+    pick_function,
     read_env_vars,
     read_event,
     split_function_from_overrides,
+    template_doc,
+    template_functions,
     unknown_env_functions,
 )
 from .stack import Console, Stack
@@ -173,85 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# --------------------------------------------------------------------------------- the template
-def _template_doc(path: Path) -> dict[str, Any]:
-    """The raw template, or a ``UsageError`` a user understands."""
-    from cfn_tools import load_yaml
-
-    if not path.is_file():
-        if path == DEFAULT_TEMPLATE:
-            raise UsageError(
-                f"no template.yaml in {Path.cwd()}: run in your template's folder or give -t PATH"
-            )
-        raise UsageError(f"template {path}: no such file")
-    try:
-        doc = load_yaml(path.read_text())
-    except Exception as exc:  # the YAML/JSON parser's own errors
-        raise UsageError(f"template {path}: not valid YAML: {exc}".splitlines()[0]) from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("Resources"), dict):
-        raise UsageError(f"template {path}: no Resources section")
-    return dict(doc)
-
-
-def _functions(doc: Mapping[str, Any]) -> dict[str, str]:
-    """``{logical id: FunctionName or logical id}`` of the template's functions."""
-    out = {}
-    for lid, res in doc["Resources"].items():
-        if isinstance(res, dict) and res.get("Type") == "AWS::Serverless::Function":
-            name = (res.get("Properties") or {}).get("FunctionName")
-            out[str(lid)] = name if isinstance(name, str) else str(lid)
-    return out
-
-
-def _check_parameters(doc: Mapping[str, Any], overrides: Mapping[str, str], path: Path) -> None:
-    declared = set(doc.get("Parameters") or {})
-    unknown = sorted(set(overrides) - declared)
-    if unknown:
-        raise UsageError(
-            f"--parameter-overrides: {', '.join(unknown)} is not a parameter of {path} "
-            f"(parameters: {', '.join(sorted(declared)) or 'none'})"
-        )
-
-
-def _pick_function(requested: str | None, functions: Mapping[str, str], path: Path) -> str:
-    """The logical id ``requested`` names (logical id or FunctionName); the only function when
-    none is named, as ``sam local invoke`` does."""
-    listing = ", ".join(sorted(functions)) or "none"
-    if requested is None:
-        if len(functions) == 1:
-            return next(iter(functions))
-        raise UsageError(f"name the function to invoke: {path} has {listing}")
-    if requested in functions:
-        return requested
-    by_name = [lid for lid, name in functions.items() if name == requested]
-    if by_name:
-        return by_name[0]
-    raise UsageError(f"no function {requested} in {path} (functions: {listing})")
-
-
-def _api_functions(doc: Mapping[str, Any], functions: Mapping[str, str]) -> set[str]:
-    """Functions ``start-api`` serves: those with Api/HttpApi events, and those the APIs name
-    (Lambda authorizers)."""
-    out: set[str] = set()
-    resources = doc["Resources"]
-    for lid in functions:
-        events = ((resources[lid].get("Properties") or {}).get("Events")) or {}
-        if any(
-            isinstance(e, dict) and e.get("Type") in ("Api", "HttpApi") for e in events.values()
-        ):
-            out.add(lid)
-    apis = [
-        res
-        for res in resources.values()
-        if isinstance(res, dict)
-        and res.get("Type") in ("AWS::Serverless::Api", "AWS::Serverless::HttpApi")
-    ]
-    apis.append((doc.get("Globals") or {}).get("Api") or {})
-    text = json.dumps(apis, default=str)
-    out.update(lid for lid in functions if f'"{lid}' in text or "${" + lid in text)
-    return out
-
-
+# --------------------------------------------------------------------------------- stack
 class CliStack(Stack):
     """The stack as the CLI runs it: the ``--env-vars`` file applied to each function's
     environment, where the template declares the variable (as SAM CLI does)."""
@@ -273,10 +200,10 @@ class CliStack(Stack):
 def _prepare(args: argparse.Namespace, log: Console) -> tuple[dict[str, Any], dict[str, str]]:
     """The template read, the overrides parsed and checked, before anything starts."""
     args.template = Path(args.template)
-    doc = _template_doc(args.template)
+    doc = template_doc(args.template)
     args.overrides = parse_parameter_overrides(args.parameter_overrides)
-    _check_parameters(doc, args.overrides, args.template)
-    functions = _functions(doc)
+    check_parameters(doc, args.overrides, args.template)
+    functions = template_functions(doc)
     args.env_overrides = read_env_vars(getattr(args, "env_vars", None))
     unknown = unknown_env_functions(args.env_overrides, [*functions, *functions.values()])
     if unknown:
@@ -365,7 +292,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 def cmd_start_api(args: argparse.Namespace) -> int:
     log = Console()
     doc, functions = _prepare(args, log)
-    served = _api_functions(doc, functions)
+    served = api_functions(doc, functions)
     if not served:
         raise UsageError(f"{args.template} has no function with an Api event: nothing to serve")
     running = running_harness(args.state_dir, args.template)
@@ -388,7 +315,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         args.function, args.parameter_overrides
     )
     _, functions = _prepare(args, log)
-    function = _pick_function(args.function, functions, args.template)
+    function = pick_function(args.function, functions, args.template)
     event = read_event(args.event, sys.stdin)
     running = running_harness(args.state_dir, args.template, log=log)
     if running and not args.region:
@@ -433,9 +360,9 @@ def _own_template_only(
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    doc = _template_doc(Path(args.template))
+    doc = template_doc(Path(args.template))
     overrides = parse_parameter_overrides(args.parameter_overrides)
-    _check_parameters(doc, overrides, args.template)
+    check_parameters(doc, overrides, args.template)
     _own_template_only("demo", doc, args.template, DEMO_FUNCTIONS)
     return run_demo(template_path=args.template, parameters=overrides)
 
@@ -446,7 +373,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
     from .seed import SEED_ACCOUNT, SEED_TRANSACTION, seed
 
     if Path(args.template).is_file():
-        _own_template_only("seed", _template_doc(Path(args.template)), args.template, DEMO_TABLES)
+        _own_template_only("seed", template_doc(Path(args.template)), args.template, DEMO_TABLES)
     info = running_harness(args.state_dir, args.template) or {}
     endpoint = args.endpoint or endpoint_from_env(os.environ) or info.get("dynamodbEndpoint")
     if not endpoint:

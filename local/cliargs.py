@@ -15,6 +15,10 @@ turns ``UsageError`` into exit code 2), never a traceback.
   (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/serverless-sam-cli-using-invoke.html#serverless-sam-cli-using-invoke-environment-file;
   aws-sam-cli ``EnvironmentVariables.resolve`` iterates over the template's variables only).
 - ``--event`` / ``-e`` is a JSON file, ``-`` reads standard input, no event is ``{}``.
+- The function is named by its logical id or its ``FunctionName``, and may be left out when the
+  template has one function, as in ``sam local invoke``. The template is read as written before
+  anything starts, so an unknown function or parameter is reported in a moment, not after the
+  broker and DynamoDB have started.
 """
 
 from __future__ import annotations
@@ -25,6 +29,10 @@ import shlex
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
+
+from cfn_tools import load_yaml
+
+from .template import DEFAULT_TEMPLATE
 
 
 class UsageError(Exception):
@@ -164,3 +172,80 @@ def unknown_env_functions(overrides: Mapping[str, Any], functions: Iterable[str]
     silently; the harness says so once, since a typo there is otherwise invisible)."""
     known = set(functions) | {"Parameters"}
     return sorted(set(overrides) - known)
+
+
+# ---------------------------------------------------------------------- the template
+def template_doc(path: Path) -> dict[str, Any]:
+    """The raw template, or a ``UsageError`` a user understands."""
+    if not path.is_file():
+        if path == DEFAULT_TEMPLATE:
+            raise UsageError(
+                f"no template.yaml in {Path.cwd()}: run in your template's folder or give -t PATH"
+            )
+        raise UsageError(f"template {path}: no such file")
+    try:
+        doc = load_yaml(path.read_text())
+    except Exception as exc:  # the YAML/JSON parser's own errors
+        raise UsageError(f"template {path}: not valid YAML: {exc}".splitlines()[0]) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("Resources"), dict):
+        raise UsageError(f"template {path}: no Resources section")
+    return dict(doc)
+
+
+def template_functions(doc: Mapping[str, Any]) -> dict[str, str]:
+    """``{logical id: FunctionName or logical id}`` of the template's functions."""
+    out = {}
+    for lid, res in doc["Resources"].items():
+        if isinstance(res, dict) and res.get("Type") == "AWS::Serverless::Function":
+            name = (res.get("Properties") or {}).get("FunctionName")
+            out[str(lid)] = name if isinstance(name, str) else str(lid)
+    return out
+
+
+def check_parameters(doc: Mapping[str, Any], overrides: Mapping[str, str], path: Path) -> None:
+    declared = set(doc.get("Parameters") or {})
+    unknown = sorted(set(overrides) - declared)
+    if unknown:
+        raise UsageError(
+            f"--parameter-overrides: {', '.join(unknown)} is not a parameter of {path} "
+            f"(parameters: {', '.join(sorted(declared)) or 'none'})"
+        )
+
+
+def pick_function(requested: str | None, functions: Mapping[str, str], path: Path) -> str:
+    """The logical id ``requested`` names (logical id or FunctionName); the only function when
+    none is named, as ``sam local invoke`` does."""
+    listing = ", ".join(sorted(functions)) or "none"
+    if requested is None:
+        if len(functions) == 1:
+            return next(iter(functions))
+        raise UsageError(f"name the function to invoke: {path} has {listing}")
+    if requested in functions:
+        return requested
+    by_name = [lid for lid, name in functions.items() if name == requested]
+    if by_name:
+        return by_name[0]
+    raise UsageError(f"no function {requested} in {path} (functions: {listing})")
+
+
+def api_functions(doc: Mapping[str, Any], functions: Mapping[str, str]) -> set[str]:
+    """Functions ``start-api`` serves: those with Api/HttpApi events, and those the APIs name
+    (Lambda authorizers)."""
+    out: set[str] = set()
+    resources = doc["Resources"]
+    for lid in functions:
+        events = ((resources[lid].get("Properties") or {}).get("Events")) or {}
+        if any(
+            isinstance(e, dict) and e.get("Type") in ("Api", "HttpApi") for e in events.values()
+        ):
+            out.add(lid)
+    apis = [
+        res
+        for res in resources.values()
+        if isinstance(res, dict)
+        and res.get("Type") in ("AWS::Serverless::Api", "AWS::Serverless::HttpApi")
+    ]
+    apis.append((doc.get("Globals") or {}).get("Api") or {})
+    text = json.dumps(apis, default=str)
+    out.update(lid for lid in functions if f'"{lid}' in text or "${" + lid in text)
+    return out

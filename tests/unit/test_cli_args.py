@@ -151,12 +151,12 @@ def test_a_malformed_env_vars_file_is_a_usage_error(
 
 
 def test_start_api_serves_the_route_functions_and_the_authorizers_the_api_names() -> None:
-    from local.cli import _api_functions, _functions, _template_doc
+    from local.cliargs import api_functions, template_doc, template_functions
     from local.template import ROOT
 
     # GIVEN this project's template: routes, a Lambda authorizer, Kafka and stream consumers
-    doc = _template_doc(ROOT / "template.yaml")
-    served = _api_functions(doc, _functions(doc))
+    doc = template_doc(ROOT / "template.yaml")
+    served = api_functions(doc, template_functions(doc))
     # THEN start-api runs the functions behind routes and the authorizer, and no consumer
     assert {"AccountsApiFunction", "MarkFraudFunction", "ApiAuthorizerFunction"} <= served
     assert not served & {"AccountConsumerFunction", "OutboxRelayFunction", "QuakeConsumerFunction"}
