@@ -28,19 +28,18 @@ import errno
 import json
 import os
 import signal
+import socket
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .cliargs import (
-    EnvOverrides,
     UsageError,
     api_functions,
     check_parameters,
-    function_overrides,
     parse_parameter_overrides,
     pick_function,
     read_env_vars,
@@ -50,9 +49,14 @@ from .cliargs import (
     template_functions,
     unknown_env_functions,
 )
-from .stack import Console, Stack
 from .state import running_harness
 from .template import DEFAULT_TEMPLATE, TemplateError
+
+if TYPE_CHECKING:  # the stack's imports take a while: a user's mistake is reported before them
+    from .cli_stack import CliStack
+    from .stack import Stack
+
+Log = Callable[[str], None]
 
 DEFAULT_REGION = "us-east-1"
 
@@ -105,12 +109,22 @@ def _run_options(parser: argparse.ArgumentParser, *, env_vars: bool = True) -> N
     )
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0-65535; 0 = a free one)")
+    return port
+
+
 def _server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="API bind address (default 127.0.0.1)")
     parser.add_argument(
         "-p",
         "--port",
-        type=int,
+        type=_port,
         default=None,
         help="API port (default: $PORT or 3000; 0 = a free port)",
     )
@@ -179,25 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # --------------------------------------------------------------------------------- stack
-class CliStack(Stack):
-    """The stack as the CLI runs it: the ``--env-vars`` file applied to each function's
-    environment, where the template declares the variable (as SAM CLI does)."""
-
-    env_overrides: EnvOverrides = {}  # noqa: RUF012 - replaced per instance, never mutated
-
-    def function_environment(self, logical_id: str) -> dict[str, str]:
-        env = super().function_environment(logical_id)
-        if self.env_overrides:
-            assert self.template is not None
-            spec = self.template.functions()[logical_id]
-            name = str(spec.properties.get("FunctionName") or logical_id)
-            env.update(
-                function_overrides(self.env_overrides, logical_id, spec.environment.keys(), name)
-            )
-        return env
-
-
-def _prepare(args: argparse.Namespace, log: Console) -> tuple[dict[str, Any], dict[str, str]]:
+def _prepare(args: argparse.Namespace, log: Log) -> tuple[dict[str, Any], dict[str, str]]:
     """The template read, the overrides parsed and checked, before anything starts."""
     args.template = Path(args.template)
     doc = template_doc(args.template)
@@ -211,7 +207,9 @@ def _prepare(args: argparse.Namespace, log: Console) -> tuple[dict[str, Any], di
     return doc, functions
 
 
-def _stack(args: argparse.Namespace, log: Console, **options: Any) -> CliStack:
+def _stack(args: argparse.Namespace, log: Log, **options: Any) -> CliStack:
+    from .cli_stack import CliStack
+
     stack = CliStack(
         template_path=args.template,
         parameters=args.overrides,
@@ -224,7 +222,7 @@ def _stack(args: argparse.Namespace, log: Console, **options: Any) -> CliStack:
     return stack
 
 
-def _shared_endpoints(running: Mapping[str, Any] | None, log: Console) -> dict[str, Any]:
+def _shared_endpoints(running: Mapping[str, Any] | None, log: Log) -> dict[str, Any]:
     """The running ``up``'s DynamoDB and Kafka, unless the environment names others."""
     if not running:
         return {}
@@ -246,8 +244,25 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _check_port(stack: Stack) -> None:
+    """A port in use is said at once, before the broker and DynamoDB start (the API server
+    binds the same way: ``SO_REUSEADDR``, which still refuses a port someone listens on)."""
+    if not stack.port:
+        return
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((stack.host, stack.port))
+        except (OSError, OverflowError) as exc:
+            if getattr(exc, "errno", None) == errno.EADDRINUSE:
+                raise _port_in_use(stack) from None
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise UsageError(f"cannot listen on {stack.host}:{stack.port}: {reason}") from None
+
+
 def _serve(stack: Stack, *, state_file: bool) -> int:
     """Start ``stack`` and keep it in the foreground until Ctrl-C or SIGTERM, then stop it."""
+    _check_port(stack)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in the background
     try:
@@ -274,9 +289,21 @@ def _serve(stack: Stack, *, state_file: bool) -> int:
     return 0
 
 
+def _console(stream: Any = None) -> Log:
+    """Thread-safe lines for a running stack (its import is what takes time)."""
+    from .stack import Console
+
+    return Console(stream)
+
+
+def _printer(stream: Any) -> Log:
+    """Lines before anything runs."""
+    return lambda line: print(line, file=stream, flush=True)
+
+
 def cmd_up(args: argparse.Namespace) -> int:
-    log = Console()
-    _prepare(args, log)
+    _prepare(args, _printer(sys.stdout))
+    log = _console()
     running = running_harness(args.state_dir, args.template)
     if running:
         print(
@@ -290,11 +317,11 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_start_api(args: argparse.Namespace) -> int:
-    log = Console()
-    doc, functions = _prepare(args, log)
+    doc, functions = _prepare(args, _printer(sys.stdout))
     served = api_functions(doc, functions)
     if not served:
         raise UsageError(f"{args.template} has no function with an Api event: nothing to serve")
+    log = _console()
     running = running_harness(args.state_dir, args.template)
     stack = _stack(
         args,
@@ -310,13 +337,13 @@ def cmd_start_api(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------------- invoke
 def cmd_invoke(args: argparse.Namespace) -> int:
-    log = Console(sys.stderr)
     args.function, args.parameter_overrides = split_function_from_overrides(
         args.function, args.parameter_overrides
     )
-    _, functions = _prepare(args, log)
+    _, functions = _prepare(args, _printer(sys.stderr))
     function = pick_function(args.function, functions, args.template)
     event = read_event(args.event, sys.stdin)
+    log = _console(sys.stderr)
     running = running_harness(args.state_dir, args.template, log=log)
     if running and not args.region:
         args.region = running.get("region")
@@ -405,8 +432,6 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .broker import BrokerError
-
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
@@ -416,6 +441,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TemplateError as exc:
         print(f"error: template: {exc}", file=sys.stderr)
         return 2
-    except BrokerError as exc:
-        print(f"Kafka: {exc}", file=sys.stderr)
-        return 1
+    except Exception as exc:
+        from .broker import BrokerError  # loaded by then: only a started stack raises it
+
+        if isinstance(exc, BrokerError):
+            print(f"Kafka: {exc}", file=sys.stderr)
+            return 1
+        raise

@@ -19,8 +19,6 @@ import json
 import os
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -115,6 +113,9 @@ def _harness_for(args: list[str], pid: int, state_dir: Path) -> str | None:
 
 def _api_answers(url: str, timeout: float = 3.0) -> bool:
     """Any HTTP answer on ``url`` (even an error status) means a server listens there."""
+    import urllib.error  # imported here: urllib.request takes a while, and is rarely needed
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url.rstrip("/") + "/openapi.json", timeout=timeout):
             return True

@@ -84,7 +84,7 @@ def test_invoke_in_the_apps_folder_prints_the_result_alone(cli: Run, app: Path) 
     assert (app / STATE_DIR_NAME).is_dir()
 
 
-def test_env_vars_and_parameter_overrides_work_as_in_sam(cli: Run, app: Path) -> None:
+def test_env_vars_parameters_and_paths_work_as_in_sam(cli: Run, app: Path) -> None:
     # GIVEN an env-vars file with values for every function and for HelloFunction
     (app / "env.json").write_text(
         json.dumps(
@@ -94,46 +94,40 @@ def test_env_vars_and_parameter_overrides_work_as_in_sam(cli: Run, app: Path) ->
             }
         )
     )
-    # WHEN HelloFunction is invoked with it and both forms of parameter overrides
+    # WHEN HelloFunction is invoked from the app's parent folder, naming the template, with the
+    # file and both forms of parameter overrides
     done = cli(
         "invoke",
+        "-t",
+        "app/template.yaml",
         "HelloFunction",
         "-n",
-        "env.json",
+        "app/env.json",
         "--parameter-overrides",
         "Stage=qa",
         "ParameterKey=Greeting,ParameterValue='good day'",
+        cwd=app.parent,
     )
     # THEN the parameters reach the template, the file wins for the variables it names,
     # and a variable the template does not declare is not added
     body = json.loads(_result(done)["body"])
     assert body["env"] == {"GREETING": "good day", "STAGE": "from-file", "COLOUR": "red"}
     assert body["message"] == "good day from from-file"
+    # AND the code was found beside the template, and the state dir is there too
+    assert (app / STATE_DIR_NAME).is_dir()
+    assert not (app.parent / STATE_DIR_NAME).exists()
 
 
-def test_the_event_comes_from_stdin_and_a_function_by_its_name(cli: Run) -> None:
-    done = cli("invoke", "cli-app-echo", "-e", "-", input='{"n": 1}')
-    assert _result(done)["event"] == {"n": 1}
-
-
-def test_a_function_error_is_the_result_and_a_non_zero_exit(cli: Run, app: Path) -> None:
-    (app / "fail.json").write_text('{"fail": "on purpose"}')
-    done = cli("invoke", "EchoFunction", "--event", "fail.json")
+def test_a_function_error_is_the_result_and_a_non_zero_exit(cli: Run) -> None:
+    # WHEN a function, named by its FunctionName, gets an event on stdin that makes it raise
+    done = cli("invoke", "cli-app-echo", "-e", "-", input='{"fail": "on purpose"}')
+    # THEN Lambda's error payload is the result, and the exit code says it failed
     assert done.returncode == 1
     error = json.loads(done.stdout)
     assert (error["errorType"], error["errorMessage"]) == (
         "ValueError",
         "asked to fail: on purpose",
     )
-
-
-def test_paths_resolve_from_the_templates_folder(cli: Run, app: Path) -> None:
-    # WHEN the template is named from its parent folder
-    done = cli("invoke", "-t", "app/template.yaml", "EchoFunction", cwd=app.parent)
-    # THEN the code is found beside the template, and so is the state dir
-    assert _result(done)["prefix"] == "echo"
-    assert (app / STATE_DIR_NAME).is_dir()
-    assert not (app.parent / STATE_DIR_NAME).exists()
 
 
 @pytest.mark.parametrize(
