@@ -8,7 +8,7 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_PYTHON ?= $(shell command -v python3.13 || ls -d $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13 2>/dev/null | tail -1)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install test test-slow lint format typecheck up demo seed invoke validate build bench clean
+.PHONY: install test test-slow lint format typecheck up start-api demo seed invoke validate build bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,14 @@ format: $(STAMP)
 
 up: $(STAMP)
 	$(PY) -m local up
+
+# `sam local start-api` without Docker: the API routes and their functions, no event sources
+start-api: $(STAMP)
+	$(PY) -m local start-api
+
+# `sam local invoke` without Docker: make invoke FN=MarkFraudFunction EVENT=events/transactions_mark_fraud.json
+invoke: $(STAMP)
+	$(PY) -m local invoke $(FN) $(if $(EVENT),--event $(EVENT))
 
 demo: $(STAMP)
 	$(PY) -m local demo

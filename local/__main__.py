@@ -1,4 +1,4 @@
-"""``python -m local up|invoke|demo|seed`` (see ``local.cli``)."""
+"""``python -m local up|invoke|start-api|demo|seed`` (see ``local.cli``)."""
 
 import sys
 

@@ -37,15 +37,14 @@ from .openapi import build_openapi
 from .runtime import FunctionRuntime, function_name, lambda_environment
 from .schedule import ScheduleError, ScheduleEventSource, is_enabled
 from .secretsmanager import ensure_secrets
+from .state import STATE_FILE, resolve_state_dir
 from .streams import DynamoStreamEventSource
-from .template import DEFAULT_TEMPLATE, LOCAL_ACCOUNT, ROOT, EventSpec, SamTemplate, load_document
+from .template import DEFAULT_TEMPLATE, LOCAL_ACCOUNT, EventSpec, SamTemplate, load_document
 
-DEFAULT_STATE_DIR = ROOT / ".local"
 DEFAULT_API_PORT = 3000
 DEFAULT_PARTITIONS = 3
 LOCAL_MSK_ARN = f"arn:aws:kafka:us-east-1:{LOCAL_ACCOUNT}:cluster/eventflow-local/00000000-0000-0000-0000-000000000000-1"
 KAFKA_EVENT_TYPES = ("MSK", "SelfManagedKafka")
-STATE_FILE = "stack.json"
 
 
 class Console:
@@ -119,11 +118,11 @@ class Stack:
         self.api_token = (
             api_token if api_token is not None else env.get("LOCAL_API_TOKEN", DEFAULT_TOKEN)
         )
-        self.template_path = Path(template_path)
+        self.template_path = Path(template_path).resolve()
         self.extra_parameters = dict(parameters or {})
         self.host = host
         self.port = port if port is not None else (_int_env(env, "PORT") or DEFAULT_API_PORT)
-        self.state_dir = resolve_state_dir(state_dir, env)
+        self.state_dir = resolve_state_dir(state_dir, env, self.template_path)
         self._external_bootstrap = (
             bootstrap_servers or (env.get("KAFKA_BOOTSTRAP_SERVERS") or "").strip() or None
         )
@@ -586,20 +585,3 @@ class Stack:
 
     def remove_state_file(self) -> None:
         (self.state_dir / STATE_FILE).unlink(missing_ok=True)
-
-
-def resolve_state_dir(
-    state_dir: Path | str | None = None, environ: Mapping[str, str] | None = None
-) -> Path:
-    """The given directory, else ``EVENTFLOW_STATE_DIR``, else ``.local/`` in the project."""
-    env = os.environ if environ is None else environ
-    return Path(state_dir or env.get("EVENTFLOW_STATE_DIR") or DEFAULT_STATE_DIR).resolve()
-
-
-def read_state_file(state_dir: Path | str | None = None) -> dict[str, Any] | None:
-    """What a running ``up`` wrote to ``<state dir>/stack.json`` (None if there is none)."""
-    path = resolve_state_dir(state_dir) / STATE_FILE
-    try:
-        return dict(json.loads(path.read_text()))
-    except (OSError, ValueError):
-        return None

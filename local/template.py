@@ -54,7 +54,8 @@ __all__ = [
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_TEMPLATE = ROOT / "template.yaml"
+#: ``template.yaml`` of the working directory, as ``sam`` reads it (``--template`` names another)
+DEFAULT_TEMPLATE = Path("template.yaml")
 SAM_FUNCTION = "AWS::Serverless::Function"
 CFN_FUNCTION = "AWS::Lambda::Function"
 #: properties accepted as they are, with what a local run does instead

@@ -147,7 +147,9 @@ def test_our_functions_get_eventflow_and_its_dependencies_from_the_shared_layer(
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout)
     assert plan.error is None
-    assert found["eventflow"] == str(DEFAULT_TEMPLATE.parent / "src" / "eventflow" / "__init__.py")
+    assert found["eventflow"] == str(
+        DEFAULT_TEMPLATE.resolve().parent / "src" / "eventflow" / "__init__.py"
+    )
     assert "/.aws-sam-local/SharedLayer-py3.13-" in found["powertools"]
     assert found["moto"] is False
     assert found["version"] == list(plan.interpreter.version)
