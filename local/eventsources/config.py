@@ -158,7 +158,9 @@ class _Reader:
         raise self.fail(name, f"expected a boolean (true or false), got {raw!r}")
 
 
-def parse_config(function: str, event_name: str, event_type: str, props: Mapping[str, Any]) -> SourceConfig:
+def parse_config(
+    function: str, event_name: str, event_type: str, props: Mapping[str, Any]
+) -> SourceConfig:
     """Validate one event's properties as Lambda does at CreateEventSourceMapping."""
     where = f"{function}.{event_name}"
     if event_type not in ALLOWED:
@@ -196,7 +198,9 @@ def parse_config(function: str, event_name: str, event_type: str, props: Mapping
     if isinstance(types, str):
         types = [types]
     if not isinstance(types, list) or set(types) - {"ReportBatchItemFailures"}:
-        raise r.fail("FunctionResponseTypes", f"{types!r}: the only value is ReportBatchItemFailures")
+        raise r.fail(
+            "FunctionResponseTypes", f"{types!r}: the only value is ReportBatchItemFailures"
+        )
     cfg.report_batch_item_failures = "ReportBatchItemFailures" in types
     cfg.max_retries = r.integer("MaximumRetryAttempts", -1, -1, 10_000)
     age = r.integer("MaximumRecordAgeInSeconds", -1, -1, 604_800)

@@ -182,7 +182,10 @@ class Engine:
         """When the batch of ``lanes`` is due (-inf: now)."""
         count = sum(len(lane.pending) for lane in lanes)
         size = sum(lane.pending_bytes for lane in lanes)
-        if count >= self.config.batch_size or size + self.envelope >= self.options.max_payload_bytes:
+        if (
+            count >= self.config.batch_size
+            or size + self.envelope >= self.options.max_payload_bytes
+        ):
             return float("-inf")
         first = min(lane.first_pending_at or 0.0 for lane in lanes)
         return first + self.config.batching_window
@@ -270,9 +273,12 @@ class Engine:
 
     def _finish(self, batch: Batch, entries: list[Entry] | None = None) -> None:
         """``entries`` (default: all) of ``batch`` are settled; drop the batch when it is empty."""
-        done = batch.entries if entries is None else entries
+        done = list(batch.entries if entries is None else entries)
+        self._remove(batch, entries)
         if done:
             self.source.settled(done)
+
+    def _remove(self, batch: Batch, entries: list[Entry] | None) -> None:
         if entries is None or len(entries) == len(batch.entries):
             if batch in self.inflight:
                 self.inflight.remove(batch)
@@ -333,7 +339,9 @@ class Engine:
         else:
             self._after_failure(batch, now, bisect=cfg.bisect)
 
-    def _judge(self, result: InvocationResult, entries: list[Entry]) -> tuple[str, list[Entry], str]:
+    def _judge(
+        self, result: InvocationResult, entries: list[Entry]
+    ) -> tuple[str, list[Entry], str]:
         """("ok" | "error" | "partial" | "invalid-response", entries done, detail)."""
         if not result.ok:
             err = result.error or {}
@@ -353,7 +361,11 @@ class Engine:
             ident = item.get("itemIdentifier") if isinstance(item, dict) else None
             index = self.source.item_of(ident, entries) if ident not in (None, "") else None
             if index is None:
-                return "invalid-response", [], f"itemIdentifier {ident!r} is not a record of the batch"
+                return (
+                    "invalid-response",
+                    [],
+                    f"itemIdentifier {ident!r} is not a record of the batch",
+                )
             lane = entries[index].lane
             lowest[lane] = min(lowest.get(lane, index), index)
         keep: list[Entry] = []
@@ -390,7 +402,4 @@ class Engine:
             batch.retry_at = now + self._backoff(batch.attempts + 1)
 
     def _deliver(self, entries: Iterable[Entry], condition: str, batch: Batch) -> bool:
-        entries = list(entries)
-        if not self.source.give_up(entries, condition, batch):
-            return False
-        return True
+        return self.source.give_up(list(entries), condition, batch)

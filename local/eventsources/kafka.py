@@ -48,7 +48,13 @@ from .kafka_records import lenient_header_names, raw_record, record_size
 if TYPE_CHECKING:
     from ..destinations import FailureDestination, FailureDestinations
 
-__all__ = ["DEFAULT_MSK_ARN", "MAX_PAYLOAD_BYTES", "EsmOptions", "EsmStats", "KafkaEventSourceMapping"]
+__all__ = [
+    "DEFAULT_MSK_ARN",
+    "MAX_PAYLOAD_BYTES",
+    "EsmOptions",
+    "EsmStats",
+    "KafkaEventSourceMapping",
+]
 
 lenient_header_names()
 EsmStats = Stats
@@ -117,7 +123,9 @@ class KafkaEventSourceMapping:
         self.bootstrap_servers = bootstrap_servers
         self.log = log
         self.options = opts = options or EsmOptions()
-        self.self_managed = event.type == "SelfManagedKafka" if self_managed is None else self_managed
+        self.self_managed = (
+            event.type == "SelfManagedKafka" if self_managed is None else self_managed
+        )
         self.event_source_arn: str | None = (
             None if self.self_managed else (event_source_arn or cfg.stream or DEFAULT_MSK_ARN)
         )
@@ -291,7 +299,9 @@ class KafkaEventSourceMapping:
                 failures = 0
             except Exception as exc:
                 failures += 1
-                delay = min(self.options.retry_max_delay, self.options.retry_initial_delay * 2**failures)
+                delay = min(
+                    self.options.retry_max_delay, self.options.retry_initial_delay * 2**failures
+                )
                 self.log(
                     f"[esm] {self.function_name}: poll failed ({type(exc).__name__}: {exc}); "
                     f"retrying in {delay:.1f}s"
@@ -330,7 +340,9 @@ class KafkaEventSourceMapping:
         starts = start_offsets(
             consumer,
             new,
-            position=self.starting_position if not self._initial_assignment_done else "TRIM_HORIZON",
+            position=self.starting_position
+            if not self._initial_assignment_done
+            else "TRIM_HORIZON",
             timestamp=self.config.starting_timestamp,
             latest=self._latest_offsets,
         )
@@ -449,7 +461,9 @@ class KafkaEventSourceMapping:
         topic = entries[0].rec.topic
         started = time.perf_counter()
         try:
-            result = self.invoker.invoke(event, trigger=self.trigger(topic), batch_size=len(entries))
+            result = self.invoker.invoke(
+                event, trigger=self.trigger(topic), batch_size=len(entries)
+            )
         except Exception as exc:
             result = InvocationResult(
                 ok=False, error={"errorType": type(exc).__name__, "errorMessage": str(exc)}

@@ -43,8 +43,11 @@ def lenient_header_names() -> bool:
     if _STRICT not in source:
         return _LENIENT in source
     namespace: dict[str, Any] = {}
-    exec(compile(source.replace(_STRICT, _LENIENT), default_records.__file__, "exec"),
-         vars(default_records), namespace)
+    exec(
+        compile(source.replace(_STRICT, _LENIENT), default_records.__file__, "exec"),
+        vars(default_records),
+        namespace,
+    )
     cls._read_msg = namespace["_read_msg"]
     _patched = True
     return True

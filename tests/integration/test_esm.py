@@ -145,7 +145,11 @@ def esm_factory(
         else:
             props["KafkaBootstrapServers"] = [kafka_bootstrap]
         props.update(properties)
-        controls = {"MaximumRetryAttempts", "MaximumRecordAgeInSeconds", "BisectBatchOnFunctionError"}
+        controls = {
+            "MaximumRetryAttempts",
+            "MaximumRecordAgeInSeconds",
+            "BisectBatchOnFunctionError",
+        }
         if controls & set(props) or props.get("FunctionResponseTypes"):
             # AWS configures Kafka error handling controls in provisioned mode only
             props.setdefault("ProvisionedPollerConfig", {"MinimumPollers": 1, "MaximumPollers": 1})
