@@ -26,7 +26,6 @@ their beginning.
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -36,14 +35,13 @@ from typing import TYPE_CHECKING, Any
 from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from ..events import kafka_event
-from ..invoke import InvocationResult, Invoker
+from ..invoke import Invoker
 from ..template import LOCAL_ACCOUNT, EventSpec
 from .config import DEFAULT_MSK_ARN, KAFKA_TYPES, EsmConfigError, parse_config
-from .engine import MAX_PAYLOAD_BYTES, Batch, Engine, EngineOptions, Entry, Stats
-from .failures import kafka_failure
+from .engine import MAX_PAYLOAD_BYTES, Engine, EngineOptions, Entry, Stats
 from .kafka_offsets import latest_offsets, start_offsets
-from .kafka_records import lenient_header_names, raw_record, record_size
+from .kafka_records import lenient_header_names, record_size
+from .kafka_source import KafkaBatchSource
 
 if TYPE_CHECKING:
     from ..destinations import FailureDestination, FailureDestinations
@@ -93,7 +91,7 @@ class _Partition:
         self.dirty = False
 
 
-class KafkaEventSourceMapping:
+class KafkaEventSourceMapping(KafkaBatchSource):
     """One Kafka event source mapping: a consumer of ``event``'s topic invoking ``invoker``.
 
     ``event_source_arn``/``self_managed`` default from the event. ``destinations`` resolves
@@ -181,8 +179,8 @@ class KafkaEventSourceMapping:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def trigger(self, topic: str) -> str:
-        return f"kafka:{topic}"
+    def _wall_clock(self) -> float:
+        return self.options.wall_clock()
 
     def committed_offsets(self) -> dict[TopicPartition, int | None]:
         """The offsets this mapping committed last, per assigned partition."""
@@ -446,124 +444,6 @@ class KafkaEventSourceMapping:
                     continue
                 ts = rec.timestamp if rec.timestamp and rec.timestamp > 0 else 0
                 self.engine.add(Entry(part.key, rec, record_size(rec), ts), now)
-
-    # ------------------------------------------------------------------ the engine's source
-    def _event(self, records: list[Any]) -> dict[str, Any]:
-        return kafka_event(
-            map(raw_record, records),
-            bootstrap_servers=self.bootstrap_servers,
-            event_source_arn=self.event_source_arn,
-            self_managed=self.self_managed,
-        )
-
-    def invoke(self, entries: list[Entry]) -> InvocationResult:
-        event = self._event([e.rec for e in entries])
-        topic = entries[0].rec.topic
-        started = time.perf_counter()
-        try:
-            result = self.invoker.invoke(
-                event, trigger=self.trigger(topic), batch_size=len(entries)
-            )
-        except Exception as exc:
-            result = InvocationResult(
-                ok=False, error={"errorType": type(exc).__name__, "errorMessage": str(exc)}
-            )
-        if not isinstance(result, InvocationResult):
-            result = InvocationResult(
-                ok=False,
-                error={"errorType": "InvokerError", "errorMessage": f"invoker returned {result!r}"},
-            )
-        if not result.duration_ms:
-            result = InvocationResult(
-                ok=result.ok,
-                payload=result.payload,
-                error=result.error,
-                duration_ms=(time.perf_counter() - started) * 1000,
-                request_id=result.request_id,
-            )
-        return result
-
-    def item_of(self, identifier: Any, entries: list[Entry]) -> int | None:
-        if not isinstance(identifier, dict):
-            return None
-        offset = identifier.get("offset")
-        if isinstance(offset, str) and offset.isdigit():
-            offset = int(offset)
-        if not isinstance(offset, int) or isinstance(offset, bool):
-            return None
-        lane = identifier.get("partition")
-        for i, e in enumerate(entries):
-            if e.lane == lane and e.rec.offset == offset:
-                return i
-        return None
-
-    def settled(self, entries: list[Entry]) -> None:
-        for key in {e.lane for e in entries}:
-            part = self._by_key.get(key)
-            if part is not None:
-                part.dirty = True
-
-    def describe(self, entries: list[Entry]) -> str:
-        spans: dict[str, list[int]] = {}
-        for e in entries:
-            spans.setdefault(e.lane, []).append(e.rec.offset)
-        parts = " ".join(f"{lane}@{o[0]}-{o[-1]}" for lane, o in spans.items())
-        return f"{self.trigger(entries[0].rec.topic)} {parts}" if entries else ""
-
-    def give_up(self, entries: list[Entry], condition: str, batch: Batch) -> bool:
-        stats = self.stats
-        first = entries[0].rec
-        where = f"{first.topic}-{first.partition} from offset {first.offset}"
-        if self.destination is None:
-            stats.records_dropped += len(entries)
-            self.log(
-                f"[esm] {self.function_name}: dropped {len(entries)} record(s) of {where} "
-                f"({condition}; no OnFailure destination)"
-            )
-            return True
-        for e in entries:
-            failure = self.failure_record(
-                e.rec, condition, batch.attempts, batch.last_response, batch.last_request_id
-            )
-            try:
-                self.destination.send(failure, key=e.rec.key)
-            except Exception as exc:
-                self.log(
-                    f"[esm] {self.function_name}: OnFailure destination {self.destination.arn} "
-                    f"failed ({type(exc).__name__}: {exc}); will retry"
-                )
-                return False
-            stats.records_to_destination += 1
-        self.log(
-            f"[esm] {self.function_name}: sent {len(entries)} record(s) of {where} to "
-            f"{self.destination.arn} ({condition})"
-        )
-        return True
-
-    def failure_record(
-        self,
-        rec: Any,
-        condition: str,
-        attempts: int,
-        response: Mapping[str, Any] | None,
-        request_id: str = "",
-    ) -> dict[str, Any]:
-        """The document Lambda sends to an OnFailure destination for one Kafka record."""
-        event = self._event([rec])
-        return kafka_failure(
-            event=event,
-            payload_size=len(json.dumps(event).encode()),
-            offset=rec.offset,
-            timestamp_ms=rec.timestamp,
-            event_source_arn=self.event_source_arn,
-            bootstrap_servers=self.bootstrap_servers,
-            function_arn=self.function_arn,
-            condition=condition,
-            attempts=attempts,
-            response=response,
-            request_id=request_id,
-            now=self.options.wall_clock(),
-        )
 
     # ------------------------------------------------------------------ commits
     def _commit(self, consumer: KafkaConsumer) -> None:
