@@ -395,7 +395,7 @@ def test_relay_killed_after_the_commit_publishes_the_event_later(rig: Rig) -> No
             rig.wait_line(mark, crash, 1.5, "the crash")
 
     # THEN the invocation fails, the stream keeps the batch and retries it
-    rig.wait_line(mark, rf"^{RELAY}\.OutboxStream: batch of \d+ failed", 20, "the retry")
+    rig.wait_line(mark, rf"^\[stream\] {RELAY} dynamodb shard=\S+ .*outcome=error", 20, "the retry")
     assert api.fraud_count(account) == 0
     rig.proxy.restore()
 
@@ -436,7 +436,9 @@ def test_broker_outage_the_api_works_the_relay_and_emitter_fail_loudly_then_deli
     assert api.call("POST", "/earthquake-events/start", {"rate": 50}, expect=200)["started"]
 
     # THEN the relay and the emitter fail loudly, and nothing is counted yet
-    rig.wait_line(mark, rf"^{RELAY}\.OutboxStream: batch of \d+ failed", 60, "a relay failure")
+    rig.wait_line(
+        mark, rf"^\[stream\] {RELAY} dynamodb shard=\S+ .*outcome=error", 60, "a relay failure"
+    )
     rig.wait_line(mark, rf"^invoke {EMITTER} .*outcome=error", 60, "an emitter failure")
     relay_errors = rig.lines_since(mark, rf"^invoke {RELAY} .*outcome=error")
     assert relay_errors and all("Kafka" in line for line in relay_errors), relay_errors
