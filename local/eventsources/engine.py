@@ -44,6 +44,8 @@ class Entry:
     rec: Any
     size: int
     arrival_ms: float = 0.0  # <= 0: unknown (never too old)
+    #: set for a record that cannot be delivered (e.g. undecodable): given up on, in its turn
+    condition: str | None = None
 
 
 @dataclass
@@ -245,6 +247,14 @@ class Engine:
         for lane in sorted(group, key=lambda ln: ln.first_pending_at or 0.0):
             while lane.pending and len(entries) < self.config.batch_size:
                 entry = lane.pending[0]
+                if entry.condition is not None:
+                    if not entries:
+                        lane.pending.popleft()
+                        lane.pending_bytes -= entry.size
+                        lane.first_pending_at = self.options.clock() if lane.pending else None
+                        return Batch([entry], condition=entry.condition)
+                    full = True
+                    break
                 if total + entry.size + len(entry.lane) > limit:
                     full = True
                     break

@@ -39,6 +39,7 @@ from ..invoke import Invoker
 from ..template import LOCAL_ACCOUNT, EventSpec
 from .config import DEFAULT_MSK_ARN, KAFKA_TYPES, EsmConfigError, parse_config
 from .engine import MAX_PAYLOAD_BYTES, Engine, EngineOptions, Entry, Stats
+from .kafka_decode import FetchGuard
 from .kafka_offsets import latest_offsets, start_offsets
 from .kafka_records import lenient_header_names, record_size
 from .kafka_source import KafkaBatchSource
@@ -162,6 +163,7 @@ class KafkaEventSourceMapping(KafkaBatchSource):
         )
         self.stats = self.engine.stats
         self._consumer: KafkaConsumer | None = None
+        self._guard: FetchGuard
         self._parts: dict[TopicPartition, _Partition] = {}
         self._by_key: dict[str, _Partition] = {}
         self._assigned: set[TopicPartition] = set()
@@ -207,6 +209,7 @@ class KafkaEventSourceMapping(KafkaBatchSource):
         }
         cfg.update(self.options.consumer_config)
         self._consumer = KafkaConsumer(**cfg)
+        self._guard = FetchGuard(self._consumer)
         self._refresh_partitions(force=True)
         self._initial_assignment_done = True
 
@@ -413,9 +416,14 @@ class KafkaEventSourceMapping(KafkaBatchSource):
         self._refresh_partitions()
         wait = self.engine.wait_time(clock(), max_wait)
         if self._assigned:
-            fetched = consumer.poll(
-                timeout_ms=int(wait * 1000), max_records=self.options.max_poll_records
-            )
+            try:
+                fetched = consumer.poll(
+                    timeout_ms=int(wait * 1000), max_records=self.options.max_poll_records
+                )
+            except Exception:
+                if not self._step_over_undecodable(consumer):
+                    raise
+                fetched = {}
             if fetched:
                 self._ingest(fetched, clock())
         elif wait > 0:
@@ -429,6 +437,27 @@ class KafkaEventSourceMapping(KafkaBatchSource):
         self._sync_assignment(consumer)
         self._commit(consumer)
         return self.stats.invocations - before
+
+    def _step_over_undecodable(self, consumer: KafkaConsumer) -> bool:
+        """After ``poll`` raised: queue each batch that cannot be decoded as a record to give up
+        on (in its partition's order) and move the partition past it. False: none found."""
+        found = False
+        for tp in list(self._assigned):
+            part = self._parts[tp]
+            bad = self._guard.find_bad(tp, consumer.position(tp))
+            if bad is None:
+                continue
+            found = True
+            self.log(
+                f"[esm] {self.function_name}: {part.key} offsets {bad.offset}-"
+                f"{bad.next_offset - 1} cannot be decoded ({bad.reason}); skipping them"
+            )
+            entry = Entry(part.key, bad, len(bad.value) * 2, condition="RecordDecodingFailed")
+            self.engine.add(entry, self.options.clock())
+            part.next_offset = bad.next_offset
+            part.dirty = True
+            consumer.seek(tp, bad.next_offset)
+        return found
 
     def _ingest(self, fetched: Mapping[TopicPartition, list[Any]], now: float) -> None:
         flt = self.filter

@@ -148,7 +148,7 @@ class KafkaBatchSource:
     ) -> dict[str, Any]:
         """The document Lambda sends to an OnFailure destination for one Kafka record."""
         event = self._event([rec])
-        return kafka_failure(
+        failure = kafka_failure(
             event=event,
             payload_size=len(json.dumps(event).encode()),
             offset=rec.offset,
@@ -162,3 +162,11 @@ class KafkaBatchSource:
             request_id=request_id,
             now=self._wall_clock(),
         )
+        reason = getattr(rec, "reason", None)
+        if reason is not None:  # a batch no client could decode: its raw bytes are the value
+            failure["undecodableBatch"] = {
+                "reason": reason,
+                "baseOffset": rec.offset,
+                "nextOffset": rec.next_offset,
+            }
+        return failure
