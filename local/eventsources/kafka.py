@@ -6,21 +6,29 @@ shaped as Lambda delivers them (``local.events.kafka_event``). Configuration com
 ``config.parse_config`` (AWS's validation), filtering from ``filters`` (``value`` only, JSON or
 plain string), retries / bisect / max age / partial batches from the shared ``engine``.
 
-Batching across partitions (AWS page "Batching behavior" and "How Lambda processes Kafka
-records" in "Using Lambda with Amazon MSK"/"...self-managed Apache Kafka": the event's
-``records`` map is keyed by topic-partition and one payload may hold records of several
-partitions): records fetched from every partition that is not waiting for a retry go into one
-batch, which is invoked when it holds ``BatchSize`` records, when the batching window (default
-0.5 s) has passed since its first record, or at the 6 MB payload limit. Within a partition,
-records keep their offset order; a failed batch blocks only the partitions it holds (they leave
-the consumer's assignment until it is settled) while the others go on. A partial batch response
-names items as ``{"partition": "<topic>-<n>", "offset": N}``: each named partition resumes at its
-lowest named offset, the other partitions of the batch are done.
+Batching across partitions. AWS's pages "Using Lambda with Amazon MSK" / "...self-managed Apache
+Kafka" (the example event: ``records`` keyed by ``<topic>-<partition>``, several keys in one
+event), "Batching behavior" (BatchSize, MaximumBatchingWindowInSeconds with its 500 ms Kafka
+default, the 6 MB payload) and the Serverless Land guide "Processing with the event source
+mapping" for Lambda and Kafka ("polls records from one or many partitions and sends them to your
+Lambda function"): records fetched from every partition that is not waiting for a retry go into
+one batch, invoked when it holds ``BatchSize`` records, when the window has passed since its first
+record, or at the 6 MB payload limit. Within a partition records keep their offset order; a failed
+batch blocks only the partitions it holds (they leave the consumer's assignment until it is
+settled) while the others go on. A partial batch response names items as
+``{"partition": "<topic>-<n>", "offset": N}`` ("Configuring error handling controls for Kafka
+event sources"): each named partition resumes at its lowest named offset, the other partitions
+of the batch are done.
 
 Offsets are committed under the consumer group once every record before them is settled
 (succeeded, filtered out, or sent to the failure destination). ``StartingPosition`` is used only
 for partitions the group has no committed offset for; partitions that appear later are read from
-their beginning.
+their beginning. A record that alone exceeds the 6 MB payload is given up on (condition
+``MaximumPayloadSizeExceeded``) without an invocation: AWS's pages state the limit, not what the
+poller does with such a record.
+
+Not emulated: authentication (SourceAccessConfigurations), provisioned pollers and their scaling,
+schema registries, and concurrent invocations (one batch of a mapping is invoked at a time).
 """
 
 from __future__ import annotations

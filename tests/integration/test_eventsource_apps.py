@@ -125,3 +125,29 @@ def test_a_stream_source_configured_by_string_parameters(run_app):
     # every good item was delivered
     delivered = {i["S"] for ids in batches for i in ids}
     assert {f"item-{i:02}" for i in range(11)} <= delivered
+
+
+# ----------------------------------------------------------------------------------- refusals
+@pytest.mark.parametrize(
+    ("parameters", "line"),
+    [
+        (
+            {"StreamBatchSize": "ten"},
+            "ItemsStreamFunction.Items: BatchSize: expected an integer, got 'ten'",
+        ),
+        (
+            {"StreamRetries": "10001"},
+            "ItemsStreamFunction.Items: MaximumRetryAttempts: 10001 is out of range",
+        ),
+    ],
+)
+def test_a_configuration_aws_refuses_is_named_and_the_rest_of_the_stack_starts(
+    run_app, parameters, line
+):
+    # GIVEN a stream source whose parameters AWS would refuse at deploy
+    # WHEN the stack starts  THEN it starts, with the mapping refused and named
+    stack = run_app("stream_strings", parameters=parameters)
+    assert [r for r in stack.refused if r.startswith(line)], stack.refused
+    assert any(line in printed for printed in stack.lines)
+    assert not stack.sources
+    assert set(stack.runtimes) == {"ItemsStreamFunction"}
