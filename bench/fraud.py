@@ -138,7 +138,7 @@ def raw_read(bootstrap: str, topic: str, total: int, timeout: float = 60.0) -> t
 
 
 def find_mapping(stack: Any, function: str) -> Any:
-    from local.esm import KafkaEventSourceMapping
+    from local.eventsources.kafka import KafkaEventSourceMapping
 
     for source in stack.sources:
         if isinstance(source, KafkaEventSourceMapping) and source.function_name == function:

@@ -129,9 +129,13 @@ def kafka_record_json(rec: RawRecord) -> dict[str, Any]:
         "offset": rec.offset,
         "timestamp": rec.timestamp or int(time.time() * 1000),
         "timestampType": rec.timestamp_type,
-        "value": base64.b64encode(rec.value or b"").decode(),
         "headers": [{name: signed_bytes(val)} for name, val in rec.headers],
     }
+    # a null value (a tombstone) leaves ``value`` out, as a null key leaves out ``key``: the
+    # events Lambda delivers for tombstones carry no value (aws-powertools/powertools-lambda-
+    # typescript issue 5016, "Kafka Consumer fails when consuming tombstone events")
+    if rec.value is not None:
+        out["value"] = base64.b64encode(rec.value).decode()
     if rec.key is not None:
         out["key"] = base64.b64encode(rec.key).decode()
     return out

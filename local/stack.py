@@ -27,9 +27,11 @@ from .apigw import ApiGateway
 from .auth import DEFAULT_TOKEN
 from .broker import EmbeddedBroker, ensure_topics, wait_for_broker
 from .build import TemplateBuild, cache_dir_for
-from .destinations import FailureDestinations
+from .destinations import DestinationError, FailureDestinations
 from .dynamo import DynamoEndpoint, endpoint_from_env, ensure_tables
-from .esm import EsmOptions, KafkaEventSourceMapping
+from .eventsources.config import EsmConfigError, parse_config
+from .eventsources.dynamodb import DynamoStreamEventSource
+from .eventsources.kafka import EsmOptions, KafkaEventSourceMapping
 from .httpapi import http_routes as http_routes_of
 from .invoke import InvocationResult
 from .lambda_api import LambdaApi
@@ -38,7 +40,6 @@ from .runtime import FunctionRuntime, function_name, lambda_environment
 from .schedule import ScheduleError, ScheduleEventSource, is_enabled
 from .secretsmanager import ensure_secrets
 from .state import STATE_FILE, resolve_state_dir
-from .streams import DynamoStreamEventSource
 from .template import DEFAULT_TEMPLATE, LOCAL_ACCOUNT, EventSpec, SamTemplate, load_document
 
 DEFAULT_API_PORT = 3000
@@ -370,35 +371,20 @@ class Stack:
             )
             for event in spec.events:
                 source: Any
-                if event.type in KAFKA_EVENT_TYPES:
-                    self_managed = event.type == "SelfManagedKafka"
-                    source = KafkaEventSourceMapping(
-                        logical_id,
-                        event,
-                        runtime,
-                        self.bootstrap_servers,
-                        event_source_arn=None
-                        if self_managed
-                        else str(event.properties.get("Stream") or LOCAL_MSK_ARN),
-                        self_managed=self_managed,
-                        destinations=self._destinations(),
-                        log=self.log,
-                        # the runtime logs one line per invocation; the mapping adds failures
-                        options=EsmOptions(log_invocations=False, region=self.region),
-                    )
-                elif event.type == "DynamoDB":
-                    source = DynamoStreamEventSource(
-                        logical_id,
-                        event,
-                        runtime,
-                        self.dynamo.streams(),
-                        stream_arn=str(event.properties["Stream"]),
-                        state_dir=self.state_dir,
-                        destination=self._on_failure(event),
-                        function_arn=function_arn,
-                        log=self.log,
-                        poll_interval=self.stream_poll_interval,
-                    )
+                if event.type in KAFKA_EVENT_TYPES or event.type == "DynamoDB":
+                    try:
+                        source = self._stream_source(logical_id, event, runtime, function_arn)
+                    except EsmConfigError as exc:
+                        self.refused.append(str(exc))
+                        continue
+                    except DestinationError as exc:
+                        self.skipped.append(
+                            f"{logical_id}.{event.name}: DestinationConfig: {exc}; not started"
+                        )
+                        continue
+                    self.skipped.extend(source.config.not_emulated)
+                    if not source.config.enabled:
+                        continue
                 elif event.type in ("Schedule", "ScheduleV2"):
                     if not is_enabled(event):
                         self.skipped.append(
@@ -421,6 +407,41 @@ class Stack:
                     continue
                 source.start()
                 self.sources.append(source)
+
+    def _stream_source(
+        self, logical_id: str, event: EventSpec, runtime: FunctionRuntime, function_arn: str
+    ) -> Any:
+        """The Kafka or DynamoDB stream source of ``event`` (EsmConfigError: AWS refuses it)."""
+        assert self.dynamo is not None
+        if event.type == "DynamoDB":
+            parse_config(logical_id, event.name, event.type, event.properties)  # refuse first
+            return DynamoStreamEventSource(
+                logical_id,
+                event,
+                runtime,
+                self.dynamo.streams(),
+                stream_arn=str(event.properties.get("Stream")),
+                state_dir=self.state_dir,
+                destination=self._on_failure(event),
+                function_arn=function_arn,
+                log=self.log,
+                poll_interval=self.stream_poll_interval,
+            )
+        self_managed = event.type == "SelfManagedKafka"
+        return KafkaEventSourceMapping(
+            logical_id,
+            event,
+            runtime,
+            self.bootstrap_servers,
+            event_source_arn=None
+            if self_managed
+            else str(event.properties.get("Stream") or LOCAL_MSK_ARN),
+            self_managed=self_managed,
+            destinations=self._destinations(),
+            log=self.log,
+            # the runtime logs one line per invocation; the mapping adds failures
+            options=EsmOptions(log_invocations=False, region=self.region),
+        )
 
     def _start_api(self) -> None:
         """The REST API with the authorization the template declares (local/apiauth.py)."""

@@ -29,13 +29,13 @@ from local.broker import EmbeddedBroker
 from local.demo import http_json
 from local.dynamo import DynamoEndpoint
 from local.events import dynamodb_stream_event, schedule_event
+from local.eventsources.filters import passes
 from local.invoke import InvocationResult
 from local.lambda_api import LambdaApi
 from local.runtime import FunctionRuntime, lambda_environment
 from local.schedule import ScheduleError, ScheduleEventSource, rate_seconds
 from local.seed import SEED_ACCOUNT, seed
 from local.stack import Stack
-from local.streams import passes
 from local.template import EventSpec, Route, SamTemplate
 from tests.integration.faults import read_all
 
