@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .filters import FilterError, compile_filters
+from .filters import FilterError, compile_filters, kafka_metadata_keys
 
 __all__ = [
     "DEFAULT_MSK_ARN",
@@ -107,7 +107,7 @@ class SourceConfig:
     max_record_age: int = -1
     bisect: bool = False
     report_batch_item_failures: bool = False
-    filter: Callable[[Any], bool] | None = None
+    filter: Callable[..., bool] | None = None
     on_failure: str | None = None
     enabled: bool = True
     # Kafka
@@ -213,6 +213,12 @@ def parse_config(
         cfg.filter = compile_filters(props.get("FilterCriteria"), "kafka" if kafka else "dynamodb")
     except FilterError as exc:
         raise r.fail("FilterCriteria", str(exc)) from None
+    metadata_keys = kafka_metadata_keys(props.get("FilterCriteria")) if kafka else []
+    if metadata_keys:
+        cfg.not_emulated.append(
+            f"{where}.FilterCriteria: AWS documents Kafka filtering on 'value' only; the "
+            f"pattern's {', '.join(metadata_keys)} is matched against the record's metadata"
+        )
 
     dest = props.get("DestinationConfig")
     if dest is not None:

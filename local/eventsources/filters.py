@@ -21,7 +21,15 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["FilterError", "compile_filters", "compile_patterns", "matches", "passes"]
+__all__ = [
+    "KAFKA_METADATA_KEYS",
+    "FilterError",
+    "compile_filters",
+    "compile_patterns",
+    "kafka_metadata_keys",
+    "matches",
+    "passes",
+]
 
 MAX_FILTERS = 10  # "Lambda event filtering quotas": 5 by default, raisable to 10
 
@@ -271,28 +279,44 @@ def kafka_value_document(value: bytes | None) -> Any:
         return text
 
 
+#: the record fields a Kafka filter may name besides ``value``, as the event carries them. AWS's
+#: page says Kafka mappings filter on ``value`` only, yet it deploys patterns that also name the
+#: record's metadata and applies them (AWS's own sample app ``lambda-esm-msk-filters-sam`` filters
+#: on ``topic`` and ``value``), so these keys are matched rather than refused.
+KAFKA_METADATA_KEYS = ("topic", "partition", "offset", "timestamp", "timestampType")
+
+
+def kafka_metadata_keys(criteria: Mapping[str, Any] | None) -> list[str]:
+    """The metadata keys the Kafka patterns of ``criteria`` name (for the start-up note)."""
+    try:
+        patterns = compile_patterns(criteria, allowed_keys=("value", *KAFKA_METADATA_KEYS))
+    except FilterError:
+        return []
+    return sorted({key for p in patterns for key in p if key != "value"})
+
+
 def compile_filters(
     criteria: Mapping[str, Any] | None, source: str = "kafka"
-) -> Callable[[Any], bool] | None:
+) -> Callable[..., bool] | None:
     """A predicate for the source's records (None: no filtering).
 
-    ``source="kafka"``: the predicate takes a record's raw value (bytes or None); only the
-    ``value`` key may be filtered on. ``source="dynamodb"``: the predicate takes the record as
-    Lambda delivers it (``eventName``, ``dynamodb`` ...).
+    ``source="kafka"``: the predicate takes a record's raw value (bytes or None) and, when a
+    pattern names them, the record's metadata (``{"topic": ..., "partition": ..., ...}``);
+    ``value`` and the metadata keys may be filtered on. ``source="dynamodb"``: the predicate
+    takes the record as Lambda delivers it (``eventName``, ``dynamodb`` ...).
     """
     if source == "kafka":
-        patterns = compile_patterns(criteria, allowed_keys=("value",))
+        patterns = compile_patterns(criteria, allowed_keys=("value", *KAFKA_METADATA_KEYS))
         if not patterns:
             return None
-        values = [p["value"] for p in patterns]
 
-        def kafka_matches(value: bytes | None) -> bool:
-            if not value:
-                return False
-            document = kafka_value_document(value)
+        def kafka_matches(value: bytes | None, metadata: Mapping[str, Any] | None = None) -> bool:
+            document = kafka_value_document(value) if value else None
             if document is None:
                 return False
-            return any(_match(v, True, document) for v in values)
+            record = dict(metadata or {})
+            record["value"] = document
+            return any(_match(p, True, record) for p in patterns)
 
         return kafka_matches
     patterns = compile_patterns(criteria)

@@ -467,6 +467,16 @@ class KafkaEventSourceMapping(KafkaBatchSource):
             consumer.seek(tp, bad.next_offset)
         return found
 
+    @staticmethod
+    def _filter_metadata(rec: Any) -> dict[str, Any]:
+        return {
+            "topic": rec.topic,
+            "partition": rec.partition,
+            "offset": rec.offset,
+            "timestamp": rec.timestamp,
+            "timestampType": "LOG_APPEND_TIME" if rec.timestamp_type == 1 else "CREATE_TIME",
+        }
+
     def _ingest(self, fetched: Mapping[TopicPartition, list[Any]], now: float) -> None:
         flt = self.filter
         for tp, records in fetched.items():
@@ -476,7 +486,7 @@ class KafkaEventSourceMapping(KafkaBatchSource):
             part.dirty = True
             part.next_offset = records[-1].offset + 1
             for rec in records:
-                if flt is not None and not flt(rec.value):
+                if flt is not None and not flt(rec.value, self._filter_metadata(rec)):
                     self.stats.records_filtered += 1
                     continue
                 ts = rec.timestamp if rec.timestamp and rec.timestamp > 0 else 0

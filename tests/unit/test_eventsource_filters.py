@@ -131,3 +131,32 @@ def test_invalid_patterns_are_refused(source, pattern):
 def test_no_filters_means_everything_passes():
     assert compile_filters(None, "kafka") is None
     assert compile_filters({}, "dynamodb") is None
+
+
+@pytest.mark.parametrize(
+    ("topic", "value", "expected"),
+    [
+        ("orders-demo", b"OrderNumber-1", True),
+        ("other-topic", b"OrderNumber-1", False),
+        ("orders-demo", b"Invoice-1", False),
+    ],
+)
+def test_kafka_filters_may_name_the_records_metadata(topic, value, expected):
+    # GIVEN a pattern on the topic and a plain-string value, as AWS deploys and applies it
+    matches = compile_filters(
+        {
+            "Filters": [
+                {"Pattern": '{"topic": [{"prefix": "orders"}], "value": [{"prefix": "Order"}]}'}
+            ]
+        }
+    )
+    assert matches is not None
+    # THEN the record matches only when both its topic and its value do
+    metadata = {
+        "topic": topic,
+        "partition": 0,
+        "offset": 1,
+        "timestamp": 1,
+        "timestampType": "CREATE_TIME",
+    }
+    assert matches(value, metadata) is expected
