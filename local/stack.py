@@ -78,6 +78,7 @@ def _int_env(environ: Mapping[str, str], name: str) -> int | None:
 
 
 DEFAULT_STREAM_POLL_INTERVAL = 0.05
+DEFAULT_KAFKA_WAIT = 60.0
 
 
 class Stack:
@@ -126,6 +127,8 @@ class Stack:
             bootstrap_servers or (env.get("KAFKA_BOOTSTRAP_SERVERS") or "").strip() or None
         )
         self._bootstrap: str | None = None
+        #: seconds to wait for an external broker that is still booting (KAFKA_WAIT_SECONDS)
+        self.kafka_wait = float(env.get("KAFKA_WAIT_SECONDS") or DEFAULT_KAFKA_WAIT)
         self.kafka_port = (
             kafka_port if kafka_port is not None else (_int_env(env, "KAFKA_PORT") or 0)
         )
@@ -231,7 +234,15 @@ class Stack:
             )
             self.broker.start()
             self._bootstrap = self.broker.bootstrap_servers
-        wait_for_broker(self.bootstrap_servers)
+            wait_for_broker(self.bootstrap_servers)
+            return
+        # a broker of the user's (docker compose, a cluster) may still be booting
+        wait_for_broker(
+            self.bootstrap_servers,
+            self.kafka_wait,
+            log=self.log,
+            setting="KAFKA_BOOTSTRAP_SERVERS",
+        )
 
     def _start_dynamodb(self) -> None:
         if self._dynamodb_url:
