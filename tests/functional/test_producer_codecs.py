@@ -8,55 +8,20 @@ environment plus ``KAFKA_COMPRESSION``; their own production publisher sends to 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 
-from eventflow.config import fraud_settings, kafka_settings
 from eventflow.quakes.emitter import QuakeEmitter
 from eventflow.quakes.models import Earthquake
-from local.broker import EmbeddedBroker, ensure_topics
+from local.broker import ensure_topics
+from tests.functional.broker_support import broker, fresh_settings, read_back
 from tests.functional.test_quakes_emitter import Rig
 from tests.support import Function, patched_env
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
+__all__ = ["broker", "fresh_settings"]  # fixtures used by the tests below
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    log = Path(tmp_path_factory.mktemp("kafka")) / "broker.log"
-    with EmbeddedBroker(log_path=log) as running:
-        yield running.bootstrap_servers
-
-
-@pytest.fixture(autouse=True)
-def fresh_settings() -> Iterator[None]:
-    """Settings are read once per process (as once per Lambda environment): each test is a new one."""
-    kafka_settings.cache_clear()
-    fraud_settings.cache_clear()
-    yield
-    kafka_settings.cache_clear()
-    fraud_settings.cache_clear()
-
-
-def read_back(bootstrap: str, topic: str, count: int, timeout: float = 10.0) -> list:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        out: list = []
-        deadline = time.monotonic() + timeout
-        while len(out) < count and time.monotonic() < deadline:
-            for records in consumer.poll(timeout_ms=100).values():
-                out.extend(records)
-        return out
-    finally:
-        consumer.close(autocommit=False)
 
 
 @pytest.mark.parametrize("codec", CODECS)

@@ -39,7 +39,7 @@ _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 @dataclass(frozen=True)
 class Message:
     topic: str
-    value: bytes
+    value: bytes | None  # None: a tombstone
     key: bytes | None = None
     headers: Sequence[tuple[str, bytes]] = field(default_factory=tuple)
 
