@@ -4,6 +4,7 @@
     python -m local invoke  FunctionLogicalId [--event events/<file>.json] [--param K=V ...]
     python -m local demo    [--template PATH]
     python -m local seed    [--api URL] [--endpoint URL] [--state-dir DIR]
+    python -m local redrive (ID | --all) [--state-dir DIR]
 
 Environment: ``PORT`` (API port), ``KAFKA_BOOTSTRAP_SERVERS`` (use that broker instead of the
 embedded one), ``KAFKA_PORT`` (port of the embedded broker), ``AWS_ENDPOINT_URL_DYNAMODB`` /
@@ -105,6 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--endpoint", default=None, help="DynamoDB endpoint (default: the running stack's)"
     )
     seed.add_argument(
+        "--state-dir", type=Path, default=None, help="where the running stack wrote stack.json"
+    )
+    redrive = sub.add_parser(
+        "redrive", help="send parked records (GET /dead-letters) back to their topics, once each"
+    )
+    which = redrive.add_mutually_exclusive_group(required=True)
+    which.add_argument("id", nargs="?", help="a dead letter's id, topic-partition@offset")
+    which.add_argument("--all", action="store_true", help="every record not redriven yet")
+    redrive.add_argument(
         "--state-dir", type=Path, default=None, help="where the running stack wrote stack.json"
     )
     return parser
@@ -260,7 +270,24 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"up": cmd_up, "invoke": cmd_invoke, "demo": cmd_demo, "seed": cmd_seed}
+def cmd_redrive(args: argparse.Namespace) -> int:
+    from .redrive import redriver_for, run_redrive
+
+    try:
+        redriver = redriver_for(_running_stack(args.state_dir) or {})
+    except LookupError as exc:
+        print(str(exc).strip("'\""), file=sys.stderr)
+        return 1
+    return run_redrive(redriver, args.id, args.all)
+
+
+COMMANDS = {
+    "up": cmd_up,
+    "invoke": cmd_invoke,
+    "demo": cmd_demo,
+    "seed": cmd_seed,
+    "redrive": cmd_redrive,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

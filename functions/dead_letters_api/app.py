@@ -57,7 +57,7 @@ def list_dead_letters(
     responses=openapi_responses(200, DeadLetterItem, 400, 401, 403, 404, 409, 422),
 )
 def redrive_dead_letter(
-    id: Annotated[str, Path(pattern=LETTER_ID_PATTERN, max_length=282)],  # noqa: A002
+    id: Annotated[str, Path(pattern=LETTER_ID_PATTERN, max_length=282)],
 ) -> dict[str, Any]:
     by = caller_identity(app.current_event.raw_event)
     item = Redriver(store(), publisher()).redrive(unquote(id), by)
