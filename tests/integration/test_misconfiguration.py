@@ -2,7 +2,8 @@
 
 The producer (``eventflow.kafka.producer``) against a closed port, a plaintext broker spoken to
 with TLS/SASL, and a TLS listener (or a listener that answers nothing) spoken to in plaintext: each
-fails within 15 s with ``KafkaSetupError`` naming the variable to change. The harness waits for a
+fails within 15 s with ``KafkaSetupError`` naming the variable to change; so does a topic the
+cluster does not have when it does not create topics. The harness waits for a
 broker that is still booting, says what it waits for, and fails naming KAFKA_BOOTSTRAP_SERVERS
 without a traceback.
 """
@@ -26,6 +27,7 @@ from eventflow.config import KafkaSettings
 from eventflow.kafka.preflight import KafkaSetupError
 from eventflow.kafka.producer import KafkaPublisher, Message
 from local.broker import BrokerError, EmbeddedBroker, free_port, wait_for_broker
+from tests.integration.no_autocreate import NoAutoCreateProxy
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -193,6 +195,34 @@ def test_tls_settings_against_a_silent_listener_name_the_handshake(listener):
     assert took < LIMIT_S
     assert "failed the TLS handshake" in message
     assert "KAFKA_BOOTSTRAP_SERVERS" in message
+
+
+def test_a_topic_the_cluster_lacks_names_the_topic_setting(
+    kafka_bootstrap, make_topic, monkeypatch
+):
+    # GIVEN a cluster without topic auto-creation (the embedded broker behind a proxy that answers
+    # UNKNOWN_TOPIC_OR_PARTITION for the missing topic, as MSK does by default), and
+    # TRANSACTIONS_TOPIC naming that missing topic
+    existing = make_topic()
+    missing = f"{existing}-typo"
+    proxy = NoAutoCreateProxy(kafka_bootstrap, {missing})
+    monkeypatch.setenv("TRANSACTIONS_TOPIC", missing)
+    try:
+        publisher = KafkaPublisher(settings(proxy.bootstrap))
+        assert publisher.publish([Message.json(existing, "k", {"n": 1})]) == 1
+        # WHEN the producer publishes to the missing topic
+        started = time.monotonic()
+        with pytest.raises(KafkaSetupError) as caught:
+            publisher.publish([Message.json(missing, "k", {"n": 2})])
+        # THEN it fails within the limit naming the topic and the variable that chose it
+        assert time.monotonic() - started < LIMIT_S
+        assert str(caught.value) == (
+            f"topic {missing!r} does not exist on the cluster at {proxy.bootstrap} (this producer "
+            "never creates topics): create it, or fix TRANSACTIONS_TOPIC (template parameter "
+            "TransactionsTopic)"
+        )
+    finally:
+        proxy.close()
 
 
 # ------------------------------------------------------------------------------ the harness
