@@ -206,7 +206,9 @@ def _explain_send_failure(producer: Any, topic: str, exc: Exception, bootstrap: 
             f"topic {topic!r} does not exist on the cluster at {bootstrap} (this producer never "
             f"creates topics): create it, or fix {topic_setting(topic)}"
         )
-    return f"Kafka publish to {topic!r} failed: {exc!r} (KAFKA_BOOTSTRAP_SERVERS={bootstrap})"
+    return (
+        f"Kafka publish failed for topic {topic!r}: {exc!r} (KAFKA_BOOTSTRAP_SERVERS={bootstrap})"
+    )
 
 
 class KafkaPublisher:
