@@ -7,7 +7,7 @@
     python -m local redrive (ID | --all) [--state-dir DIR]
 
 Environment: ``PORT`` (API port), ``KAFKA_BOOTSTRAP_SERVERS`` (use that broker instead of the
-embedded one), ``KAFKA_PORT`` (port of the embedded broker), ``AWS_ENDPOINT_URL_DYNAMODB`` /
+embedded one; ``KAFKA_WAIT_SECONDS``, default 60, how long to wait for it to boot), ``KAFKA_PORT`` (port of the embedded broker), ``AWS_ENDPOINT_URL_DYNAMODB`` /
 ``AWS_ENDPOINT_URL`` (use that DynamoDB instead of the embedded moto server),
 ``EVENTFLOW_STATE_DIR`` (default ``.local/``).
 """
