@@ -132,6 +132,7 @@ class ApiGateway(HttpService):
         region: str = "us-east-1",
         cache: AuthorizerCache | None = None,
         http_routes: Sequence[HttpRoute] = (),
+        instance: str = "",
     ) -> None:
         self.router = Router(routes, stage)
         #: HTTP API routes (local/httpapi.py): served after the REST routes, $default last
@@ -155,7 +156,7 @@ class ApiGateway(HttpService):
         self._openapi = openapi
         self._openapi_doc: dict[str, Any] | None = None
         self._openapi_lock = threading.Lock()
-        super().__init__(host, port)
+        super().__init__(host, port, instance=instance)
 
     def openapi_document(self) -> dict[str, Any] | None:
         if self._openapi is None:

@@ -92,13 +92,25 @@ def _admin(bootstrap: str, timeout: float) -> KafkaAdminClient:
     )
 
 
-def wait_for_broker(bootstrap: str, timeout: float = 30.0) -> None:
+def wait_for_broker(
+    bootstrap: str,
+    timeout: float = 30.0,
+    *,
+    log: Callable[[str], None] | None = None,
+    setting: str | None = None,
+    every: float = 5.0,
+) -> None:
     """Block until a broker of ``bootstrap`` accepts connections and answers a metadata request.
 
-    Raises ``BrokerError`` when ``timeout`` seconds pass first.
+    A broker that is still booting (just after ``docker compose up -d``) refuses connections or
+    answers nothing for a while: ``log`` (when given) hears once what is awaited and why, then
+    every ``every`` seconds. Raises ``BrokerError`` when ``timeout`` seconds pass first; the message
+    names ``setting`` (the variable that chose this broker, e.g. ``KAFKA_BOOTSTRAP_SERVERS``).
     """
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
+    start = time.monotonic()
+    deadline = start + timeout
+    why = "nothing tried yet"
+    next_note = start
     while time.monotonic() < deadline:
         if _tcp_reachable(bootstrap):
             try:
@@ -109,10 +121,22 @@ def wait_for_broker(bootstrap: str, timeout: float = 30.0) -> None:
                 finally:
                     admin.close()
             except Exception as exc:
-                last_error = exc
-        time.sleep(0.05)
-    detail = f": {last_error}" if last_error else ""
-    raise BrokerError(f"Kafka broker at {bootstrap} not reachable after {timeout:.1f}s{detail}")
+                why = f"it accepts connections but does not answer Kafka requests yet ({exc})"
+        else:
+            why = "no connection accepted yet"
+        now = time.monotonic()
+        if log is not None and now >= next_note:
+            waited = f" ({now - start:.0f}s of {timeout:.0f}s)" if now > start + 0.5 else ""
+            named = f" ({setting})" if setting else ""
+            log(f"waiting for the Kafka broker at {bootstrap}{named}: {why}{waited}")
+            next_note = now + every
+        time.sleep(0.05 if now - start < 2 else 0.25)
+    hint = (
+        f"; check {setting} (host:port of a running broker), or unset it to use the embedded broker"
+        if setting
+        else ""
+    )
+    raise BrokerError(f"no Kafka broker answered at {bootstrap} within {timeout:.0f}s: {why}{hint}")
 
 
 def ensure_topics(

@@ -5,6 +5,7 @@
     start-api  the API routes and their functions, no event sources (``sam local start-api``)
     demo       this project's scenario end to end (its own template only)
     seed       this project's sample data into a running ``up`` (its own template only)
+    redrive    parked records (``GET /dead-letters``) back to their topics, once each
 
 ``invoke`` and ``start-api`` take SAM CLI's flags with SAM CLI's meaning: ``-t/--template``
 (default ``./template.yaml``), ``-e/--event`` (``-`` = stdin, none = ``{}``), ``-n/--env-vars``,
@@ -16,7 +17,7 @@ Every path resolves from the template's folder; the state dir lies beside the te
 port in use) ends with one line on stderr and exit code 2.
 
 Environment: ``PORT`` (API port), ``KAFKA_BOOTSTRAP_SERVERS`` (use that broker instead of the
-embedded one), ``KAFKA_PORT`` (port of the embedded broker), ``AWS_ENDPOINT_URL_DYNAMODB`` /
+embedded one; ``KAFKA_WAIT_SECONDS``, default 60, how long to wait for it to boot), ``KAFKA_PORT`` (port of the embedded broker), ``AWS_ENDPOINT_URL_DYNAMODB`` /
 ``AWS_ENDPOINT_URL`` (use that DynamoDB instead of the embedded moto server),
 ``EVENTFLOW_STATE_DIR`` (another state dir).
 """
@@ -187,6 +188,18 @@ def build_parser() -> argparse.ArgumentParser:
         "-t", "--template", type=Path, default=DEFAULT_TEMPLATE, help="the running stack's template"
     )
     seed.add_argument(
+        "--state-dir", type=Path, default=None, help="where the running stack wrote stack.json"
+    )
+    redrive = sub.add_parser(
+        "redrive", help="send parked records (GET /dead-letters) back to their topics, once each"
+    )
+    which = redrive.add_mutually_exclusive_group(required=True)
+    which.add_argument("id", nargs="?", help="a dead letter's id, topic-partition@offset")
+    which.add_argument("--all", action="store_true", help="every record not redriven yet")
+    redrive.add_argument(
+        "-t", "--template", type=Path, default=DEFAULT_TEMPLATE, help="the running stack's template"
+    )
+    redrive.add_argument(
         "--state-dir", type=Path, default=None, help="where the running stack wrote stack.json"
     )
     return parser
@@ -422,12 +435,24 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_redrive(args: argparse.Namespace) -> int:
+    from .redrive import redriver_for, run_redrive
+
+    try:
+        redriver = redriver_for(running_harness(args.state_dir, args.template) or {})
+    except LookupError as exc:
+        print(str(exc).strip("'\""), file=sys.stderr)
+        return 1
+    return run_redrive(redriver, args.id, args.all)
+
+
 COMMANDS = {
     "up": cmd_up,
     "invoke": cmd_invoke,
     "start-api": cmd_start_api,
     "demo": cmd_demo,
     "seed": cmd_seed,
+    "redrive": cmd_redrive,
 }
 
 

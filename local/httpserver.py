@@ -16,12 +16,15 @@ class HttpService:
 
     name = "http"
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, *, instance: str = "") -> None:
         service = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
-            server_version = f"eventflow-local-{service.name}"
+            # the ``Server`` header; ``instance`` tells one harness's server from another's
+            server_version = f"eventflow-local-{service.name}" + (
+                f"/{instance}" if instance else ""
+            )
 
             def _handle(self) -> None:
                 service.handle(self)

@@ -188,7 +188,8 @@ def _use_error_body(doc: dict[str, Any]) -> None:
     for operations in doc["paths"].values():
         for operation in operations.values():
             for param in operation.get("parameters", []):
-                if param.get("in") == "path":  # ids: what check_id accepts, else 400
+                # ids: what check_id accepts, else 400 (unless the route states its own pattern)
+                if param.get("in") == "path" and "pattern" not in param.get("schema", {}):
                     param["schema"] = {
                         **param.get("schema", {}),
                         "pattern": ID_PATTERN,

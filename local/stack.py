@@ -18,6 +18,7 @@ import os
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,7 @@ def _int_env(environ: Mapping[str, str], name: str) -> int | None:
 
 
 DEFAULT_STREAM_POLL_INTERVAL = 0.05
+DEFAULT_KAFKA_WAIT = 60.0
 
 
 class Stack:
@@ -128,6 +130,8 @@ class Stack:
             bootstrap_servers or (env.get("KAFKA_BOOTSTRAP_SERVERS") or "").strip() or None
         )
         self._bootstrap: str | None = None
+        #: seconds to wait for an external broker that is still booting (KAFKA_WAIT_SECONDS)
+        self.kafka_wait = float(env.get("KAFKA_WAIT_SECONDS") or DEFAULT_KAFKA_WAIT)
         self.kafka_port = (
             kafka_port if kafka_port is not None else (_int_env(env, "KAFKA_PORT") or 0)
         )
@@ -155,6 +159,8 @@ class Stack:
         self.secrets: dict[str, str] = {}
         self.auth: AuthPlan | None = None
         self.gateway: ApiGateway | None = None
+        #: tells this stack's API server from any other's (stack.json, ``Server`` header)
+        self.instance = uuid.uuid4().hex
         self.lambda_api: LambdaApi | None = None
         self.destinations: FailureDestinations | None = None
         self._started = False
@@ -244,7 +250,15 @@ class Stack:
             )
             self.broker.start()
             self._bootstrap = self.broker.bootstrap_servers
-        wait_for_broker(self.bootstrap_servers)
+            wait_for_broker(self.bootstrap_servers)
+            return
+        # a broker of the user's (docker compose, a cluster) may still be booting
+        wait_for_broker(
+            self.bootstrap_servers,
+            self.kafka_wait,
+            log=self.log,
+            setting="KAFKA_BOOTSTRAP_SERVERS",
+        )
 
     def _start_dynamodb(self) -> None:
         if self._dynamodb_url:
@@ -465,6 +479,7 @@ class Stack:
             auth=self.auth,
             region=self.region,
             http_routes=http_routes,
+            instance=self.instance,
         )
         self.gateway.start()
 
@@ -560,6 +575,8 @@ class Stack:
             "stateDir": str(self.state_dir),
             "functions": self.triggers(),
             "pid": os.getpid(),
+            #: the API server names it in its ``Server`` header (local/state.py checks it)
+            "instance": self.instance,
             "startedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
 

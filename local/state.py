@@ -111,25 +111,28 @@ def _harness_for(args: list[str], pid: int, state_dir: Path) -> str | None:
     return None
 
 
-def _api_answers(url: str, timeout: float = 3.0) -> bool:
-    """Any HTTP answer on ``url`` (even an error status) means a server listens there."""
+def _api_server(url: str, timeout: float = 3.0) -> str | None:
+    """The ``Server`` header of what answers on ``url`` ("" for a header-less answer); None
+    when nothing answers."""
     import urllib.error  # imported here: urllib.request takes a while, and is rarely needed
     import urllib.request
 
     try:
-        with urllib.request.urlopen(url.rstrip("/") + "/openapi.json", timeout=timeout):
-            return True
-    except urllib.error.HTTPError:
-        return True
+        with urllib.request.urlopen(url.rstrip("/") + "/openapi.json", timeout=timeout) as resp:
+            return str(resp.headers.get("Server") or "")
+    except urllib.error.HTTPError as exc:
+        return str(exc.headers.get("Server") or "")
     except (OSError, ValueError):
-        return False
+        return None
 
 
 def stale_reason(info: Mapping[str, Any], state_dir: Path) -> str | None:
     """None if the harness that wrote ``info`` still runs for ``state_dir``, else why not.
 
     After a SIGKILL ``stack.json`` stays behind and its pid may be reused by any process, so a
-    live pid is not enough: the process must be the harness's ``up`` (its command line, where
+    live pid is not enough. A harness whose API answers on the recorded URL naming the recorded
+    ``instance`` in its ``Server`` header is alive, whatever program runs it (``up``, a test, a
+    benchmark). Otherwise the process must be the harness's ``up`` (its command line, where
     ``/proc`` exists) and its API must answer on the recorded URL.
     """
     try:
@@ -140,13 +143,17 @@ def stale_reason(info: Mapping[str, Any], state_dir: Path) -> str | None:
         return "it names no process"
     if not _pid_alive(pid):
         return f"pid {pid} no longer runs"
+    api = info.get("apiUrl")
+    instance = str(info.get("instance") or "")
+    server = _api_server(str(api)) if api else None
+    if instance and server is not None and f"/{instance}" in server.split(" ")[0]:
+        return None
     args = _proc_args(pid)
     if args is not None:
         why = _harness_for(args, pid, state_dir)
         if why:
             return why
-    api = info.get("apiUrl")
-    if api and not _api_answers(str(api)):
+    if api and server is None:
         return f"pid {pid} does not answer on {api}"
     return None
 

@@ -55,6 +55,7 @@ def _env_float(environ: Mapping[str, str], name: str, default: float) -> float:
 
 
 KAFKA_AUTH_MODES = ("NONE", "IAM", "SCRAM")
+KAFKA_COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class KafkaSettings:
     ``KAFKA_AUTH``               NONE (plaintext, local) | IAM (MSK IAM, SASL/OAUTHBEARER over TLS)
                                  | SCRAM (SASL/SCRAM-SHA-512 over TLS; secret in KAFKA_SCRAM_SECRET_ARN)
     ``KAFKA_CLIENT_ID``          client id shown in broker logs
+    ``KAFKA_COMPRESSION``        none (default) | gzip | snappy | lz4 | zstd: the producer's codec
+                                 (Lambda's Kafka poller, the Java client, reads every one of them)
     """
 
     bootstrap_servers: str
@@ -72,6 +75,7 @@ class KafkaSettings:
     client_id: str
     scram_secret_arn: str | None
     region: str
+    compression: str = "none"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> KafkaSettings:
@@ -86,9 +90,16 @@ class KafkaSettings:
             raise ConfigurationError(
                 "environment variable KAFKA_SCRAM_SECRET_ARN is required when KAFKA_AUTH=SCRAM"
             )
+        compression = (env.get("KAFKA_COMPRESSION") or "none").strip().lower() or "none"
+        if compression not in KAFKA_COMPRESSIONS:
+            raise ConfigurationError(
+                f"environment variable KAFKA_COMPRESSION must be one of "
+                f"{', '.join(KAFKA_COMPRESSIONS)}, got {compression!r}"
+            )
         return cls(
             bootstrap_servers=_env(env, "KAFKA_BOOTSTRAP_SERVERS"),
             auth=auth,
+            compression=compression,
             client_id=env.get("KAFKA_CLIENT_ID", "eventflow") or "eventflow",
             scram_secret_arn=scram,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",

@@ -171,3 +171,25 @@ def test_a_harness_on_another_state_dir_is_not_this_one(tmp_path: Path) -> None:
 def test_no_state_file_means_no_harness(tmp_path: Path) -> None:
     assert running_harness(tmp_path / "empty", log=print) is None
     assert os.listdir(tmp_path) == []
+
+
+def test_a_harness_run_by_any_program_is_alive_when_its_api_names_its_instance(tmp_path):
+    # GIVEN a stack.json written by a stack run inside this very process (a test, a benchmark)
+    from local.httpserver import HttpService
+
+    class Answering(HttpService):
+        def handle(self, req):
+            req.send_response(404)
+            req.send_header("Content-Length", "0")
+            req.end_headers()
+
+    server = Answering("127.0.0.1", 0, instance="abc123")
+    server.start()
+    try:
+        info = {"pid": os.getpid(), "apiUrl": server.url, "instance": "abc123"}
+        # THEN it is not stale, although the process is not `up`
+        assert stale_reason(info, tmp_path) is None
+        # AND a server naming another instance does not stand for it
+        assert stale_reason({**info, "instance": "other"}, tmp_path) is not None
+    finally:
+        server.stop()

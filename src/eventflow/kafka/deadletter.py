@@ -4,7 +4,10 @@ Each parked record keeps what a user needs to understand and replay it: reason, 
 topic, partition, offset, timestamp, raw key/value (base64) and headers, the function that
 failed it and when. The item id is ``topic-partition@offset`` so a redelivered batch overwrites
 rather than duplicates. Values larger than ``MAX_VALUE_BYTES`` are truncated (the item limit of
-DynamoDB is 400 KB) with their size and SHA-256 kept.
+DynamoDB is 400 KB) with their size and SHA-256 kept; a null value (a tombstone) is kept as
+``valueNull``. A parked record can be redriven once (``eventflow.kafka.redrive``): the item then
+carries ``redrivenAt`` and ``redrivenBy``, written with a condition so a second redrive cannot
+publish twice.
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ class DeadLetterItem(BaseModel):
     valueSha256: str
     headers: list[dict[str, str]]
     expiresAt: int
+    valueNull: bool = False
+    redrivenAt: str | None = None
+    redrivenBy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,7 @@ class DeadLetter:
             "valueSize": len(value),
             "valueTruncated": truncated,
             "valueSha256": hashlib.sha256(value).hexdigest(),
+            "valueNull": rec.value is None,
             "headers": [{"name": n, "value": base64.b64encode(v).decode()} for n, v in rec.headers],
             "expiresAt": epoch_s() + RETENTION_S,
         }
@@ -106,6 +113,54 @@ class DeadLetterStore:
                     from eventflow.errors import TransientError
 
                     raise TransientError("dead-letter writes stayed unprocessed after 8 attempts")
+
+    def get(self, letter_id: str) -> dict[str, Any] | None:
+        with transient_errors():
+            resp = self.client.get_item(
+                TableName=self.table, Key={"id": {"S": letter_id}}, ConsistentRead=True
+            )
+        item = resp.get("Item")
+        if not item:
+            return None
+        out = ddb.from_item(item)
+        out.pop("listKey", None)
+        return out
+
+    def claim_redrive(self, letter_id: str, at: str, by: str) -> bool:
+        """Mark the letter redriven (at, by) unless it already is; False when it already was."""
+        from botocore.exceptions import ClientError
+
+        try:
+            with transient_errors():
+                self.client.update_item(
+                    TableName=self.table,
+                    Key={"id": {"S": letter_id}},
+                    UpdateExpression="SET redrivenAt = :at, redrivenBy = :by",
+                    ConditionExpression="attribute_exists(id) AND attribute_not_exists(redrivenAt)",
+                    ExpressionAttributeValues={":at": {"S": at}, ":by": {"S": by}},
+                )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release_redrive(self, letter_id: str, at: str) -> None:
+        """Undo this caller's claim (the publish failed), so the letter can be redriven again."""
+        from botocore.exceptions import ClientError
+
+        try:
+            with transient_errors():
+                self.client.update_item(
+                    TableName=self.table,
+                    Key={"id": {"S": letter_id}},
+                    UpdateExpression="REMOVE redrivenAt, redrivenBy",
+                    ConditionExpression="redrivenAt = :at",
+                    ExpressionAttributeValues={":at": {"S": at}},
+                )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
 
     def list(
         self, limit: int = 50, start: dict[str, Any] | None = None

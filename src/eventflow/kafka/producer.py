@@ -4,6 +4,15 @@ One producer per process, reused across invocations as Lambda reuses the executi
 Settings: acks=all, idempotence on, bounded timeouts so a dead broker fails the invocation (and
 the event source retries) instead of hanging until the function's timeout.
 
+Compression (``KAFKA_COMPRESSION``): none (default), gzip, snappy, lz4 or zstd, applied to every
+batch; Lambda's Kafka poller reads each of them.
+
+Misconfiguration is named, not waited out: before the first connection ``preflight.check_listener``
+checks that a broker of ``KAFKA_BOOTSTRAP_SERVERS`` speaks what ``KAFKA_AUTH`` expects (plaintext or
+TLS), and the producer never asks the cluster to create a topic, so a topic parameter that names
+no topic fails the send within ``max_block_ms`` with the topic and the setting named, instead of
+creating a topic nobody reads. Each of those raises ``KafkaSetupError`` (a ``TransientError``).
+
 Authentication (``KAFKA_AUTH``): NONE for local/plaintext clusters; IAM for MSK IAM access control
 (SASL/OAUTHBEARER tokens from ``aws-msk-iam-sasl-signer-python``); SCRAM for SASL/SCRAM-SHA-512
 with the credentials in the Secrets Manager secret ``KAFKA_SCRAM_SECRET_ARN``.
@@ -20,6 +29,7 @@ from typing import Any
 
 from eventflow.config import KafkaSettings, kafka_settings
 from eventflow.errors import TransientError
+from eventflow.kafka.preflight import KafkaSetupError, check_listener
 from eventflow.observability import logger
 
 # one encoder for every message: json.dumps with non-default options builds a new one per call
@@ -29,7 +39,7 @@ _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 @dataclass(frozen=True)
 class Message:
     topic: str
-    value: bytes
+    value: bytes | None  # None: a tombstone
     key: bytes | None = None
     headers: Sequence[tuple[str, bytes]] = field(default_factory=tuple)
 
@@ -121,10 +131,31 @@ def _auth_config(settings: KafkaSettings) -> dict[str, Any]:
     return {"security_protocol": "PLAINTEXT"}
 
 
-def build_producer(settings: KafkaSettings, **overrides: Any) -> Any:
+#: the setting that names each topic, for the message of a topic the cluster does not have
+TOPIC_SETTINGS = {
+    "TRANSACTIONS_TOPIC": "TransactionsTopic",
+    "QUAKES_TOPIC": "QuakesTopic",
+    "ALERTS_TOPIC": "AlertsTopic",
+}
+
+
+def topic_setting(topic: str, environ: Any = None) -> str:
+    """``TRANSACTIONS_TOPIC (template parameter TransactionsTopic)`` for the variable naming ``topic``."""
+    import os
+
+    env = os.environ if environ is None else environ
+    for variable, parameter in TOPIC_SETTINGS.items():
+        if env.get(variable) == topic:
+            return f"{variable} (template parameter {parameter})"
+    return "the topic setting (" + ", ".join(TOPIC_SETTINGS) + ")"
+
+
+def build_producer(settings: KafkaSettings, *, preflight: bool = True, **overrides: Any) -> Any:
     from kafka import KafkaProducer
     from kafka.errors import KafkaError
 
+    if preflight:
+        check_listener(settings.bootstrap_servers, settings.auth)
     config: dict[str, Any] = {
         "bootstrap_servers": settings.bootstrap_servers.split(","),
         "client_id": settings.client_id,
@@ -139,13 +170,45 @@ def build_producer(settings: KafkaSettings, **overrides: Any) -> Any:
         "bootstrap_timeout_ms": 10_000,
         "reconnect_backoff_max_ms": 1_000,
         "partitioner": key_partitioner(),
+        "compression_type": None if settings.compression == "none" else settings.compression,
+        "allow_auto_create_topics": False,
         **_auth_config(settings),
         **overrides,
     }
     try:
         return KafkaProducer(**config)
+    except (AssertionError, ValueError) as exc:  # kafka-python's check of the codec's library
+        raise KafkaSetupError(
+            f"KAFKA_COMPRESSION={settings.compression}: {exc} (install the codec's package or "
+            "choose another codec: none, gzip, snappy, lz4, zstd)"
+        ) from exc
     except KafkaError as exc:
-        raise TransientError(f"Kafka: cannot reach {settings.bootstrap_servers}: {exc!r}") from exc
+        raise KafkaSetupError(
+            f"no Kafka broker answered at KAFKA_BOOTSTRAP_SERVERS={settings.bootstrap_servers} "
+            f"(KAFKA_AUTH={settings.auth}): {exc!r}"
+        ) from exc
+
+
+def _explain_send_failure(producer: Any, topic: str, exc: Exception, bootstrap: str) -> str:
+    """Why a send could not even start: a topic the cluster lacks, or no broker at all."""
+    from kafka.errors import KafkaTimeoutError, TopicAuthorizationFailedError
+
+    if isinstance(exc, TopicAuthorizationFailedError):
+        return (
+            f"the cluster refuses writes to topic {topic!r}: grant the function's role "
+            "kafka-cluster:WriteData and DescribeTopic on it (MSK IAM), or the ACL, or fix "
+            f"{topic_setting(topic)}"
+        )
+    metadata = getattr(producer, "_metadata", None)
+    brokers = metadata.brokers() if metadata is not None else set()
+    if isinstance(exc, KafkaTimeoutError) and brokers:
+        return (
+            f"topic {topic!r} does not exist on the cluster at {bootstrap} (this producer never "
+            f"creates topics): create it, or fix {topic_setting(topic)}"
+        )
+    return (
+        f"Kafka publish failed for topic {topic!r}: {exc!r} (KAFKA_BOOTSTRAP_SERVERS={bootstrap})"
+    )
 
 
 class KafkaPublisher:
@@ -168,23 +231,33 @@ class KafkaPublisher:
                 )
             return self._producer
 
+    def _bootstrap(self) -> str:
+        try:
+            return (self._settings or kafka_settings()).bootstrap_servers
+        except Exception:  # only for a message: a producer handed in may have no settings
+            return "?"
+
     def publish(self, messages: Iterable[Message], timeout_s: float = 20.0) -> int:
         """Send all, flush, and check every delivery. Raise :class:`TransientError` if any failed.
 
         Returns the number of acknowledged messages. On failure the producer is discarded so the
         next invocation reconnects from scratch.
         """
-        from kafka.errors import KafkaError
+        from kafka.errors import KafkaError, KafkaTimeoutError, TopicAuthorizationFailedError
 
         producer = self.producer
         futures = []
         try:
             for msg in messages:
-                futures.append(
-                    producer.send(
+                try:
+                    future = producer.send(
                         msg.topic, key=msg.key, value=msg.value, headers=list(msg.headers)
                     )
-                )
+                except (KafkaTimeoutError, TopicAuthorizationFailedError) as exc:
+                    reason = _explain_send_failure(producer, msg.topic, exc, self._bootstrap())
+                    self.reset()
+                    raise KafkaSetupError(reason) from exc
+                futures.append(future)
             producer.flush(timeout=timeout_s)
             for fut in futures:
                 fut.get(timeout=timeout_s)
