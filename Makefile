@@ -18,8 +18,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# four workers: most tests wait on brokers, emulators and worker processes, not on the CPU;
+# each test file runs on one worker, with its own embedded broker per worker
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 4 --dist loadfile
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow

@@ -23,30 +23,26 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .apiauth import AuthPlan, describe_auth_routes, plan_auth
+from .apiauth import AuthPlan, plan_auth
 from .apigw import ApiGateway
 from .auth import DEFAULT_TOKEN
 from .broker import EmbeddedBroker, ensure_topics, wait_for_broker
 from .build import TemplateBuild, cache_dir_for
-from .destinations import DestinationError, FailureDestinations
+from .destinations import FailureDestinations
 from .dynamo import DynamoEndpoint, endpoint_from_env, ensure_tables
-from .eventsources.config import EsmConfigError, parse_config
-from .eventsources.dynamodb import DynamoStreamEventSource
-from .eventsources.kafka import EsmOptions, KafkaEventSourceMapping
 from .httpapi import http_routes as http_routes_of
 from .invoke import InvocationResult
 from .lambda_api import LambdaApi
 from .openapi import build_openapi
-from .runtime import FunctionRuntime, function_name, lambda_environment
-from .schedule import ScheduleError, ScheduleEventSource, is_enabled
+from .report import summary, triggers
+from .runtime import FunctionRuntime, lambda_environment
 from .secretsmanager import ensure_secrets
+from .sources import KAFKA_EVENT_TYPES, LOCAL_MSK_ARN, start_event_sources
 from .state import STATE_FILE, resolve_state_dir
-from .template import DEFAULT_TEMPLATE, LOCAL_ACCOUNT, EventSpec, SamTemplate, load_document
+from .template import DEFAULT_TEMPLATE, SamTemplate, load_document
 
 DEFAULT_API_PORT = 3000
 DEFAULT_PARTITIONS = 3
-LOCAL_MSK_ARN = f"arn:aws:kafka:us-east-1:{LOCAL_ACCOUNT}:cluster/eventflow-local/00000000-0000-0000-0000-000000000000-1"
-KAFKA_EVENT_TYPES = ("MSK", "SelfManagedKafka")
 
 
 class Console:
@@ -358,104 +354,9 @@ class Stack:
                     f"{logical_id}: init failed: {error.get('errorType')}: {error.get('errorMessage')}"
                 )
 
-    def _destinations(self) -> FailureDestinations:
-        if self.destinations is None:
-            self.destinations = FailureDestinations(self.state_dir)
-        return self.destinations
-
-    def _on_failure(self, event: EventSpec) -> Any:
-        """The event's resolved OnFailure destination (None when it has none)."""
-        target = ((event.properties.get("DestinationConfig") or {}).get("OnFailure") or {}).get(
-            "Destination"
-        )
-        if not target:
-            return None
-        return self._destinations().resolve(
-            str(target),
-            bootstrap_servers=self.bootstrap_servers,
-            source_topics=[str(t) for t in event.properties.get("Topics", [])],
-        )
-
     def _start_event_sources(self) -> None:
-        assert self.template is not None and self.dynamo is not None
-        for logical_id, runtime in self.runtimes.items():
-            spec = runtime.spec
-            function_arn = (
-                f"arn:aws:lambda:{self.region}:{LOCAL_ACCOUNT}:function:{function_name(spec)}"
-            )
-            for event in spec.events:
-                source: Any
-                if event.type in KAFKA_EVENT_TYPES or event.type == "DynamoDB":
-                    try:
-                        source = self._stream_source(logical_id, event, runtime, function_arn)
-                    except EsmConfigError as exc:
-                        self.refused.append(str(exc))
-                        continue
-                    except DestinationError as exc:
-                        self.skipped.append(
-                            f"{logical_id}.{event.name}: DestinationConfig: {exc}; not started"
-                        )
-                        continue
-                    self.skipped.extend(source.config.not_emulated)
-                    if not source.config.enabled:
-                        continue
-                elif event.type in ("Schedule", "ScheduleV2"):
-                    if not is_enabled(event):
-                        self.skipped.append(
-                            f"{logical_id}.{event.name}: schedule disabled in the template"
-                        )
-                        continue
-                    try:
-                        source = ScheduleEventSource(
-                            logical_id, event, runtime, region=self.region, log=self.log
-                        )
-                    except ScheduleError as exc:
-                        self.skipped.append(f"{logical_id}.{event.name}: {exc}")
-                        continue
-                elif event.type in ("Api", "HttpApi"):
-                    continue  # served by the API server
-                else:
-                    self.skipped.append(
-                        f"{logical_id}.{event.name}: event type {event.type} is not emulated"
-                    )
-                    continue
-                source.start()
-                self.sources.append(source)
-
-    def _stream_source(
-        self, logical_id: str, event: EventSpec, runtime: FunctionRuntime, function_arn: str
-    ) -> Any:
-        """The Kafka or DynamoDB stream source of ``event`` (EsmConfigError: AWS refuses it)."""
-        assert self.dynamo is not None
-        if event.type == "DynamoDB":
-            parse_config(logical_id, event.name, event.type, event.properties)  # refuse first
-            return DynamoStreamEventSource(
-                logical_id,
-                event,
-                runtime,
-                self.dynamo.streams(),
-                stream_arn=str(event.properties.get("Stream")),
-                state_dir=self.state_dir,
-                destination=self._on_failure(event),
-                function_arn=function_arn,
-                log=self.log,
-                poll_interval=self.stream_poll_interval,
-            )
-        self_managed = event.type == "SelfManagedKafka"
-        return KafkaEventSourceMapping(
-            logical_id,
-            event,
-            runtime,
-            self.bootstrap_servers,
-            event_source_arn=None
-            if self_managed
-            else str(event.properties.get("Stream") or LOCAL_MSK_ARN),
-            self_managed=self_managed,
-            destinations=self._destinations(),
-            log=self.log,
-            # the runtime logs one line per invocation; the mapping adds failures
-            options=EsmOptions(log_invocations=False, region=self.region),
-        )
+        """Kafka and DynamoDB stream mappings and schedules of every function (local/sources.py)."""
+        start_event_sources(self)
 
     def _start_api(self) -> None:
         """The REST API with the authorization the template declares (local/apiauth.py)."""
@@ -531,35 +432,8 @@ class Stack:
 
     # ------------------------------------------------------------------ reporting
     def triggers(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for logical_id, runtime in self.runtimes.items():
-            items = []
-            for event in runtime.spec.events:
-                props = event.properties
-                if event.type == "Api":
-                    items.append(f"{props.get('Method', '').upper()} {props.get('Path')}")
-                elif event.type in KAFKA_EVENT_TYPES:
-                    items.append(
-                        f"{event.type} {', '.join(props.get('Topics', []))} (group {props.get('ConsumerGroupId', '-')})"
-                    )
-                elif event.type == "DynamoDB":
-                    items.append(
-                        f"DynamoDB stream of {self._stream_table(str(props.get('Stream')))}"
-                    )
-                elif event.type in ("Schedule", "ScheduleV2"):
-                    items.append(
-                        f"{event.type} {props.get('Schedule') or props.get('ScheduleExpression')}"
-                    )
-                else:
-                    items.append(event.type)
-            out[logical_id] = items
-        return out
-
-    def _stream_table(self, stream_arn: str) -> str:
-        for attrs in self.tables.values():
-            if attrs.get("StreamArn") == stream_arn:
-                return str(attrs["Ref"])
-        return stream_arn
+        """Each running function's triggers, one line each (local/report.py)."""
+        return triggers(self)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -581,40 +455,8 @@ class Stack:
         }
 
     def summary(self) -> str:
-        info = self.describe()
-        lines = ["eventflow local stack is up"]
-        if info["apiUrl"]:
-            lines.append(
-                f"  API          {info['apiUrl']}   (stage prefix /{self.gateway.stage if self.gateway else ''} optional)"
-            )
-            lines.append(f"  OpenAPI      {info['apiUrl']}/openapi.json   (Swagger UI: /swagger)")
-            for n, line in enumerate(describe_auth_routes(self.auth or AuthPlan(), self.api_token)):
-                lines.append(f"  {'Auth' if n == 0 else '':<12} {line}")
-            if self.gateway is not None and self.gateway.http_routes:
-                keys = ", ".join(r.route_key for r in self.gateway.http_routes)
-                lines.append(
-                    f"  HTTP API     {info['apiUrl']}   ($default stage, no prefix): {keys}"
-                )
-            for logical_id, arn in self.secrets.items():
-                lines.append(
-                    f"  Secret       {logical_id} (made at each start): AWS_ENDPOINT_URL="
-                    f"{info['dynamodbEndpoint']} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test "
-                    f"AWS_DEFAULT_REGION={self.region} aws secretsmanager get-secret-value "
-                    f"--secret-id {arn} --query SecretString --output text"
-                )
-        lines.append(f"  Kafka        {info['bootstrapServers']}   ({info['kafka']})")
-        lines.append(f"  DynamoDB     {info['dynamodbEndpoint']}   ({info['dynamodb']})")
-        lines.append(
-            f"  Topics       {', '.join(self.topics) or '-'}   ({self.partitions} partitions when created here)"
-        )
-        lines.append(f"  Tables       {', '.join(info['tables'].values())}")
-        lines.append(f"  State dir    {self.state_dir}")
-        lines.append("  Functions")
-        for logical_id, items in info["functions"].items():
-            lines.append(f"    {logical_id}")
-            for item in items:
-                lines.append(f"      <- {item}")
-        return "\n".join(lines)
+        """The start-up banner (local/report.py)."""
+        return summary(self)
 
     def write_state_file(self) -> Path:
         path = self.state_dir / STATE_FILE
