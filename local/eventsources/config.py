@@ -108,6 +108,8 @@ class SourceConfig:
     bisect: bool = False
     report_batch_item_failures: bool = False
     filter: Callable[..., bool] | None = None
+    #: Kafka: the record metadata keys the filter patterns name (the filter then needs them)
+    filter_metadata_keys: list[str] = field(default_factory=list)
     on_failure: str | None = None
     enabled: bool = True
     # Kafka
@@ -214,6 +216,7 @@ def parse_config(
     except FilterError as exc:
         raise r.fail("FilterCriteria", str(exc)) from None
     metadata_keys = kafka_metadata_keys(props.get("FilterCriteria")) if kafka else []
+    cfg.filter_metadata_keys = metadata_keys
     if metadata_keys:
         cfg.not_emulated.append(
             f"{where}.FilterCriteria: AWS documents Kafka filtering on 'value' only; the "

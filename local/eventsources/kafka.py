@@ -146,6 +146,8 @@ class KafkaEventSourceMapping(KafkaBatchSource):
         self.bisect = cfg.bisect
         self.report_batch_item_failures = cfg.report_batch_item_failures
         self.filter = cfg.filter
+        #: the record's metadata is built for the filter only when a pattern names it
+        self._filter_uses_metadata = bool(cfg.filter_metadata_keys)
         self.destination: FailureDestination | None = None
         if cfg.on_failure:
             if destinations is None:
@@ -479,6 +481,7 @@ class KafkaEventSourceMapping(KafkaBatchSource):
 
     def _ingest(self, fetched: Mapping[TopicPartition, list[Any]], now: float) -> None:
         flt = self.filter
+        metadata = self._filter_metadata if self._filter_uses_metadata else None
         for tp, records in fetched.items():
             part = self._parts.get(tp)
             if part is None or not records:
@@ -486,7 +489,7 @@ class KafkaEventSourceMapping(KafkaBatchSource):
             part.dirty = True
             part.next_offset = records[-1].offset + 1
             for rec in records:
-                if flt is not None and not flt(rec.value, self._filter_metadata(rec)):
+                if flt is not None and not flt(rec.value, metadata(rec) if metadata else None):
                     self.stats.records_filtered += 1
                     continue
                 ts = rec.timestamp if rec.timestamp and rec.timestamp > 0 else 0
