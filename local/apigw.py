@@ -19,7 +19,6 @@ their ``$default`` route last.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import threading
@@ -41,7 +40,7 @@ from .authorizers import (
 )
 from .events import api_event
 from .httpapi import HttpRoute, http_event, http_response, internal_error
-from .httpserver import HttpService, read_body, send
+from .httpserver import HttpService, read_body, result_body, send
 from .invoke import Invoker
 from .openapi import swagger_html
 from .template import LOCAL_ACCOUNT, Route
@@ -94,16 +93,9 @@ def proxy_response(payload: Any) -> tuple[int, dict[str, list[str]], bytes]:
         headers.setdefault(name, []).extend(str(v) for v in (values or []))
     for name, value in (payload.get("headers") or {}).items():
         headers[name] = [str(value)]  # single-value headers override, as API Gateway merges them
-    body = payload.get("body")
-    if body is None:
-        raw = b""
-    elif payload.get("isBase64Encoded"):
-        try:
-            raw = base64.b64decode(str(body))
-        except ValueError:
-            return _json_body(502, {"message": "Internal server error"})
-    else:
-        raw = (body if isinstance(body, str) else json.dumps(body)).encode()
+    raw = result_body(payload)
+    if raw is None:
+        return _json_body(502, {"message": "Internal server error"})
     return status, headers, raw
 
 

@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from .httpserver import result_body
 from .sam_globals import merge as _deep_merge
 from .template import LOCAL_ACCOUNT, SamTemplate
 
@@ -186,16 +187,9 @@ def http_response(payload: Any) -> tuple[int, dict[str, list[str]], bytes]:
     cookies = [str(c) for c in payload.get("cookies") or []]
     if cookies:
         headers["Set-Cookie"] = cookies
-    body = payload.get("body")
-    if body is None:
-        raw = b""
-    elif payload.get("isBase64Encoded"):
-        try:
-            raw = base64.b64decode(str(body))
-        except ValueError:
-            return internal_error()
-    else:
-        raw = (body if isinstance(body, str) else json.dumps(body)).encode()
+    raw = result_body(payload)
+    if raw is None:
+        return internal_error()
     return status, headers, raw
 
 

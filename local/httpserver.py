@@ -3,6 +3,8 @@ a daemon thread, and one way to write a response."""
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -63,6 +65,20 @@ class HttpService:
             self._thread.join(5)
             self._thread = None
         self.server.server_close()
+
+
+def result_body(payload: Mapping[str, Any]) -> bytes | None:
+    """The bytes of a Lambda result's ``body`` as API Gateway sends them (``isBase64Encoded``
+    decoded, a non-string JSON-encoded); None when the base64 is not valid."""
+    body = payload.get("body")
+    if body is None:
+        return b""
+    if payload.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(str(body))
+        except ValueError:
+            return None
+    return (body if isinstance(body, str) else json.dumps(body)).encode()
 
 
 def read_body(req: BaseHTTPRequestHandler) -> bytes:
