@@ -390,13 +390,7 @@ class TemplateBuild:
             else None
         )
         if folder is None or not folder.is_dir():
-            line = (
-                f"{logical_id}.ContentUri: {content!r} is not a local folder; "
-                "functions run without this layer"
-            )
-            if line not in self.skipped:
-                self.skipped.append(line)
-            return None
+            return None  # named by the template's findings (SamTemplate.layer_dirs)
         method = str((resource.get("Metadata") or {}).get("BuildMethod") or "")
         if runtime_version(method):
             requirements = folder / "requirements.txt"

@@ -88,12 +88,12 @@ def build_openapi(
         "paths": {},
         "components": {"schemas": {}},
     }
+    for layer in template.layer_dirs():
+        if str(layer) not in sys.path:
+            sys.path.append(str(layer))
     for logical_id in api_functions:
         spec = functions[logical_id]
         env = dict(environment(logical_id) if environment else spec.environment)
-        for layer in template.layer_dirs():
-            if str(layer) not in sys.path:
-                sys.path.append(str(layer))
         name = f"openapi_{logical_id}"
         module_spec = importlib.util.spec_from_file_location(name, spec.module_file)
         if module_spec is None or module_spec.loader is None:

@@ -275,9 +275,6 @@ class SamTemplate(CfnTemplate):
         return spec.get("AttributeName") if spec.get("Enabled") else None
 
     # ------------------------------------------------------------------ functions
-    def globals_function(self) -> dict[str, Any]:
-        return dict(self.globals.get(SAM_FUNCTION, {}))
-
     def _function_ids(self) -> list[tuple[str, str]]:
         return [
             (lid, rtype)
@@ -452,7 +449,10 @@ class SamTemplate(CfnTemplate):
         for lid in self.resources_of("AWS::Serverless::LayerVersion"):
             uri = self.properties(lid).get("ContentUri")
             if not isinstance(uri, str) or uri.startswith("s3://"):
-                self.note(f"{lid}.ContentUri: {uri} is not a local folder; layer not loaded")
+                self.note(
+                    f"{lid}.ContentUri: {uri!r} is not a local folder; functions run without "
+                    "this layer"
+                )
                 continue
             path = (self.root / uri).resolve()
             if not path.is_dir():
