@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -22,6 +21,7 @@ import pytest
 
 from local.auth import auth_headers
 from local.state import STATE_DIR_NAME, STATE_FILE
+from tests.integration.faults import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -174,16 +174,6 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture
 def serve(app: Path, cli_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Any]]:
     """``serve(*args)`` starts ``eventflow-local ARGS`` in the background (output in a file);
@@ -232,7 +222,7 @@ def test_start_api_serves_the_routes_and_their_functions_only(serve: Callable[..
     # WHEN start-api runs on a port of our choosing
     port = _free_port()
     proc, out = serve("start-api", "-p", str(port), "--parameter-overrides", "Stage=api")
-    _, body = _wait(
+    _, body = wait_for(
         lambda: (r := _get(f"http://127.0.0.1:{port}/hello"))[0] == 200 and r,
         60,
         f"GET /hello on {port}",
@@ -268,7 +258,7 @@ def test_a_stale_state_file_is_removed_and_a_live_harness_is_shared(
     try:
         # WHEN `up` starts
         proc, out = serve("up", "--port", "0")
-        info = _wait(
+        info = wait_for(
             lambda: (
                 state.is_file()
                 and json.loads(state.read_text()).get("pid") == proc.pid
