@@ -19,9 +19,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # four workers: most tests wait on brokers, emulators and worker processes, not on the CPU;
-# each test file runs on one worker, with its own embedded broker per worker
+# each test file runs on one worker, with its own embedded broker per worker. Tests marked
+# `alone` measure latency and rates, so they run afterwards with the machine to themselves.
 test: $(STAMP)
-	$(PY) -m pytest -n 4 --dist loadfile
+	$(PY) -m pytest -n 4 --dist loadfile -m 'not slow and not alone'
+	$(PY) -m pytest -m 'alone and not slow'
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow

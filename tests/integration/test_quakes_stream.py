@@ -17,7 +17,7 @@ from local.demo import http_json
 from local.stack import Stack
 from tests.integration.faults import read_all
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.alone]
 
 QUAKES_TOPIC = "earthquake-service-topic"
 ALERTS_TOPIC = "earthquake-alerts-topic"
