@@ -54,6 +54,7 @@ def test_kafka_filters_match_json_values_and_plain_string_values(
 
 
 # ----------------------------------------------------------------------------------- partitions
+@pytest.mark.alone  # it times the batching window
 def test_unkeyed_messages_over_three_partitions_arrive_in_one_invocation(
     run_app, kafka_producer, unique_name
 ):
