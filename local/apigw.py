@@ -9,7 +9,8 @@ body, stage) and given to the route's function. The function's result
 As API Gateway does: an unknown path answers 404 ``{"message": ...}``; a known path with another
 method answers 405 with an ``Allow`` header; a function error or a malformed result answers
 502 ``{"message": "Internal server error"}``. The stage prefix (``/v1``) is optional in the URL.
-``GET /`` (when no route claims it) lists the routes.
+``GET /`` (when no route claims it) lists the routes; ``/_console/`` is the local console
+(local/console/), ahead of the template's routes.
 
 Authorization is the template's (``local.apiauth`` says what each route needs,
 ``local.authorizers`` runs Lambda authorizers, ``local.auth`` holds the local-token stand-in and
@@ -24,7 +25,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from .apiauth import AWS_IAM, IMPLICIT_API, AuthPlan, RouteAuth
@@ -44,6 +45,9 @@ from .httpserver import HttpService, read_body, result_body, send
 from .invoke import Invoker
 from .openapi import swagger_html
 from .template import LOCAL_ACCOUNT, Route
+
+if TYPE_CHECKING:
+    from .console import ConsoleApp
 
 Log = Callable[[str], None]
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -125,8 +129,11 @@ class ApiGateway(HttpService):
         cache: AuthorizerCache | None = None,
         http_routes: Sequence[HttpRoute] = (),
         instance: str = "",
+        console: ConsoleApp | None = None,
     ) -> None:
         self.router = Router(routes, stage)
+        #: the local console, served under /_console/ (local/console/)
+        self.console = console
         #: HTTP API routes (local/httpapi.py): served after the REST routes, $default last
         self.http_routes = list(http_routes)
         self._http_default = any(r.path is None for r in self.http_routes)
@@ -173,6 +180,9 @@ class ApiGateway(HttpService):
     # ------------------------------------------------------------------ one request
     def handle(self, req: BaseHTTPRequestHandler) -> None:
         split = urlsplit(req.path)
+        if self.console is not None and self.console.claims(split.path):
+            self.console.handle(req)
+            return
         path = self.router.strip_stage(split.path or "/")
         method = req.command.upper()
         if int(req.headers.get("Content-Length") or 0) > MAX_BODY_BYTES:

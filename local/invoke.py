@@ -20,6 +20,8 @@ class InvocationResult:
     error: dict[str, Any] | None = None
     duration_ms: float = 0.0
     request_id: str = ""
+    #: the lines the function wrote during the invocation (stdout and stderr)
+    logs: tuple[str, ...] = ()
 
 
 class Invoker(Protocol):

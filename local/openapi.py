@@ -6,7 +6,7 @@ itself (``app.get_openapi_schema()``). This module loads each function of the te
 and component schemas, and adds what API Gateway contributes: the stage server and, per
 operation, what the template's Auth requires (``local.apiauth``): nothing, the local token
 standing in for AWS_IAM / Cognito, a Lambda authorizer's identity sources, an API key. The harness serves the result at ``/openapi.json`` and
-Swagger UI at ``/swagger``; ``python -m local openapi`` prints it.
+Swagger UI at ``/swagger`` (its assets from the harness itself, offline); ``python -m local openapi`` prints it.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ LOCAL_TOKEN_SCHEME = "localToken"
 SWAGGER_HTML = """<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>{title}</title>
-<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css"></head>
+<link rel="stylesheet" href="{assets}/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
-<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script src="{assets}/swagger-ui-bundle.js"></script>
 <script>window.ui = SwaggerUIBundle({{url: "{spec_url}", dom_id: "#swagger-ui"}});</script>
 </body></html>
 """
@@ -214,5 +214,12 @@ def _use_error_body(doc: dict[str, Any]) -> None:
             schemas.pop(unused, None)
 
 
-def swagger_html(spec_url: str = "/openapi.json", title: str = "eventflow API") -> str:
-    return SWAGGER_HTML.format(spec_url=spec_url, title=title)
+#: where the API server serves Swagger UI's script and stylesheet (local/console/server.py, from
+#: the PyPI package swagger-ui-py): no CDN, so /swagger works offline
+SWAGGER_ASSETS = "/_console/swagger-ui"
+
+
+def swagger_html(
+    spec_url: str = "/openapi.json", title: str = "eventflow API", assets: str = SWAGGER_ASSETS
+) -> str:
+    return SWAGGER_HTML.format(spec_url=spec_url, title=title, assets=assets)

@@ -48,6 +48,7 @@ def summary(stack: Stack) -> str:
     if info["apiUrl"]:
         stage = stack.gateway.stage if stack.gateway else ""
         lines.append(f"  API          {info['apiUrl']}   (stage prefix /{stage} optional)")
+        lines.append(f"  Console      {info['consoleUrl']}")
         lines.append(f"  OpenAPI      {info['apiUrl']}/openapi.json   (Swagger UI: /swagger)")
         for n, line in enumerate(describe_auth_routes(stack.auth or AuthPlan(), stack.api_token)):
             lines.append(f"  {'Auth' if n == 0 else '':<12} {line}")

@@ -15,7 +15,8 @@ library, so that a missing dependency fails as it fails on Lambda.
   the invocation fails with ``Task timed out after N.00 seconds``.
 - A handler exception comes back as ``{"errorType", "errorMessage", "stackTrace"}``.
 - The worker's stdout/stderr lines are logged with a ``[FunctionLogicalId]`` prefix.
-- One line per invocation: function, trigger, batch size, duration, outcome.
+- One line per invocation: function, trigger, batch size, duration, outcome; the same, with the
+  invocation's own log lines, goes to ``recorder`` when one is set (the console's activity).
 """
 
 from __future__ import annotations
@@ -125,8 +126,13 @@ class _Worker:
         self.responses = Connection(resp_read, readable=True, writable=False)
         prefix = f"[{spec.logical_id}]"
         self._log_ends = [threading.Event(), threading.Event()]
+        #: the lines of the invocation under way (None between invocations)
+        self._captured: list[str] | None = None
+        self._capture_lock = threading.Lock()
         for stream, ended in zip((self.proc.stdout, self.proc.stderr), self._log_ends, strict=True):
-            threading.Thread(target=_pump, args=(stream, prefix, log, ended), daemon=True).start()
+            threading.Thread(
+                target=_pump, args=(stream, prefix, log, ended, self._capture), daemon=True
+            ).start()
         init = {
             "codeUri": str(spec.code_uri),
             "handler": spec.handler,
@@ -166,15 +172,28 @@ class _Worker:
             }
             return None
 
+    def _capture(self, line: str) -> None:
+        with self._capture_lock:
+            if self._captured is not None:
+                self._captured.append(line)
+
     def call(self, request: dict[str, Any], timeout: float) -> dict[str, Any] | None:
         for ended in self._log_ends:
             ended.clear()
+        with self._capture_lock:
+            self._captured = []
         self.requests.send_bytes(json.dumps(request).encode())
         reply = self._recv(timeout)
         if reply is not None:  # let the invocation's log lines come out before its summary line
             for ended in self._log_ends:
                 ended.wait(1.0)
         return reply
+
+    def take_logs(self) -> tuple[str, ...]:
+        """The lines of the last invocation (and stop collecting)."""
+        with self._capture_lock:
+            lines, self._captured = self._captured or [], None
+        return tuple(lines)
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -199,7 +218,13 @@ class _Worker:
                 conn.close()
 
 
-def _pump(stream: IO[bytes] | None, prefix: str, log: Log, ended: threading.Event) -> None:
+def _pump(
+    stream: IO[bytes] | None,
+    prefix: str,
+    log: Log,
+    ended: threading.Event,
+    capture: Callable[[str], None] | None = None,
+) -> None:
     if stream is None:
         return
     for raw in iter(stream.readline, b""):
@@ -207,6 +232,8 @@ def _pump(stream: IO[bytes] | None, prefix: str, log: Log, ended: threading.Even
         text, mark, _ = line.partition(END_MARK)
         if text or not mark:
             log(f"{prefix} {text}")
+            if capture is not None:
+                capture(text)
         if mark:
             ended.set()
     stream.close()
@@ -253,6 +280,8 @@ class FunctionRuntime:
         self._workers: set[_Worker] = set()
         self._closed = False
         self.invocations = 0
+        #: told of every invocation: (function, trigger, batch size, result); see ``invoke``
+        self.recorder: Callable[[str, str, int | None, InvocationResult], object] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -340,8 +369,12 @@ class FunctionRuntime:
         duration_ms = (time.monotonic() - started) * 1000
         with self._cond:
             self.invocations += 1
-        result = InvocationResult(result.ok, result.payload, result.error, duration_ms, request_id)
+        result = InvocationResult(
+            result.ok, result.payload, result.error, duration_ms, request_id, result.logs
+        )
         self.log(self.describe(result, trigger, batch_size))
+        if self.recorder is not None:
+            self.recorder(self.function_name, trigger, batch_size, result)
         return result
 
     def _invoke_on(
@@ -361,6 +394,7 @@ class FunctionRuntime:
                 {"event": event, "requestId": request_id, "deadlineMs": deadline_ms}, timeout
             )
         except (OSError, ValueError) as exc:
+            worker.take_logs()
             self._checkin(worker, keep=False, replace=True)
             return InvocationResult(
                 False, error={"errorType": "Runtime.ExitError", "errorMessage": str(exc)}
@@ -380,12 +414,14 @@ class FunctionRuntime:
                     **error,
                     "errorMessage": f"RequestId: {request_id} Error: {error['errorMessage']}",
                 }
+            logs = worker.take_logs()
             self._checkin(worker, keep=False, replace=True)
-            return InvocationResult(False, error=error)
+            return InvocationResult(False, error=error, logs=logs)
+        logs = worker.take_logs()
         self._checkin(worker, keep=True)
         if reply.get("ok"):
-            return InvocationResult(True, payload=reply.get("payload"))
-        return InvocationResult(False, error=reply.get("error"))
+            return InvocationResult(True, payload=reply.get("payload"), logs=logs)
+        return InvocationResult(False, error=reply.get("error"), logs=logs)
 
     def describe(self, result: InvocationResult, trigger: str, batch_size: int | None) -> str:
         outcome = "ok"

@@ -28,6 +28,7 @@ from .apigw import ApiGateway
 from .auth import DEFAULT_TOKEN
 from .broker import EmbeddedBroker, ensure_topics, wait_for_broker
 from .build import TemplateBuild, cache_dir_for
+from .console import Activity, ConsoleApp
 from .destinations import FailureDestinations
 from .dynamo import DynamoEndpoint, endpoint_from_env, ensure_tables
 from .httpapi import http_routes as http_routes_of
@@ -155,6 +156,9 @@ class Stack:
         self.secrets: dict[str, str] = {}
         self.auth: AuthPlan | None = None
         self.gateway: ApiGateway | None = None
+        #: every invocation, for the console (local/console/) served by the API server
+        self.activity = Activity()
+        self.console: ConsoleApp | None = None
         #: tells this stack's API server from any other's (stack.json, ``Server`` header)
         self.instance = uuid.uuid4().hex
         self.lambda_api: LambdaApi | None = None
@@ -345,6 +349,7 @@ class Stack:
                 init_error=plan.error,
                 log=self.log,
             )
+            runtime.recorder = self.activity.record
             runtime.start()  # cold starts run in parallel
             self.runtimes[logical_id] = runtime
         for logical_id, runtime in self.runtimes.items():
@@ -368,6 +373,7 @@ class Stack:
         self.skipped.extend(self.auth.skipped)
         self.refused.extend(self.auth.refused)
         stage = self._api_stage()
+        self.console = ConsoleApp(self, self.activity)
         self.gateway = ApiGateway(
             [route for route, _ in self.auth.routes],
             self.runtimes,
@@ -381,6 +387,7 @@ class Stack:
             region=self.region,
             http_routes=http_routes,
             instance=self.instance,
+            console=self.console,
         )
         self.gateway.start()
 
@@ -411,6 +418,9 @@ class Stack:
             except Exception as exc:
                 self.log(f"stopping {type(source).__name__}: {exc!r}")
         self.sources = []
+        if self.console is not None:
+            self.console.stop()
+            self.console = None
         if self.gateway is not None:
             self.gateway.stop()
             self.gateway = None
@@ -438,6 +448,7 @@ class Stack:
     def describe(self) -> dict[str, Any]:
         return {
             "apiUrl": self.gateway.url if self.gateway else None,
+            "consoleUrl": f"{self.gateway.url}/_console/" if self.gateway else None,
             "bootstrapServers": self._bootstrap,
             "kafka": self.kafka_kind,
             "dynamodbEndpoint": self.dynamo.url if self.dynamo else None,

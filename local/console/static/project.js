@@ -1,0 +1,131 @@
+// The views of this project's own template (fraud, earthquakes, dead letters). They read the
+// template's API from the page, as any client does (same origin; the API token where a route
+// needs one), and show themselves only when the API has the routes (state.features).
+import { h, getJSON, send, tabulate, pretty, fill, failure } from "./lib.js";
+
+const SVG = "http://www.w3.org/2000/svg";
+const enc = encodeURIComponent;
+
+// ------------------------------------------------------------------ fraud
+export async function accountsBoard(el, limit = 100) {
+  const body = el.querySelector(".board") || el.appendChild(h("div", { class: "board" }));
+  try {
+    const page = await getJSON(`/accounts?limit=${limit}`);
+    fill(body, page.items.length ? tabulate([["Account"], ["Name"], ["Frauds", "num"], ["Status"]],
+      page.items.map((a) => [h("span", { class: "mono" }, a.id), a.name,
+        h("span", { class: "fraud-count" }, String(a.fraudCount ?? 0)),
+        h("span", { class: `badge status ${a.status === "blocked" ? "bad" : "ok"}`, "data-account": a.id }, a.status)]))
+      : h("p", { class: "muted" }, "No accounts yet (make demo creates one)."));
+  } catch (e) { failure(body, e); }
+}
+
+export const fraud = {
+  readsApi: true,
+  async mount(root) {
+    this.el = h("section", { class: "panel", id: "accounts" });
+    root.append(h("h1", {}, "Fraud: accounts"), this.el,
+      h("p", { class: "muted" }, "An account is blocked at its third fraud; this board follows the account consumer live."));
+    await this.refresh();
+  },
+  refresh() { return accountsBoard(this.el); },
+};
+
+// ------------------------------------------------------------------ earthquakes
+export async function quakeState(el) {
+  const body = el.querySelector(".stream") || el.appendChild(h("div", { class: "stream" }));
+  try {
+    const s = await getJSON("/earthquake-events");
+    fill(body, h("p", {}, h("span", { class: `badge ${s.running ? "ok" : ""}`, id: "stream-state" }, s.running ? "running" : "stopped"),
+      ` ${s.emitted ?? 0} emitted`, s.running ? ` at ${s.rate} events/s` : "",
+      s.stopReason ? h("span", { class: "muted" }, ` (${s.stopReason})`) : ""));
+  } catch (e) { failure(body, e); }
+}
+
+let outline = null;
+async function worldOutline() {
+  if (!outline) {
+    const text = await (await fetch("/_console/static/world.svg")).text();
+    outline = new DOMParser().parseFromString(text, "image/svg+xml").documentElement;
+  }
+  return document.importNode(outline, true);
+}
+
+export const quakes = {
+  readsApi: true,
+  async mount(root) {
+    this.state = h("div");
+    this.map = h("div", { class: "map", id: "quake-map" });
+    this.note = h("p", { class: "muted" });
+    this.alerts = h("div");
+    const rate = h("input", { type: "number", value: "20", min: "1", max: "500", style: "width:5rem" });
+    const seconds = h("input", { type: "number", value: "30", min: "1", style: "width:5rem" });
+    const control = async (action) => {
+      try {
+        const body = action === "start" ? { rate: Number(rate.value), durationSeconds: Number(seconds.value) } : {};
+        const r = await send("POST", `/earthquake-events/${action}`, body);
+        fill(this.note, r.message);
+      } catch (e) { failure(this.note, e); }
+      this.refresh();
+    };
+    root.append(h("h1", {}, "Earthquakes"),
+      h("section", { class: "panel" }, this.state,
+        h("p", {}, h("label", {}, "rate ", rate, " events/s "), h("label", {}, " for ", seconds, " s "),
+          h("button", { id: "quake-start", onclick: () => control("start") }, "Start"), " ",
+          h("button", { id: "quake-stop", class: "secondary", onclick: () => control("stop") }, "Stop")),
+        this.note),
+      h("section", { class: "panel" }, this.map,
+        h("p", { class: "legend" }, "Latest 100 events; dot size = magnitude; red = alert. Map: Natural Earth 1:110m land (public domain).")),
+      h("section", { class: "panel" }, h("h2", {}, "Latest alerts"), this.alerts));
+    const svg = await worldOutline();
+    this.dots = document.createElementNS(SVG, "g");
+    svg.append(this.dots);
+    this.map.append(svg);
+    await this.refresh();
+  },
+  async refresh() {
+    quakeState(this.state);
+    try {
+      const [events, alerts] = await Promise.all([getJSON("/earthquakes?limit=100"), getJSON("/earthquakes/alerts?limit=20")]);
+      const alerted = new Set(alerts.items.map((a) => a.eventId || a.id));
+      const dots = events.items.filter((q) => q.location).map((q) => {
+        const c = document.createElementNS(SVG, "circle");
+        c.setAttribute("cx", (q.location.longitude + 180).toFixed(2));
+        c.setAttribute("cy", (90 - q.location.latitude).toFixed(2));
+        c.setAttribute("r", (0.4 + 0.35 * q.magnitude).toFixed(2));
+        c.setAttribute("class", alerted.has(q.id) ? "quake alert" : "quake");
+        c.setAttribute("data-id", q.id);
+        const title = document.createElementNS(SVG, "title");
+        title.textContent = `M${q.magnitude} ${q.regionName || q.region || ""} ${q.time || ""}`;
+        c.append(title);
+        return c;
+      });
+      this.dots.replaceChildren(...dots.reverse()); // newest drawn last, on top
+      fill(this.alerts, alerts.items.length ? tabulate([["Time"], ["Magnitude", "num"], ["Severity"], ["Region"]],
+        alerts.items.map((a) => [a.time || "", a.magnitude, a.severity, a.regionName || a.region]))
+        : h("p", { class: "muted" }, "No alerts yet."));
+    } catch (e) { failure(this.alerts, e); }
+  },
+};
+
+// ------------------------------------------------------------------ dead letters (the template's)
+const b64text = (b) => { try { return b ? atob(b) : ""; } catch { return b; } };
+
+export async function letters(el) {
+  try {
+    const page = await getJSON("/dead-letters?limit=50");
+    fill(el, h("section", { class: "panel", id: "dead-letters" }, h("h2", {}, `Parked records (${page.items.length})`),
+      page.items.length ? page.items.map((d) => h("div", { class: "message" },
+        h("div", { class: "meta" }, h("span", {}, d.topic), h("span", {}, `partition ${d.partition} offset ${d.offset}`),
+          h("span", {}, d.function), h("b", { class: "bad" }, d.reason), h("span", {}, d.failedAt),
+          d.redrivenAt ? h("span", { class: "ok" }, `redriven ${d.redrivenAt} by ${d.redrivenBy}`)
+            : h("button", { class: "secondary", onclick: async (ev) => {
+              try { await send("POST", `/dead-letters/${enc(d.id)}/redrive`); ev.target.replaceWith("redriven"); }
+              catch (e) { ev.target.replaceWith(h("span", { class: "error" }, e.message)); }
+            } }, "Redrive")),
+        h("div", { class: "muted" }, d.message),
+        h("pre", {}, `key: ${b64text(d.key)}\nraw value (base64): ${d.value}\nas text: ${b64text(d.value)}`)))
+        : h("p", { class: "muted" }, "No parked records.")));
+  } catch (e) { failure(el, e); }
+}
+
+export { pretty };
