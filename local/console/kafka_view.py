@@ -68,7 +68,7 @@ class KafkaView:
                 group_id=None,
                 client_id="eventflow-local-console",
                 enable_auto_commit=False,
-                fetch_max_wait_ms=100,
+                fetch_max_wait_ms=50,
                 request_timeout_ms=10_000,
                 check_crcs=False,
             )
@@ -102,11 +102,29 @@ class KafkaView:
             if not tps:
                 return {}
             begins = consumer.beginning_offsets(tps)
-            ends = consumer.end_offsets(tps)
+            ends = self._high_watermarks(consumer, tps, consumer.end_offsets(tps))
         out: dict[str, dict[int, tuple[int, int]]] = {}
         for tp in tps:
             out.setdefault(tp.topic, {})[tp.partition] = (int(begins[tp]), int(ends[tp]))
         return out
+
+    @staticmethod
+    def _high_watermarks(
+        consumer: KafkaConsumer, tps: list[TopicPartition], listed: dict[TopicPartition, int]
+    ) -> dict[TopicPartition, int]:
+        """End offsets confirmed by a fetch's high watermark: some Kafka-compatible brokers (the
+        embedded one among them) answer ListOffsets(latest) with the last batch's base offset + 1
+        (as local/eventsources/kafka_offsets.py notes)."""
+        consumer.assign(tps)
+        try:
+            for tp in tps:
+                consumer.seek(tp, listed[tp])
+            deadline = time.monotonic() + FETCH_WAIT_S
+            while time.monotonic() < deadline and any(consumer.highwater(tp) is None for tp in tps):
+                consumer.poll(timeout_ms=50, max_records=1)
+            return {tp: max(int(listed[tp]), consumer.highwater(tp) or 0) for tp in tps}
+        finally:
+            consumer.assign([])
 
     def messages(self, topic: str, limit: int = 50) -> list[dict[str, Any]]:
         """The latest ``limit`` messages of ``topic`` across its partitions, newest first."""

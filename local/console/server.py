@@ -73,6 +73,7 @@ class ConsoleApp:
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
         self._watch_lock = threading.Lock()
+        self._last_ends: dict[str, int] = {}
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [
             ("GET", re.compile(r"/api/overview"), self.overview),
             ("GET", re.compile(r"/api/topics"), self.topics),
@@ -336,9 +337,17 @@ class ConsoleApp:
                 _write_event(req, "reload", {})
             _write_event(req, *message)
 
+    def _end_offsets(self) -> dict[str, int] | None:
+        try:
+            names = self.kafka.topic_names(self.stack.topics)
+            return {t: sum(e for _, e in p.values()) for t, p in self.kafka.offsets(names).items()}
+        except Exception:  # the broker is gone or busy: try again at the next tick
+            return None
+
     def _ensure_watcher(self) -> None:
         with self._watch_lock:
             if self._watcher is None or not self._watcher.is_alive():
+                self._last_ends = self._end_offsets() or {}  # what the first page saw
                 self._watcher = threading.Thread(
                     target=self._watch, name="console-watch", daemon=True
                 )
@@ -346,21 +355,16 @@ class ConsoleApp:
 
     def _watch(self) -> None:
         """While a page listens: publish a topic's end offsets when they move (one ListOffsets)."""
-        last: dict[str, int] = {}
         while not self._stop.wait(WATCH_INTERVAL_S):
             if not self.activity.listening:
                 continue
-            try:
-                names = self.kafka.topic_names(self.stack.topics)
-                ends = {
-                    t: sum(e for _, e in p.values()) for t, p in self.kafka.offsets(names).items()
-                }
-            except Exception:
+            ends = self._end_offsets()
+            if ends is None:
                 continue
-            changed = {t: e for t, e in ends.items() if last.get(t) != e}
-            if changed and last:
+            changed = {t: e for t, e in ends.items() if self._last_ends.get(t) != e}
+            if changed:
                 self.activity.publish("offsets", changed)
-            last = ends
+            self._last_ends = ends
 
 
 def _write_event(req: BaseHTTPRequestHandler, name: str, data: Any) -> None:
