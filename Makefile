@@ -7,6 +7,9 @@ SAM_VENV := .tools/sam
 SAM := $(SAM_VENV)/bin/sam
 SAM_PYTHON ?= $(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null || ls -d $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13 2>/dev/null | tail -1)
 export SAM_CLI_TELEMETRY := 0
+# the console's browser tests drive Debian's chromium; Playwright never downloads a browser
+CHROMIUM := /usr/bin/chromium
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .PHONY: install test test-slow lint format typecheck up start-api demo seed invoke validate build bench clean
 
@@ -18,10 +21,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Debian's chromium for tests/browser/ (apt-get update only when the package lists lack it)
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || (echo "tests/browser/ needs Chromium at $(CHROMIUM) (Debian: apt-get install chromium)"; exit 1)
+	apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)
+
 # four workers: most tests wait on brokers, emulators and worker processes, not on the CPU;
 # each test file runs on one worker, with its own embedded broker per worker. Tests marked
 # `alone` measure latency and rates, so they run afterwards with the machine to themselves.
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(PY) -m pytest -n 4 --dist loadfile -m 'not slow and not alone'
 	$(PY) -m pytest -m 'alone and not slow'
 

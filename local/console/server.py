@@ -192,7 +192,7 @@ class ConsoleApp:
             "features": stack_view.features(stack),
             "topics": stack_view.topics(stack, self.kafka),
             "functions": stack_view.functions(stack),
-            "invocations": self.activity.latest(15),
+            "invocations": self.activity.latest(100),
             "invocationsTotal": self.activity.total,
             "tables": [{"logicalId": k, "name": v["Ref"]} for k, v in stack.tables.items()],
             "sources": stack_view.sources(stack),

@@ -10,7 +10,7 @@ export function h(tag, attrs = {}, ...children) {
     else if (k === "text") el.textContent = v;
     else el.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -48,7 +48,7 @@ export function tabulate(headers, rows, onClick) {
 }
 
 export function when(epochSeconds) {
-  return new Date(epochSeconds * 1000).toLocaleTimeString();
+  return new Date(epochSeconds * 1000).toLocaleTimeString([], { hour12: false });
 }
 
 export function pretty(value) {

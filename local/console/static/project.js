@@ -12,7 +12,7 @@ export async function accountsBoard(el, limit = 100) {
   try {
     const page = await getJSON(`/accounts?limit=${limit}`);
     fill(body, page.items.length ? tabulate([["Account"], ["Name"], ["Frauds", "num"], ["Status"]],
-      page.items.map((a) => [h("span", { class: "mono" }, a.id), a.name,
+      page.items.map((a) => [h("span", { class: "mono", title: a.id }, limit < 100 ? `${a.id.slice(0, 10)}…` : a.id), a.name,
         h("span", { class: "fraud-count" }, String(a.fraudCount ?? 0)),
         h("span", { class: `badge status ${a.status === "blocked" ? "bad" : "ok"}`, "data-account": a.id }, a.status)]))
       : h("p", { class: "muted" }, "No accounts yet (make demo creates one)."));
@@ -50,6 +50,31 @@ async function worldOutline() {
   return document.importNode(outline, true);
 }
 
+/** A world map in ``el`` with the latest ``limit`` events; returns a function that redraws it. */
+export async function quakeMap(el, limit = 100) {
+  const svg = await worldOutline();
+  const dots = document.createElementNS(SVG, "g");
+  svg.append(dots);
+  el.append(svg);
+  return async () => {
+    const [events, alerts] = await Promise.all([getJSON(`/earthquakes?limit=${limit}`), getJSON("/earthquakes/alerts?limit=20")]);
+    const alerted = new Set(alerts.items.map((a) => a.eventId || a.id));
+    dots.replaceChildren(...events.items.filter((q) => q.location).reverse().map((q) => { // newest on top
+      const c = document.createElementNS(SVG, "circle");
+      c.setAttribute("cx", (q.location.longitude + 180).toFixed(2));
+      c.setAttribute("cy", (90 - q.location.latitude).toFixed(2));
+      c.setAttribute("r", (0.8 + 0.5 * q.magnitude).toFixed(2));
+      c.setAttribute("class", alerted.has(q.id) ? "quake alert" : "quake");
+      c.setAttribute("data-id", q.id);
+      const title = document.createElementNS(SVG, "title");
+      title.textContent = `M${q.magnitude} ${q.regionName || q.region || ""} ${q.time || ""}`;
+      c.append(title);
+      return c;
+    }));
+    return alerts;
+  };
+}
+
 export const quakes = {
   readsApi: true,
   async mount(root) {
@@ -76,30 +101,13 @@ export const quakes = {
       h("section", { class: "panel" }, this.map,
         h("p", { class: "legend" }, "Latest 100 events; dot size = magnitude; red = alert. Map: Natural Earth 1:110m land (public domain).")),
       h("section", { class: "panel" }, h("h2", {}, "Latest alerts"), this.alerts));
-    const svg = await worldOutline();
-    this.dots = document.createElementNS(SVG, "g");
-    svg.append(this.dots);
-    this.map.append(svg);
+    this.redraw = await quakeMap(this.map);
     await this.refresh();
   },
   async refresh() {
     quakeState(this.state);
     try {
-      const [events, alerts] = await Promise.all([getJSON("/earthquakes?limit=100"), getJSON("/earthquakes/alerts?limit=20")]);
-      const alerted = new Set(alerts.items.map((a) => a.eventId || a.id));
-      const dots = events.items.filter((q) => q.location).map((q) => {
-        const c = document.createElementNS(SVG, "circle");
-        c.setAttribute("cx", (q.location.longitude + 180).toFixed(2));
-        c.setAttribute("cy", (90 - q.location.latitude).toFixed(2));
-        c.setAttribute("r", (0.4 + 0.35 * q.magnitude).toFixed(2));
-        c.setAttribute("class", alerted.has(q.id) ? "quake alert" : "quake");
-        c.setAttribute("data-id", q.id);
-        const title = document.createElementNS(SVG, "title");
-        title.textContent = `M${q.magnitude} ${q.regionName || q.region || ""} ${q.time || ""}`;
-        c.append(title);
-        return c;
-      });
-      this.dots.replaceChildren(...dots.reverse()); // newest drawn last, on top
+      const alerts = await this.redraw();
       fill(this.alerts, alerts.items.length ? tabulate([["Time"], ["Magnitude", "num"], ["Severity"], ["Region"]],
         alerts.items.map((a) => [a.time || "", a.magnitude, a.severity, a.regionName || a.region]))
         : h("p", { class: "muted" }, "No alerts yet."));

@@ -1,6 +1,6 @@
 // The generic views: they work for any SAM app the harness runs.
 import { h, getJSON, send, tabulate, when, pretty, outcomeBadge, fill, failure, state } from "./lib.js";
-import { accountsBoard, quakeState, letters } from "./project.js";
+import { accountsBoard, quakeState, quakeMap, letters } from "./project.js";
 
 const enc = encodeURIComponent;
 
@@ -27,12 +27,9 @@ export const overview = {
       h("section", { class: "panel", id: "overview-topics" }, h("h2", {}, h("a", { href: "#/topics" }, "Topics")),
         tabulate([["Topic"], ["Messages", "num"], ["Lag", "num"], ["Consumers"]],
           info.topics.map((t) => [h("a", { href: `#/topic/${enc(t.topic)}` }, t.topic), t.messages, t.lag,
-            t.consumers.map((c) => c.function).join(", ") || "-"]))),
-      h("section", { class: "panel", id: "overview-invocations" },
-        h("h2", {}, h("a", { href: "#/functions" }, `Latest invocations (${info.invocationsTotal})`)),
-        invocationRows(info.invocations.slice(0, 10))),
-      h("section", { class: "panel" }, h("h2", {}, h("a", { href: "#/tables" }, "Tables")),
-        h("p", {}, info.tables.map((t) => h("a", { href: `#/table/${enc(t.logicalId)}`, class: "badge" }, t.logicalId)))),
+            t.consumers.map((c) => c.function).join(", ") || "-"])),
+        h("h2", { style: "margin-top:1rem" }, h("a", { href: "#/tables" }, "Tables")),
+        h("p", {}, info.tables.map((t) => [h("a", { href: `#/table/${enc(t.logicalId)}`, class: "badge" }, t.logicalId), " "]))),
     ];
     if (info.features.fraud) {
       const board = h("section", { class: "panel", id: "overview-accounts" }, h("h2", {}, h("a", { href: "#/fraud" }, "Accounts")));
@@ -40,10 +37,16 @@ export const overview = {
       accountsBoard(board, 8);
     }
     if (info.features.quakes) {
-      const quake = h("section", { class: "panel", id: "overview-quakes" }, h("h2", {}, h("a", { href: "#/quakes" }, "Earthquake stream")));
+      const map = h("div", { class: "map" });
+      const quake = h("section", { class: "panel", id: "overview-quakes" }, h("h2", {}, h("a", { href: "#/quakes" }, "Earthquake stream")), map);
       panels.push(quake);
       quakeState(quake);
+      quakeMap(map, 50).then((redraw) => redraw()).catch(() => {});
     }
+    panels.push(h("section", { class: "panel wide", id: "overview-invocations" },
+      h("h2", {}, h("a", { href: "#/functions" }, `Latest invocations (${info.invocationsTotal} in all)`)),
+      h("p", { class: "muted" }, "Event sources and writes; reads (GET) are on Functions."),
+      invocationRows(info.invocations.filter((i) => !/^api (GET|HEAD) /.test(i.trigger)).slice(0, 8))));
     fill(this.el, panels);
   },
 };

@@ -1,0 +1,135 @@
+"""What a user sees in the console and in Swagger UI, in headless Chromium, after the fraud demo
+(one account, four transactions, three marked as fraud, the account blocked)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.auth import DEFAULT_TOKEN
+from tests.browser.conftest import Page
+from tests.console_support import template_stack
+from tests.integration.faults import wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "console.png"
+
+
+@pytest.fixture(scope="module")
+def fraud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, dict]]:
+    with template_stack(tmp_path_factory.mktemp("browser")) as started:
+        yield started
+
+
+@pytest.fixture
+def page(browser: Any, fraud: tuple[Any, dict]) -> Iterator[Page]:
+    stack, _ = fraud
+    opened = Page(browser, stack.api_url)
+    try:
+        yield opened
+        assert opened.outside == [], "the page reached outside the harness"
+        assert opened.errors == [], "script errors on the page"
+    finally:
+        opened.close()
+
+
+def console(fraud: tuple[Any, dict], view: str) -> str:
+    return f"{fraud[0].api_url}/_console/#/{view}"
+
+
+def test_swagger_ui_lists_the_api_routes_offline(page, fraud):
+    page.page.goto(f"{fraud[0].api_url}/swagger")
+    page.page.wait_for_selector(".opblock-summary-path", timeout=15_000)
+    paths = set(page.page.locator(".opblock-summary-path").all_inner_texts())
+    paths = {re.sub(r"\s+", "", p) for p in paths}
+    assert {"/accounts", "/earthquake-events/start", "/dead-letters"} <= paths
+    assert any(re.fullmatch(r"/transactions/\{\w+\}/fraud", p) for p in paths), paths
+
+
+def test_the_topic_shows_the_three_fraud_messages_with_their_keys(page, fraud):
+    _, facts = fraud
+    page.page.goto(console(fraud, "topic/transaction-service-topic"))
+    messages = page.page.locator("#messages .message")
+    messages.nth(2).wait_for(timeout=10_000)
+    assert messages.count() == 3
+    assert messages.locator(".key").all_inner_texts() == [facts["account"]["id"]] * 3
+    text = page.page.locator("#messages").inner_text()
+    for txn in facts["transactions"][:3]:
+        assert txn["id"] in text
+    assert text.count('"status": "FRAUD"') == 3  # the values, pretty-printed JSON
+
+
+def test_the_account_shows_three_frauds_and_blocked(page, fraud):
+    _, facts = fraud
+    page.page.goto(console(fraud, "fraud"))
+    status = page.page.locator(f'[data-account="{facts["account"]["id"]}"]')
+    status.wait_for(timeout=10_000)
+    assert status.inner_text() == "blocked"
+    row = page.page.locator("#accounts tr", has=status)
+    assert row.locator(".fraud-count").inner_text() == "3"
+
+
+def test_the_board_changes_live_as_a_fraud_is_marked(page, fraud):
+    from tests.console_support import request
+
+    stack, _ = fraud
+    page.page.goto(console(fraud, "fraud"))
+    page.page.locator("#live.on").wait_for(timeout=10_000)  # the event stream is connected
+    auth = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
+    _, _, raw = request(
+        "POST",
+        f"{stack.api_url}/accounts",
+        {"name": "Live", "number": "Li1", "type": "root", "status": "new"},
+        auth,
+    )
+    account = __import__("json").loads(raw)["id"]
+    _, _, raw = request(
+        "POST", f"{stack.api_url}/transactions", {"accountId": account, "description": "x"}, auth
+    )
+    txn = __import__("json").loads(raw)["id"]
+    request("POST", f"{stack.api_url}/transactions/{txn}/fraud", None, auth)
+    row = page.page.locator("#accounts tr", has=page.page.locator(f'[data-account="{account}"]'))
+    # no reload: the account consumer's invocation is pushed, and the board follows
+    page.page.wait_for_function(
+        "id => [...document.querySelectorAll('#accounts tr')].some(r => r.querySelector("
+        "`[data-account='${id}']`) && r.querySelector('.fraud-count').textContent === '1')",
+        arg=account,
+        timeout=20_000,
+    )
+    assert row.locator(".fraud-count").inner_text() == "1"
+
+
+def test_an_invocation_of_the_account_consumer_is_listed_with_its_logs(page, fraud):
+    page.page.goto(console(fraud, "functions"))
+    row = page.page.locator("#invocations tr", has_text="AccountConsumerFunction").first
+    row.wait_for(timeout=10_000)
+    assert "kafka:transaction-service-topic" in row.inner_text()
+    row.click()
+    page.page.locator("#invocation-logs").wait_for(timeout=10_000)
+    assert "AccountConsumerFunction" in page.page.locator("main").inner_text()
+
+
+def test_an_earthquake_dot_appears_on_the_map_after_start(page, fraud):
+    page.page.goto(console(fraud, "quakes"))
+    page.page.locator("#quake-map svg path.land").wait_for(timeout=10_000)
+    page.page.fill("#token", DEFAULT_TOKEN)
+    page.page.click("#quake-start")
+    page.page.locator("#quake-map circle.quake").first.wait_for(timeout=30_000)
+    assert page.page.locator("#stream-state").inner_text() in ("running", "stopped")
+    # the overview at a glance, for the README
+    page.page.goto(console(fraud, ""))
+    page.page.locator("#overview-accounts .fraud-count").first.wait_for(timeout=10_000)
+    page.page.locator("#overview-quakes #stream-state").wait_for(timeout=10_000)
+    page.page.click("#nav a[data-view=quakes]")
+    page.page.locator("#quake-map circle.quake").nth(5).wait_for(timeout=20_000)
+    page.page.click("#quake-stop")
+    wait_for(lambda: "stopped" in page.page.locator("#stream-state").inner_text(), 15, "stop")
+    page.page.goto(console(fraud, ""))
+    page.page.locator("#overview-accounts .fraud-count").first.wait_for(timeout=10_000)
+    page.page.wait_for_timeout(500)
+    page.page.screenshot(path=str(SCREENSHOT))
+    assert SCREENSHOT.stat().st_size > 20_000
