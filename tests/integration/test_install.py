@@ -66,6 +66,9 @@ def test_the_wheel_installs_and_runs_an_app_from_its_folder(tmp_path: Path) -> N
     top = {name.split("/", 1)[0] for name in zipfile.ZipFile(wheel).namelist()}
     assert "local" not in top
     assert {"eventflow", "eventflow_local"} <= top
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for asset in ("index.html", "app.js", "console.css", "world.svg"):  # the console's page
+        assert f"eventflow_local/console/static/{asset}" in names
 
     # WHEN it is installed into a fresh venv
     venv, site_packages = _fresh_venv(tmp_path)
