@@ -31,7 +31,7 @@ SWAGGER_HTML = """<!doctype html>
 <link rel="stylesheet" href="{assets}/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="{assets}/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({{url: "{spec_url}", dom_id: "#swagger-ui"}});</script>
+<script>window.ui = SwaggerUIBundle({{url: "{spec_url}", dom_id: "#swagger-ui", validatorUrl: null}});</script>
 </body></html>
 """
 

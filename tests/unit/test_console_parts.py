@@ -152,7 +152,7 @@ def test_the_world_outline_is_shipped_and_fills_the_map():
     numbers = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", path)]
     xs, ys = numbers[0::2], numbers[1::2]
     assert min(xs) <= 1 and max(xs) >= 359  # from one edge to the other
-    assert 0 <= min(ys) and max(ys) <= 180
+    assert min(ys) >= 0 and max(ys) <= 180
 
 
 def test_the_page_needs_nothing_from_the_network():

@@ -25,9 +25,10 @@ export const overview = {
     try { info = await getJSON("/_console/api/overview"); } catch (e) { return failure(this.el, e); }
     const panels = [
       h("section", { class: "panel", id: "overview-topics" }, h("h2", {}, h("a", { href: "#/topics" }, "Topics")),
-        tabulate([["Topic"], ["Messages", "num"], ["Lag", "num"], ["Consumers"]],
-          info.topics.map((t) => [h("a", { href: `#/topic/${enc(t.topic)}` }, t.topic), t.messages, t.lag,
-            t.consumers.map((c) => c.function).join(", ") || "-"])),
+        tabulate([["Topic / consumed by"], ["Messages", "num"], ["Lag", "num"]],
+          info.topics.map((t) => [h("div", {}, h("a", { href: `#/topic/${enc(t.topic)}` }, t.topic),
+            h("div", { class: "muted small" }, t.consumers.map((c) => c.function).join(", ") || "no event source mapping")),
+          t.messages, t.lag])),
         h("h2", { style: "margin-top:1rem" }, h("a", { href: "#/tables" }, "Tables")),
         h("p", {}, info.tables.map((t) => [h("a", { href: `#/table/${enc(t.logicalId)}`, class: "badge" }, t.logicalId), " "]))),
     ];
