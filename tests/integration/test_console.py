@@ -291,3 +291,42 @@ def test_the_generic_views_work_for_another_sam_app(run_app, unique_name):
     assert tables["InvocationsTable"]["count"] == 1
     items = get_json(console(stack, "/api/tables/InvocationsTable/items"))["items"]
     assert items[0]["counts"] == {f"{topic}-{next(iter(m['partition'] for m in messages))}": 1}
+
+
+def test_retries_in_flight_a_failed_invocations_logs_and_the_onfailure_queue(run_app):
+    # GIVEN a DynamoDB stream source that retries a failing batch five times, then gives it to
+    # its OnFailure queue
+    stack = run_app("stream_strings", parameters={"StreamRetries": "5", "StreamWindow": "0"})
+    client = stack.dynamodb_client()
+    table = stack.table_name("ItemsTable")
+    # WHEN a poison item is written
+    client.put_item(TableName=table, Item={"id": {"S": "bad"}, "poison": {"BOOL": True}})
+
+    # THEN the event source shows the batch being retried ...
+    def retrying() -> Any:
+        (source,) = get_json(console(stack, "/api/functions"))["sources"]
+        return source["retriesInFlight"]
+
+    (retry,) = wait_for(retrying, 20, "a retry in flight", every=0.05)
+    assert retry["records"] == 1 and retry["attempts"] >= 1
+    # ... each failed invocation with its error and the log lines it wrote ...
+    failed = wait_for(
+        lambda: [
+            i for i in get_json(console(stack, "/api/invocations"))["invocations"] if not i["ok"]
+        ],
+        20,
+        "a failed invocation",
+    )
+    assert failed[0]["outcome"] == "error ValueError: poison item in the batch"
+    logs = get_json(console(stack, f"/api/invocations/{failed[0]['seq']}"))["logs"]
+    assert any("ValueError: poison item in the batch" in line for line in logs)
+    # ... and, retries exhausted, the record in the OnFailure queue
+    queues = wait_for(
+        lambda: get_json(console(stack, "/api/destinations"))["queues"], 30, "the failure record"
+    )
+    assert queues[0]["queue"] == "StreamFailures"
+    (record,) = queues[0]["records"]
+    assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert wait_for(lambda: not retrying(), 10, "no retry left") is True
+    info = get_json(console(stack, "/api/overview"))
+    assert info["features"] == dict.fromkeys(info["features"], False)
