@@ -216,6 +216,7 @@ class ConsoleApp:
     def produce(self, req: BaseHTTPRequestHandler, topic: str, **_: Any) -> Reply:
         denied = check_auth(dict(req.headers.items()), self.stack.api_token)
         if int(req.headers.get("Content-Length") or 0) > MAX_PRODUCE_BYTES:
+            req.close_connection = True  # the body is not read
             raise HttpError(413, f"a message of the console is at most {MAX_PRODUCE_BYTES} bytes")
         raw = read_body(req)
         if denied is not None:

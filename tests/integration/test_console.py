@@ -117,6 +117,8 @@ def test_bad_produce_requests_are_told_what_is_wrong(fraud):
     assert status == 400 and b"value" in raw
     status, _, raw = request("POST", url, {"value": "x", "headers": {"a": 1}}, AUTH)
     assert status == 400 and b"headers" in raw
+    status, _, raw = request("POST", url, {"value": "x" * (1024 * 1024 + 1)}, AUTH)
+    assert status == 413 and b"at most" in raw
     assert request("DELETE", url, None, AUTH)[0] == 405
     assert request("GET", console(stack, "/api/nothing"))[0] == 404
 
