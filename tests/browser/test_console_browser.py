@@ -137,10 +137,12 @@ def test_an_earthquake_dot_appears_on_the_map_after_start(page, fraud):
     page.page.goto(console(fraud, "quakes"))
     page.page.locator("#quake-map svg path.land").wait_for(timeout=10_000)
     page.page.fill("#token", DEFAULT_TOKEN)
+    page.page.select_option("#quake-magnitudes", "uniform")  # a third of them alerts
     page.page.click("#quake-start")
     page.page.locator("#quake-map circle.quake").first.wait_for(timeout=30_000)
     # the dots come as the stream runs, pushed by the consumer's invocations (no reload)
     page.page.locator("#quake-map circle.quake").nth(5).wait_for(timeout=20_000)
+    page.page.locator("#quake-map circle.quake.alert").first.wait_for(timeout=20_000)
     page.page.click("#quake-stop")
     wait_for(lambda: "stopped" in page.page.locator("#stream-state").inner_text(), 15, "stop")
     # the overview at a glance, for the README

@@ -84,9 +84,11 @@ export const quakes = {
     this.alerts = h("div");
     const rate = h("input", { type: "number", value: "20", min: "1", max: "500", style: "width:5rem" });
     const seconds = h("input", { type: "number", value: "30", min: "1", style: "width:5rem" });
+    const law = h("select", { id: "quake-magnitudes" },
+      h("option", { value: "gutenberg-richter" }, "Gutenberg-Richter"), h("option", { value: "uniform" }, "uniform 0-9"));
     const control = async (action) => {
       try {
-        const body = action === "start" ? { rate: Number(rate.value), durationSeconds: Number(seconds.value) } : {};
+        const body = action === "start" ? { rate: Number(rate.value), durationSeconds: Number(seconds.value), magnitudes: law.value } : {};
         const r = await send("POST", `/earthquake-events/${action}`, body);
         fill(this.note, r.message);
       } catch (e) { failure(this.note, e); }
@@ -94,7 +96,7 @@ export const quakes = {
     };
     root.append(h("h1", {}, "Earthquakes"),
       h("section", { class: "panel" }, this.state,
-        h("p", {}, h("label", {}, "rate ", rate, " events/s "), h("label", {}, " for ", seconds, " s "),
+        h("p", {}, h("label", {}, "rate ", rate, " events/s "), h("label", {}, " for ", seconds, " s "), h("label", {}, " magnitudes ", law, " "),
           h("button", { id: "quake-start", onclick: () => control("start") }, "Start"), " ",
           h("button", { id: "quake-stop", class: "secondary", onclick: () => control("stop") }, "Stop")),
         this.note),
