@@ -28,7 +28,8 @@ LOCAL_TOKEN_SCHEME = "localToken"
 SWAGGER_HTML = """<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>{title}</title>
-<link rel="stylesheet" href="{assets}/swagger-ui.css"></head>
+<link rel="stylesheet" href="{assets}/swagger-ui.css">
+<link rel="icon" type="image/png" href="{assets}/favicon-32x32.png"></head>
 <body><div id="swagger-ui"></div>
 <script src="{assets}/swagger-ui-bundle.js"></script>
 <script>window.ui = SwaggerUIBundle({{url: "{spec_url}", dom_id: "#swagger-ui", validatorUrl: null}});</script>

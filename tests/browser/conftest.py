@@ -43,7 +43,8 @@ def browser() -> Iterator[Any]:
 
 
 class Page:
-    """A page of the browser, the requests it tried to send elsewhere, and its script errors."""
+    """A page of the browser, the requests it tried to send elsewhere, its script errors and the
+    files it asked for that were missing."""
 
     def __init__(self, browser: Any, base_url: str) -> None:
         self.base_url = base_url
@@ -53,6 +54,13 @@ class Page:
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        #: the page's own files (scripts, styles, map, icons) that were not there
+        self.missing: list[str] = []
+        self.page.on("response", self._response)
+
+    def _response(self, response: Any) -> None:
+        if response.status == 404 and response.request.resource_type != "fetch":
+            self.missing.append(response.url)
 
     def _route(self, route: Any) -> None:
         if route.request.url.startswith(self.base_url):

@@ -33,6 +33,7 @@ def page(browser: Any, fraud: tuple[Any, dict]) -> Iterator[Page]:
         yield opened
         assert opened.outside == [], "the page reached outside the harness"
         assert opened.errors == [], "script errors on the page"
+        assert opened.missing == [], "files the page needs are missing"
     finally:
         opened.close()
 
