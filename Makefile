@@ -11,7 +11,7 @@ export SAM_CLI_TELEMETRY := 0
 CHROMIUM := /usr/bin/chromium
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: install test test-slow lint format typecheck up start-api demo seed invoke validate build bench clean
+.PHONY: install test screenshot test-slow lint format typecheck up start-api demo seed invoke validate build bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ $(CHROMIUM):
 test: $(STAMP) $(CHROMIUM)
 	$(PY) -m pytest -n 4 --dist loadfile -m 'not slow and not alone'
 	$(PY) -m pytest -m 'alone and not slow'
+
+# the README's picture of the console: the browser tests, saving the overview as docs/console.png
+screenshot: $(STAMP) $(CHROMIUM)
+	CONSOLE_SCREENSHOT=docs/console.png $(PY) -m pytest -p no:xdist -m browser tests/browser
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow
