@@ -172,6 +172,9 @@ class Stack:
         self.lambda_api: LambdaApi | None = None
         self.destinations: FailureDestinations | None = None
         self._started = False
+        #: the embedded broker's topics are saved at stop (set once restored at start)
+        self._save_topics_on_stop = False
+        self._kafka_groups: list[str] = []
 
     # ------------------------------------------------------------------ accessors
     @property
@@ -235,6 +238,7 @@ class Stack:
             )
             self._create_secrets()
             self._create_topics()
+            self._restore_topics()
             self._template_findings()
             self.lambda_api = LambdaApi(host="127.0.0.1", port=0, log=self.log)
             self._start_functions()
@@ -326,6 +330,56 @@ class Stack:
         assert self.template is not None
         self.topics = template_topics(self.template)
         ensure_topics(self.bootstrap_servers, {topic: self.partitions for topic in self.topics})
+
+    @property
+    def keeps_tables(self) -> bool:
+        """True when DynamoDB keeps this stack's tables after it stops (DynamoDB Local on disk)."""
+        return (
+            self.dynamo is not None
+            and self.dynamo.kind == "dynamodb-local"
+            and not self.dynamodb_in_memory
+        )
+
+    def _restore_topics(self) -> None:
+        """The embedded broker forgets its topics; with tables that survive, the records and
+        group offsets saved at the last stop come back first (local/kafka_snapshot.py)."""
+        if self.broker is None or not self.keeps_tables:
+            return
+        from . import kafka_snapshot
+
+        restored = kafka_snapshot.restore(
+            self.bootstrap_servers, self.state_dir / kafka_snapshot.SNAPSHOT, self.log
+        )
+        if restored is not None:
+            self.log(
+                f"kafka: {restored[0]} records and the offsets of {restored[1]} consumer groups "
+                "restored from the last stop"
+            )
+        elif any(attrs.get("State") == "reused" for attrs in self.tables.values()):
+            self.skipped.append(
+                "Kafka topics of the last run: not saved (it did not stop cleanly); the topics "
+                "start empty at offset 0 while the tables kept their data"
+            )
+        self._save_topics_on_stop = True
+
+    def _save_topics(self) -> None:
+        if not self._save_topics_on_stop or self.broker is None:
+            return
+        from . import kafka_snapshot
+
+        try:
+            records, groups = kafka_snapshot.save(
+                self.bootstrap_servers,
+                self.topics,
+                self._kafka_groups,
+                self.state_dir / kafka_snapshot.SNAPSHOT,
+            )
+            self.log(
+                f"kafka: {records} records and {groups} consumer groups saved for the next start"
+            )
+        except Exception as exc:  # the tables are kept; the topics of this run are lost
+            self.log(f"kafka: saving the topics failed: {exc!r}")
+        self._save_topics_on_stop = False
 
     def function_environment(self, logical_id: str) -> dict[str, str]:
         assert self.template is not None and self.dynamo is not None
@@ -428,6 +482,7 @@ class Stack:
 
     def stop(self) -> None:
         """Event sources first (no new invocations), then the API, workers, broker and moto."""
+        self._kafka_groups = [str(s.group_id) for s in self.sources if hasattr(s, "group_id")]
         for source in reversed(self.sources):
             try:
                 source.stop()
@@ -446,6 +501,7 @@ class Stack:
         if self.destinations is not None:
             self.destinations.close()
         self.destinations = None
+        self._save_topics()
         if self.broker is not None:
             self.broker.stop()
             self.broker = None
