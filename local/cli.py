@@ -250,6 +250,10 @@ def dynamodb_engine(args: argparse.Namespace, environ: Mapping[str, str]) -> dic
         )
     if engine is None:
         return {}
+    if engine == "local":  # Java and npm are named before anything starts
+        from .dynamodb_local import preflight
+
+        preflight(environ)
     return {"dynamodb": engine, "dynamodb_in_memory": bool(in_memory and engine == "local")}
 
 

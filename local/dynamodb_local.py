@@ -125,6 +125,14 @@ def find_java(environ: Mapping[str, str] | None = None) -> str:
     return java
 
 
+def preflight(environ: Mapping[str, str] | None = None) -> None:
+    """Before anything starts: Java 17+, and the package or npm to install it (else
+    ``DynamoLocalError`` saying what to install)."""
+    find_java(environ)
+    if find_jar(tools_dir(environ)) is None and shutil.which("npm") is None:
+        raise DynamoLocalError(NPM_HINT)
+
+
 def free_port(host: str) -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))

@@ -24,10 +24,13 @@ import json
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
+
+if TYPE_CHECKING:
+    from .stack import Stack
 
 SNAPSHOT = Path("kafka") / "snapshot.jsonl"
 Log = Callable[[str], None]
@@ -166,3 +169,30 @@ def restore(bootstrap: str, path: Path, log: Log) -> tuple[int, int] | None:
         consumer.close(autocommit=False)
     path.unlink()
     return records, groups
+
+
+def restore_for(stack: Stack) -> None:
+    """At start: the last stop's records and offsets into the stack's fresh topics, or a line
+    in the start-up report when tables were kept but the topics were not."""
+    restored = restore(stack.bootstrap_servers, stack.state_dir / SNAPSHOT, stack.log)
+    if restored is not None:
+        stack.log(
+            f"kafka: {restored[0]} records and the offsets of {restored[1]} consumer groups "
+            "restored from the last stop"
+        )
+    elif any(attrs.get("State") == "reused" for attrs in stack.tables.values()):
+        stack.skipped.append(
+            "Kafka topics of the last run: not saved (it did not stop cleanly); the topics "
+            "start empty at offset 0 while the tables kept their data"
+        )
+
+
+def save_for(stack: Stack, groups: Iterable[str]) -> None:
+    """At stop, after the functions, before the broker: the topics and ``groups``' offsets."""
+    try:
+        records, saved = save(
+            stack.bootstrap_servers, stack.topics, groups, stack.state_dir / SNAPSHOT
+        )
+        stack.log(f"kafka: {records} records and {saved} consumer groups saved for the next start")
+    except Exception as exc:  # the tables are kept; this run's topics are not
+        stack.log(f"kafka: saving the topics failed: {exc!r}")

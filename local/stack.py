@@ -343,42 +343,17 @@ class Stack:
     def _restore_topics(self) -> None:
         """The embedded broker forgets its topics; with tables that survive, the records and
         group offsets saved at the last stop come back first (local/kafka_snapshot.py)."""
-        if self.broker is None or not self.keeps_tables:
-            return
-        from . import kafka_snapshot
+        if self.broker is not None and self.keeps_tables:
+            from .kafka_snapshot import restore_for
 
-        restored = kafka_snapshot.restore(
-            self.bootstrap_servers, self.state_dir / kafka_snapshot.SNAPSHOT, self.log
-        )
-        if restored is not None:
-            self.log(
-                f"kafka: {restored[0]} records and the offsets of {restored[1]} consumer groups "
-                "restored from the last stop"
-            )
-        elif any(attrs.get("State") == "reused" for attrs in self.tables.values()):
-            self.skipped.append(
-                "Kafka topics of the last run: not saved (it did not stop cleanly); the topics "
-                "start empty at offset 0 while the tables kept their data"
-            )
-        self._save_topics_on_stop = True
+            restore_for(self)
+            self._save_topics_on_stop = True
 
     def _save_topics(self) -> None:
-        if not self._save_topics_on_stop or self.broker is None:
-            return
-        from . import kafka_snapshot
+        if self._save_topics_on_stop and self.broker is not None:
+            from .kafka_snapshot import save_for
 
-        try:
-            records, groups = kafka_snapshot.save(
-                self.bootstrap_servers,
-                self.topics,
-                self._kafka_groups,
-                self.state_dir / kafka_snapshot.SNAPSHOT,
-            )
-            self.log(
-                f"kafka: {records} records and {groups} consumer groups saved for the next start"
-            )
-        except Exception as exc:  # the tables are kept; the topics of this run are lost
-            self.log(f"kafka: saving the topics failed: {exc!r}")
+            save_for(self, self._kafka_groups)
         self._save_topics_on_stop = False
 
     def function_environment(self, logical_id: str) -> dict[str, str]:

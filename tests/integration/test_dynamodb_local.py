@@ -25,6 +25,7 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPIC = "transaction-service-topic"
+UP = [sys.executable, "-m", "local", "up", "--dynamodb", "local", "--port", "0"]
 
 
 class Up:
@@ -40,8 +41,7 @@ class Up:
         self.log_path = log_path
         with open(log_path, "wb") as sink:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "local", "up", "--dynamodb", "local", "--port", "0"]
-                + ["--state-dir", str(state_dir)],
+                [*UP, "--state-dir", str(state_dir)],
                 cwd=ROOT,
                 env=env,
                 stdout=sink,
