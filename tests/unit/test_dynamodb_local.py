@@ -100,7 +100,18 @@ def test_up_without_java_says_so_in_one_line_before_starting_anything(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("JAVA_HOME", "DYNAMODB")}
     env["PATH"] = str(bin_dir)  # neither java nor npm
     done = subprocess.run(
-        [sys.executable, "-m", "local", "up", "--dynamodb", "local", "--port", "0", "--state-dir", str(tmp_path / "state")],
+        [
+            sys.executable,
+            "-m",
+            "local",
+            "up",
+            "--dynamodb",
+            "local",
+            "--port",
+            "0",
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
