@@ -458,6 +458,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     check_parameters(doc, overrides, args.template)
     _own_template_only("demo", doc, args.template, DEMO_FUNCTIONS)
     engine = dynamodb_engine(args, os.environ)
+    if engine.get("dynamodb") == "local":
+        engine["dynamodb_in_memory"] = True  # the demo's state dir is thrown away afterwards
     return run_demo(template_path=args.template, parameters=overrides, **engine)
 
 
