@@ -24,7 +24,7 @@ import json
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
@@ -61,24 +61,10 @@ def save(
             for topic in sorted(wanted):
                 partitions = consumer.partitions_for_topic(topic) or set()
                 tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-                if not tps:
-                    continue
                 all_tps.extend(tps)
-                ends = consumer.end_offsets(tps)
-                starts = consumer.beginning_offsets(tps)
                 for tp in tps:
-                    out.write(json.dumps({"partition": [topic, tp.partition, starts[tp]]}) + "\n")
-                    if ends[tp] <= starts[tp]:
-                        continue
-                    consumer.assign([tp])
-                    consumer.seek(tp, starts[tp])
-                    while consumer.position(tp) < ends[tp]:
-                        for batch in consumer.poll(timeout_ms=1000).values():
-                            for rec in batch:
-                                if rec.offset >= ends[tp]:
-                                    continue
-                                out.write(json.dumps(_record(rec)) + "\n")
-                                records += 1
+                    out.write(json.dumps({"partition": [topic, tp.partition]}) + "\n")
+            records = _copy_records(consumer, all_tps, out)
             for group in sorted(set(groups_of)):
                 offsets = _committed(bootstrap, group, all_tps)
                 if offsets:
@@ -88,6 +74,25 @@ def save(
     finally:
         consumer.close(autocommit=False)
     return records, groups
+
+
+def _copy_records(consumer: KafkaConsumer, tps: list[TopicPartition], out: IO[str]) -> int:
+    """Every record of ``tps`` from the beginning, written in partition order. The broker is
+    quiet (the functions have stopped), so reading ends when two polls in a row bring nothing:
+    Tansu's end offsets count record batches, not records, so they cannot say where the end is."""
+    if not tps:
+        return 0
+    consumer.assign(tps)
+    consumer.seek_to_beginning(*tps)
+    written = idle = 0
+    while idle < 2:
+        fetched = consumer.poll(timeout_ms=500)
+        idle = 0 if fetched else idle + 1
+        for batch in fetched.values():
+            for rec in batch:
+                out.write(json.dumps(_record(rec)) + "\n")
+                written += 1
+    return written
 
 
 def _committed(bootstrap: str, group: str, tps: list[TopicPartition]) -> dict[str, int]:
@@ -129,7 +134,7 @@ def restore(bootstrap: str, path: Path, log: Log) -> tuple[int, int] | None:
             for line in lines:
                 item = json.loads(line)
                 if "partition" in item:
-                    topic, partition, _start = item["partition"]
+                    topic, partition = item["partition"][:2]
                     tp = TopicPartition(topic, partition)
                     if consumer.end_offsets([tp]).get(tp, 0) > 0:
                         log(f"kafka: {topic}-{partition} is not empty: its saved records stay out")
