@@ -435,8 +435,8 @@ def _fraud(add: Any, f: dict[str, Any], h: dict[str, Any]) -> None:
         f"{bcost['requests_per_1000']:,.0f} vs {cost['requests_per_1000']:.0f} per 1,000 events.\n"
     )
     add(
-        "**Cost.** Requests are counted where they are served: `bench/meter.py` wraps moto's WSGI "
-        "application in the harness process and records every request that touches the "
+        "**Cost.** Requests are counted on their way to the engine: `bench/meter.py` puts a proxy "
+        "in front of the embedded DynamoDB and records every request that touches the "
         "consumer's tables (accounts, processed events, dead letters; the baseline's table for "
         "the baseline), so retries and batching are counted as a bill would count them, with no "
         "change to the clients. Capacity units come from the request bodies and the accounts' "
