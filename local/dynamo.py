@@ -1,5 +1,5 @@
-"""DynamoDB for the harness: an external endpoint (DynamoDB Local, LocalStack) or an embedded moto
-server, and the template's tables created on it.
+"""DynamoDB for the harness: an embedded engine (moto's server, the default, or AWS's DynamoDB
+Local), or an external endpoint (DynamoDB Local, LocalStack), and the template's tables on it.
 
 Credentials are always dummies: nothing here can reach real AWS. Tables that already exist are
 reused as they are (a restarted harness keeps its data); missing streams and TTL are switched on.
@@ -10,15 +10,13 @@ table's real name, ARN and stream ARN are registered in ``SamTemplate.attributes
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -68,32 +66,75 @@ def is_localstack(endpoint: str, timeout: float = 1.0) -> bool:
     return isinstance(body, dict) and "services" in body
 
 
+ENGINES = ("moto", "local")
+
+
 @dataclass
 class DynamoEndpoint:
-    """Where the tables live, and how to build clients for it."""
+    """Where the tables live, and how to build clients for it.
+
+    ``url`` serves DynamoDB and DynamoDB Streams; ``services_url`` the other AWS services the
+    functions call (Secrets Manager ...): the same moto server when moto is the engine, a moto
+    server beside DynamoDB Local when that is the engine, None for an external endpoint.
+    """
 
     url: str
-    kind: str  # "moto" (embedded), "localstack", or "external"
+    kind: str  # "moto" (embedded), "dynamodb-local" (embedded), "localstack", or "external"
     region: str = "us-east-1"
-    _server: Any = field(default=None, repr=False)
+    services_url: str | None = None
+    _servers: list[Any] = field(default_factory=list, repr=False)
 
     @classmethod
     def connect(cls, url: str, region: str = "us-east-1") -> DynamoEndpoint:
-        return cls(url.rstrip("/"), "localstack" if is_localstack(url) else "external", region)
+        kind = "localstack" if is_localstack(url) else "external"
+        return cls(url.rstrip("/"), kind, region, url.rstrip("/") if kind == "localstack" else None)
 
     @classmethod
     def embedded(
-        cls, host: str = "127.0.0.1", port: int = 0, region: str = "us-east-1"
+        cls,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        region: str = "us-east-1",
+        log_path: Path | None = None,
     ) -> DynamoEndpoint:
-        """Start a moto server in this process (its own thread) on ``port`` (0: a free port).
+        """Start a moto server (local/moto_server.py: its own process, its own data) on ``port``
+        (0: a free port)."""
+        from .moto_server import MotoServerProcess
 
-        moto's data lives in module state: two embedded servers running at the same time in one
-        process see the same tables.
-        """
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        server = SerialMotoServer(host, port)
-        server.start()
-        return cls(server.url, "moto", region, server)
+        server = MotoServerProcess(host, port, log_path)
+        return cls(server.url, "moto", region, server.url, [server])
+
+    @classmethod
+    def dynamodb_local(
+        cls,
+        db_path: Path | None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        region: str = "us-east-1",
+        log_dir: Path | None = None,
+        log: Callable[[str], None] = print,
+        environ: Mapping[str, str] | None = None,
+    ) -> DynamoEndpoint:
+        """DynamoDB Local (local/dynamodb_local.py) with its tables in ``db_path`` (None: in
+        memory), and a moto server for the other services the functions call."""
+        from .dynamodb_local import DynamoDBLocalServer
+        from .moto_server import MotoServerProcess
+
+        ddb = DynamoDBLocalServer(
+            db_path,
+            host=host,
+            port=port,
+            log_path=log_dir / "dynamodb-local.log" if log_dir else None,
+            log=log,
+            environ=environ,
+        )
+        try:
+            services = MotoServerProcess(host, 0, log_dir / "moto.log" if log_dir else None)
+        except BaseException:
+            ddb.stop()
+            raise
+        return cls(ddb.url, "dynamodb-local", region, services.url, [ddb, services])
 
     def client(self, service: str) -> Any:
         if self.kind == "localstack":
@@ -108,11 +149,12 @@ class DynamoEndpoint:
                 localstack_host=parsed.netloc,
             )
             return session.client(service, config=_CONFIG)
+        url = self.url if service in ("dynamodb", "dynamodbstreams") else self.services_url
         boto_session: Any = boto3.session.Session()
         return boto_session.client(
             service,
             region_name=self.region,
-            endpoint_url=self.url,
+            endpoint_url=url or self.url,
             config=_CONFIG,
             **DUMMY_CREDENTIALS,
         )
@@ -123,77 +165,29 @@ class DynamoEndpoint:
     def streams(self) -> Any:
         return self.client("dynamodbstreams")
 
-    def function_env(self) -> dict[str, str]:
-        """What a function needs to reach these tables (and their streams).
+    @property
+    def emulates_services(self) -> bool:
+        """True when the other services (Secrets Manager ...) are emulated beside the tables."""
+        return self.services_url is not None
 
-        moto and LocalStack emulate every service, so they also get the other AWS calls.
-        """
+    def function_env(self) -> dict[str, str]:
+        """What a function needs to reach these tables (and their streams), and the other
+        services where they are emulated."""
         env = {
             "AWS_ENDPOINT_URL_DYNAMODB": self.url,
             "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": self.url,
             **DUMMY_CREDENTIALS_ENV,
         }
-        if self.kind in ("moto", "localstack"):
-            env["AWS_ENDPOINT_URL"] = self.url
+        if self.services_url:
+            env["AWS_ENDPOINT_URL"] = self.services_url
         return env
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-
-
-class SerialMotoServer:
-    """moto's server with one request at a time.
-
-    moto is not safe for concurrent requests: ``TransactWriteItems`` deep-copies tables that
-    another request may be changing ("dictionary changed size during iteration"). Functions run
-    in parallel processes here, so requests are serialised in front of moto.
-    """
-
-    def __init__(self, host: str, port: int) -> None:
-        from moto.moto_server.werkzeug_app import (
-            DomainDispatcherApplication,
-            MotoRequestHandler,
-            create_backend_app,
-        )
-        from werkzeug.serving import make_server
-
-        from . import moto_patches
-
-        moto_patches.apply()  # transactions cost the items they touch, not whole tables
-        app = DomainDispatcherApplication(create_backend_app)
-        lock = threading.Lock()
-
-        def one_at_a_time(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-            with lock:
-                return list(app(environ, start_response))
-
-        self.server = make_server(
-            host, port, one_at_a_time, True, request_handler=MotoRequestHandler
-        )
-        self._thread = threading.Thread(target=self.server.serve_forever, name="moto", daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving and forget the data, as a stopped emulator would.
-
-        moto keeps its data in module state shared by every moto server of the process, so a
-        server started later here would otherwise see this one's tables.
-        """
-        with contextlib.suppress(OSError):
-            request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
-            urllib.request.urlopen(request, timeout=5).close()
-        self.server.shutdown()
-        self._thread.join(5)
-        self.server.server_close()
+        """Stop what was started here (an external endpoint is left alone); an in-memory
+        engine forgets its data."""
+        servers, self._servers = self._servers, []
+        for server in reversed(servers):
+            server.stop()
 
 
 def _wait_active(client: Any, name: str, timeout: float = 30.0) -> dict[str, Any]:

@@ -58,7 +58,7 @@ def summary(stack: Stack) -> str:
         for logical_id, arn in stack.secrets.items():
             lines.append(
                 f"  Secret       {logical_id} (made at each start): AWS_ENDPOINT_URL="
-                f"{info['dynamodbEndpoint']} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test "
+                f"{stack.dynamo.services_url if stack.dynamo else ''} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test "
                 f"AWS_DEFAULT_REGION={stack.region} aws secretsmanager get-secret-value "
                 f"--secret-id {arn} --query SecretString --output text"
             )

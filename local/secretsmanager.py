@@ -73,10 +73,10 @@ def _true(value: Any) -> bool:
 
 def ensure_secrets(template: SamTemplate, endpoint: Any) -> tuple[dict[str, str], list[str]]:
     """Create (or reuse) every secret of ``template`` on ``endpoint`` (a ``DynamoEndpoint``:
-    moto's server and LocalStack serve Secrets Manager too); register ``!Ref`` = its ARN.
+    moto's server, the one beside DynamoDB Local, and LocalStack serve Secrets Manager too); register ``!Ref`` = its ARN.
     Returns logical id -> ARN, and the "not emulated" lines for another endpoint."""
     declared = template.resources_of("AWS::SecretsManager::Secret")
-    if declared and endpoint.kind not in ("moto", "localstack"):
+    if declared and not endpoint.emulates_services:
         return {}, [
             f"{lid}: AWS::SecretsManager::Secret is created only on the embedded moto server or "
             f"LocalStack, not on {endpoint.url}"

@@ -5,7 +5,9 @@
 
 Start-up order: Kafka (``bootstrap_servers`` / ``KAFKA_BOOTSTRAP_SERVERS``, else the embedded
 broker), DynamoDB (``dynamodb_endpoint`` / ``AWS_ENDPOINT_URL_DYNAMODB`` / ``AWS_ENDPOINT_URL``,
-else an embedded moto server), the template read with the local parameters, tables and topics
+else the embedded engine: ``dynamodb="moto"``, the default, a moto server in its own process;
+``dynamodb="local"``, DynamoDB Local with its tables under ``<state dir>/dynamodb``, or in memory
+with ``dynamodb_in_memory``), the template read with the local parameters, tables and topics
 created, one worker process per function, then the event sources (Kafka event source mappings,
 DynamoDB streams, schedules) and the API Gateway server. ``stop()`` goes the other way: event
 sources, then workers, then the broker and moto.
@@ -30,7 +32,7 @@ from .broker import EmbeddedBroker, ensure_topics, wait_for_broker
 from .build import TemplateBuild, cache_dir_for
 from .console import Activity, ConsoleApp
 from .destinations import FailureDestinations
-from .dynamo import DynamoEndpoint, endpoint_from_env, ensure_tables
+from .dynamo import ENGINES, DynamoEndpoint, endpoint_from_env, ensure_tables
 from .httpapi import http_routes as http_routes_of
 from .invoke import InvocationResult
 from .lambda_api import LambdaApi
@@ -95,6 +97,8 @@ class Stack:
         bootstrap_servers: str | None = None,
         kafka_port: int | None = None,
         dynamodb_endpoint: str | None = None,
+        dynamodb: str | None = None,
+        dynamodb_in_memory: bool = False,
         region: str = "us-east-1",
         functions: Iterable[str] | None = None,
         api: bool = True,
@@ -132,7 +136,15 @@ class Stack:
         self.kafka_port = (
             kafka_port if kafka_port is not None else (_int_env(env, "KAFKA_PORT") or 0)
         )
-        self._dynamodb_url = dynamodb_endpoint or endpoint_from_env(env)
+        #: the embedded engine: "moto" (default) or "local" (DynamoDB Local, local/dynamodb_local.py)
+        self.dynamodb_engine = dynamodb or "moto"
+        if self.dynamodb_engine not in ENGINES:
+            raise ValueError(f"dynamodb: {dynamodb!r} is not one of {', '.join(ENGINES)}")
+        #: DynamoDB Local without -dbPath: nothing kept when it stops (moto keeps nothing anyway)
+        self.dynamodb_in_memory = dynamodb_in_memory
+        self._dynamodb_url = dynamodb_endpoint or (
+            endpoint_from_env(env) if dynamodb is None else None
+        )
         self.region = region
         self.only = set(functions) if functions is not None else None
         self.with_api = api
@@ -164,6 +176,9 @@ class Stack:
         self.lambda_api: LambdaApi | None = None
         self.destinations: FailureDestinations | None = None
         self._started = False
+        #: the embedded broker's topics are saved at stop (set once restored at start)
+        self._save_topics_on_stop = False
+        self._kafka_groups: list[str] = []
 
     # ------------------------------------------------------------------ accessors
     @property
@@ -227,6 +242,7 @@ class Stack:
             )
             self._create_secrets()
             self._create_topics()
+            self._restore_topics()
             self._template_findings()
             self.lambda_api = LambdaApi(host="127.0.0.1", port=0, log=self.log)
             self._start_functions()
@@ -263,8 +279,19 @@ class Stack:
     def _start_dynamodb(self) -> None:
         if self._dynamodb_url:
             self.dynamo = DynamoEndpoint.connect(self._dynamodb_url, self.region)
+        elif self.dynamodb_engine == "local":
+            db_path = None if self.dynamodb_in_memory else self.state_dir / "dynamodb"
+            self.dynamo = DynamoEndpoint.dynamodb_local(
+                db_path, region=self.region, log_dir=self.state_dir, log=self.log
+            )
+            self.log(
+                f"DynamoDB Local {self.dynamo.url}: "
+                + (f"tables kept in {db_path}" if db_path else "in memory, nothing kept")
+            )
         else:
-            self.dynamo = DynamoEndpoint.embedded(region=self.region)
+            self.dynamo = DynamoEndpoint.embedded(
+                region=self.region, log_path=self.state_dir / "moto.log"
+            )
 
     def _read_template(self, bootstrap_servers: str) -> SamTemplate:
         """The template with the parameters that point it at the local resources, then the user's."""
@@ -307,6 +334,31 @@ class Stack:
         assert self.template is not None
         self.topics = template_topics(self.template)
         ensure_topics(self.bootstrap_servers, {topic: self.partitions for topic in self.topics})
+
+    @property
+    def keeps_tables(self) -> bool:
+        """True when DynamoDB keeps this stack's tables after it stops (DynamoDB Local on disk)."""
+        return (
+            self.dynamo is not None
+            and self.dynamo.kind == "dynamodb-local"
+            and not self.dynamodb_in_memory
+        )
+
+    def _restore_topics(self) -> None:
+        """The embedded broker forgets its topics; with tables that survive, the records and
+        group offsets saved at the last stop come back first (local/kafka_snapshot.py)."""
+        if self.broker is not None and self.keeps_tables:
+            from .kafka_snapshot import restore_for
+
+            restore_for(self)
+            self._save_topics_on_stop = True
+
+    def _save_topics(self) -> None:
+        if self._save_topics_on_stop and self.broker is not None:
+            from .kafka_snapshot import save_for
+
+            save_for(self, self._kafka_groups)
+        self._save_topics_on_stop = False
 
     def function_environment(self, logical_id: str) -> dict[str, str]:
         assert self.template is not None and self.dynamo is not None
@@ -412,6 +464,7 @@ class Stack:
 
     def stop(self) -> None:
         """Event sources first (no new invocations), then the API, workers, broker and moto."""
+        self._kafka_groups = [str(s.group_id) for s in self.sources if hasattr(s, "group_id")]
         for source in reversed(self.sources):
             try:
                 source.stop()
@@ -433,6 +486,7 @@ class Stack:
         if self.destinations is not None:
             self.destinations.close()
         self.destinations = None
+        self._save_topics()
         if self.broker is not None:
             self.broker.stop()
             self.broker = None

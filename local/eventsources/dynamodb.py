@@ -11,7 +11,11 @@ core's; the failure record is ``DDBStreamBatchInfo``. A failing shard waits for 
 the other shards go on: nothing blocks the poller.
 
 The position of every shard (the last sequence number settled) is kept in a checkpoint file
-under the state directory, so a restarted harness goes on where it stopped.
+under the state directory, so a restarted harness goes on where it stopped, as a mapping resumes
+from its checkpoint on AWS whatever its ``StartingPosition``; with DynamoDB Local keeping its
+tables (``--dynamodb local``) the stream, its ARN and its records survive the restart too. A stream
+keeps records 24 hours (``TrimmedDataAccessException`` past that, AWS "DynamoDB Streams" API
+reference): a checkpoint older than that goes on from the oldest record still kept.
 """
 
 from __future__ import annotations
@@ -197,7 +201,22 @@ class DynamoStreamEventSource:
         position = self.checkpoint.positions.get(shard.shard_id)
         kwargs: dict[str, Any] = {"StreamArn": self.stream_arn, "ShardId": shard.shard_id}
         if position:
-            kwargs.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=position)
+            try:
+                return str(
+                    self.client.get_shard_iterator(
+                        **kwargs, ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=position
+                    )["ShardIterator"]
+                )
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "TrimmedDataAccessException":
+                    raise
+            # the records after the checkpoint are gone (a stream keeps 24 hours; the harness
+            # was stopped longer): go on from the oldest record the shard still has
+            self.log(
+                f"[stream] {self.name}: {shard.shard_id}: the records after the checkpoint were "
+                "trimmed (older than 24 hours); reading from the oldest record kept"
+            )
+            kwargs["ShardIteratorType"] = "TRIM_HORIZON"
         elif shard.parent is not None and shard.parent in self.checkpoint.finished:
             kwargs["ShardIteratorType"] = "TRIM_HORIZON"  # a child of a shard read to its end
         else:

@@ -1,15 +1,14 @@
-"""Functional tests: handlers in-process, real-shaped events, moto DynamoDB built from template.yaml."""
+"""Functional tests: handlers in-process, real-shaped events, DynamoDB tables built from
+template.yaml on each engine (moto's ``mock_aws``, then the worker's DynamoDB Local)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from eventflow.aws import dynamodb_client
+from tests.dynamodb_engines import fresh_tables
 from tests.support import ApiClient, Function, template
 
 
@@ -19,15 +18,10 @@ def tpl():
 
 
 @pytest.fixture
-def aws(tpl) -> Iterator[Any]:
-    """moto DynamoDB with every table of the template."""
-    with mock_aws():
-        dynamodb_client.cache_clear()
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        for logical_id in tpl.tables():
-            client.create_table(**tpl.create_table_kwargs(logical_id))
+def aws(tpl, dynamodb_engine: str, dynamodb_server: Any) -> Iterator[Any]:
+    """Every table of the template, empty, on the module's engine (moto, then DynamoDB Local)."""
+    with fresh_tables(dynamodb_engine, tpl, dynamodb_server) as client:
         yield client
-        dynamodb_client.cache_clear()
 
 
 @pytest.fixture

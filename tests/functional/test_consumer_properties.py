@@ -3,17 +3,16 @@ processing the distinct events once, in order."""
 
 from __future__ import annotations
 
-import boto3
 from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from moto import mock_aws
 
 from eventflow import ddb
 from eventflow.fraud.counter import FraudCounter
 from eventflow.fraud.store import FraudLedger
 from eventflow.kafka.events import parse_kafka_event
 from local.events import json_record, kafka_event
+from tests.dynamodb_engines import fresh_tables
 from tests.support import template
 
 TOPIC = "transaction-service-topic"
@@ -56,12 +55,10 @@ scenario = st.fixed_dictionaries(
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario)
-def test_final_state_equals_a_fold_over_distinct_events(s):
+def test_final_state_equals_a_fold_over_distinct_events(dynamodb_engine, dynamodb_server, s):
     tpl = template()
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        for lid in ("AccountsTable", "ProcessedEventsTable"):
-            client.create_table(**tpl.create_table_kwargs(lid))
+    tables = ("AccountsTable", "ProcessedEventsTable")
+    with fresh_tables(dynamodb_engine, tpl, dynamodb_server, tables) as client:
         n_acc = s["accounts"]
         for i in range(n_acc):
             client.put_item(

@@ -8,6 +8,7 @@ environment plus ``KAFKA_COMPRESSION``; their own production publisher sends to 
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -53,7 +54,7 @@ def test_the_relay_publishes_with_each_codec(tpl, broker, codec):
 @pytest.mark.parametrize("codec", CODECS)
 def test_the_emitter_publishes_with_each_codec(tpl, aws, broker, codec):
     # GIVEN the emitter with KAFKA_COMPRESSION=<codec>, publishing through its real publisher
-    topic = f"quakes-{codec}"
+    topic = f"quakes-{codec}-{uuid.uuid4().hex[:8]}"  # the module runs once per DynamoDB engine
     ensure_topics(broker, {topic: 3})
     rig = Rig(tpl)
     for fn in (rig.api_fn, rig.run_fn):

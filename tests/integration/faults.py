@@ -494,12 +494,13 @@ class TansuProcess:
 
 
 MOTO_SCRIPT = """
-import sys, threading
-from local.dynamo import SerialMotoServer
-server = SerialMotoServer("127.0.0.1", int(sys.argv[1]))
-server.start()
+import sys
+from moto.moto_server.werkzeug_app import MotoRequestHandler
+from werkzeug.serving import make_server
+from local.moto_server import serial_app
+server = make_server("127.0.0.1", int(sys.argv[1]), serial_app(), True, request_handler=MotoRequestHandler)
 print("ready", flush=True)
-threading.Event().wait()
+server.serve_forever()
 """
 
 

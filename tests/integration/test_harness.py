@@ -1,4 +1,5 @@
-"""The local harness end to end: ``Stack`` over real HTTP, the real Kafka protocol and moto.
+"""The local harness end to end: ``Stack`` over real HTTP, the real Kafka protocol and DynamoDB
+(the tests that use ``harness`` run on moto, then on DynamoDB Local).
 
 The broker and the DynamoDB emulator are started here, once for the module, and handed to the
 stack, so a test can stop the stack and start a new one against the same data (a restart).
@@ -92,9 +93,12 @@ class Harness:
 
 
 @pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+def harness(tmp_path_factory: pytest.TempPathFactory, dynamodb_engine: str) -> Iterator[Harness]:
     broker = EmbeddedBroker().start()
-    dynamo = DynamoEndpoint.embedded()
+    if dynamodb_engine == "local":
+        dynamo = DynamoEndpoint.dynamodb_local(None, log=print)
+    else:
+        dynamo = DynamoEndpoint.embedded()
     h = Harness(broker, dynamo, tmp_path_factory.mktemp("state"))
     try:
         yield h

@@ -1,4 +1,5 @@
-"""The embedded emulator's TransactWriteItems answers like moto's own, without copying tables."""
+"""The embedded emulator's TransactWriteItems answers like moto's own, without copying tables;
+the patches live in the harness's moto server process only, never in a test's ``mock_aws``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 
 from local import moto_patches
+from local.dynamo import DynamoEndpoint
 
 ORIGINAL = DynamoDBBackend.transact_write_items
 ORIGINAL_CONDITION = responses.create_condition_expression_parser
@@ -166,6 +168,50 @@ def test_the_patch_does_not_copy_tables(monkeypatch):
     )
     observe(patched=True)
     assert "Table" not in calls
+
+
+def test_the_harness_server_answers_as_stock_moto():
+    expected = observe(patched=False)
+    endpoint = DynamoEndpoint.embedded()
+    try:
+        assert scenario(endpoint.dynamodb()) == expected
+    finally:
+        endpoint.stop()
+
+
+def test_mock_aws_beside_a_running_harness_is_stock_moto(monkeypatch):
+    # GIVEN a running harness server with a table of its own
+    endpoint = DynamoEndpoint.embedded()
+    try:
+        harness = endpoint.dynamodb()
+        harness.create_table(
+            TableName="harness-table",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        import copy
+
+        calls = []
+        real = copy.deepcopy
+        monkeypatch.setattr(
+            copy, "deepcopy", lambda x, *a: calls.append(type(x).__name__) or real(x, *a)
+        )
+        # WHEN a test of the same process uses mock_aws
+        with mock_aws():
+            client = boto3.client("dynamodb", region_name="us-east-1")
+            # THEN it gets moto as released: its own code, its own (empty) data ...
+            assert DynamoDBBackend.transact_write_items is ORIGINAL
+            assert responses.create_condition_expression_parser is ORIGINAL_CONDITION
+            assert responses.UpdateExpressionParser is ORIGINAL_UPDATE_PARSER
+            assert client.list_tables()["TableNames"] == []
+            scenario(client)
+        # ... whose transactions copy whole tables, as stock moto 5 does
+        assert "Table" in calls
+        # AND mock_aws resetting its backends did not touch the harness's tables
+        assert harness.list_tables()["TableNames"] == ["harness-table"]
+    finally:
+        endpoint.stop()
 
 
 @pytest.fixture(autouse=True)
