@@ -3,6 +3,8 @@ published keyed by region), malformed records parked, transient failures retried
 
 from __future__ import annotations
 
+import threading
+
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -13,8 +15,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from eventflow.kafka.events import parse_kafka_event
-from eventflow.quakes.ingest import QuakeIngestor
-from eventflow.quakes.store import QuakeLedger
+from eventflow.quakes.adapters.store import QuakeLedger
+from eventflow.quakes.settings import QuakeSettings
+from eventflow.quakes.wiring import quake_consumer
 from tests.functional.quakes_support import ALERTS_TOPIC, FakePublisher, QuakeTopic, batch
 from tests.support import ApiClient, Function
 
@@ -39,15 +42,21 @@ class Consumer:
             env["QUAKES_TABLE"], env["QUAKE_REGIONS_TABLE"], env["QUAKE_ALERTS_TABLE"], client
         )
 
+    def pipeline(self, ledger: QuakeLedger, publisher: FakePublisher | None = None) -> Any:
+        settings = QuakeSettings.from_env(self.env)
+        return quake_consumer(settings, publisher or self.publisher, ledger)
+
     def use(self, ledger: QuakeLedger) -> None:
-        """Give the function this ledger, through its cached ``ingestor`` dependency."""
-        self.fn.module.ingestor = cache(lambda: QuakeIngestor(ledger, self.publisher, ALERTS_TOPIC))
+        """Give the function this ledger, through its cached ``pipeline`` dependency."""
+        pipeline = self.pipeline(ledger)
+        self.fn.module.pipeline = lambda: pipeline
 
 
 def make_consumer(tpl: Any, **env: str) -> Consumer:
     fn = Function(tpl, "QuakeConsumerFunction", env or None)
     publisher = FakePublisher()
-    fn.module.publisher = cache(lambda: publisher)
+    settings = QuakeSettings.from_env(fn.env)
+    fn.module.pipeline = cache(lambda: quake_consumer(settings, publisher))
     return Consumer(fn, publisher)
 
 
@@ -117,7 +126,7 @@ def test_overlapping_redelivery_counts_only_new_events(aws, consumer, api, topic
     assert region(api, "himalaya")["count"] == 10
 
 
-def test_a_large_batch_in_one_region_needs_several_transactions(aws, consumer, api, topic):
+def test_a_large_batch_in_one_region(aws, consumer, api, topic):
     quakes = [topic.quake(region="japan-kuril-kamchatka") for _ in range(250)]
     assert consumer(batch(topic.record(q) for q in quakes)) == {"batchItemFailures": []}
     assert len(stored(aws, consumer)) == 250
@@ -126,12 +135,15 @@ def test_a_large_batch_in_one_region_needs_several_transactions(aws, consumer, a
 
 def test_few_round_trips_per_batch(consumer, aws, topic):
     ledger = consumer.ledger(aws)
-    ingestor = QuakeIngestor(ledger, FakePublisher(), ALERTS_TOPIC)
+    pipeline = consumer.pipeline(ledger, FakePublisher())
     records = [topic.record(topic.quake(magnitude=1.0)) for _ in range(80)]
-    result = ingestor.process(list(parse_kafka_event(batch(records)).records))
-    assert len(result.stored) == 80
-    # one BatchGetItem (80 events + the region), four BatchWriteItem, one TransactWriteItems
-    assert ledger.requests <= 6
+    result = pipeline.process(parse_kafka_event(batch(records)).records)
+    assert len(result.outcome.applied) == 80
+    regions = {json.loads(r.value)["region"] for r in records}
+    # one BatchGetItem (80 events + the regions), then four BatchWriteItem (25 items each), then
+    # one conditional PutItem per region in parallel: three round trips
+    assert ledger.round_trips == 3
+    assert ledger.requests == 1 + 4 + len(regions)
 
 
 # ---------------------------------------------------------------------------------- aggregates
@@ -260,20 +272,23 @@ def test_seed_shaped_events_get_a_region_from_the_key_or_the_location(consumer, 
 
 
 class ThrottledTransactions:
-    """A DynamoDB client whose first TransactWriteItems calls are throttled."""
+    """A DynamoDB client whose first aggregate writes (PutItem on the regions table) are
+    throttled."""
 
     def __init__(self, client: Any, failures: int) -> None:
         self.client = client
         self.failures = failures
+        self.lock = threading.Lock()
 
-    def transact_write_items(self, **kwargs: Any) -> Any:
-        if self.failures:
-            self.failures -= 1
+    def put_item(self, **kwargs: Any) -> Any:
+        with self.lock:
+            fail = self.failures > 0
+            self.failures -= 1 if fail else 0
+        if fail:
             raise ClientError(
-                {"Error": {"Code": "ThrottlingException", "Message": "slow down"}},
-                "TransactWriteItems",
+                {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutItem"
             )
-        return self.client.transact_write_items(**kwargs)
+        return self.client.put_item(**kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.client, name)
@@ -289,7 +304,7 @@ def test_events_stored_but_not_yet_counted_are_counted_once_on_redelivery(
     records = [topic.record(q, partition=0) for q in japan] + [
         topic.record(q, partition=1) for q in andes
     ]
-    consumer.use(consumer.ledger(ThrottledTransactions(aws, failures=1)))
+    consumer.use(consumer.ledger(ThrottledTransactions(aws, failures=2)))
     with pytest.raises(Exception, match="ThrottlingException"):
         consumer(batch(records))  # nothing counted at all: the whole batch is retried
     assert len(stored(aws, consumer)) == 63  # stored, not counted
@@ -308,13 +323,13 @@ def test_a_conflicting_writer_makes_the_region_read_again(aws, consumer, api, to
     second = [topic.quake(region="andes") for _ in range(4)]
     consumer(batch(topic.record(q) for q in first[:2]))
     ledger = consumer.ledger(aws)
-    other = QuakeIngestor(consumer.ledger(aws), FakePublisher(), ALERTS_TOPIC)
+    other = consumer.pipeline(consumer.ledger(aws), FakePublisher())
     other_records = [topic.record(q, partition=1) for q in second]
     commit = ledger.commit
 
     def commit_after_the_other(aggregates):
         if other_records:
-            other.process(list(parse_kafka_event(batch(other_records)).records))
+            other.process(parse_kafka_event(batch(other_records)).records)
             other_records.clear()
         return commit(aggregates)
 

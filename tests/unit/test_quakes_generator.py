@@ -8,15 +8,15 @@ from collections import Counter
 
 import pytest
 
-from eventflow.quakes.emitter import quake_message
-from eventflow.quakes.generator import (
+from eventflow.quakes.usecases.emitter import quake_message
+from eventflow.quakes.domain.generator import (
     GR_MAX_MAGNITUDE,
     QuakeGenerator,
     gutenberg_richter_magnitude,
     uniform_magnitude,
 )
-from eventflow.quakes.models import Earthquake, MagnitudeLaw
-from eventflow.quakes.regions import (
+from eventflow.quakes.domain.models import Earthquake, MagnitudeLaw
+from eventflow.quakes.domain.regions import (
     REGION_KEY_PATTERN,
     REGIONS,
     REGIONS_BY_KEY,

@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from eventflow import ddb
 from eventflow.aws import dynamodb_client, error_code, transient_errors
-from eventflow.quakes.rules import StreamState
+from eventflow.quakes.domain.rules import StreamState
 
 STREAM_ID = "earthquakes"
 

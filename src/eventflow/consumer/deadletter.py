@@ -5,7 +5,7 @@ topic, partition, offset, timestamp, raw key/value (base64) and headers, the fun
 failed it and when. The item id is ``topic-partition@offset`` so a redelivered batch overwrites
 rather than duplicates. Values larger than ``MAX_VALUE_BYTES`` are truncated (the item limit of
 DynamoDB is 400 KB) with their size and SHA-256 kept; a null value (a tombstone) is kept as
-``valueNull``. A parked record can be redriven once (``eventflow.kafka.redrive``): the item then
+``valueNull``. A parked record can be redriven once (``eventflow.consumer.redrive``): the item then
 carries ``redrivenAt`` and ``redrivenBy``, written with a condition so a second redrive cannot
 publish twice.
 """

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from eventflow.clock import now_iso
 from eventflow.errors import ConflictError, InvalidRequestError, NotFoundError
-from eventflow.kafka.deadletter import DeadLetterStore
+from eventflow.consumer.deadletter import DeadLetterStore
 from eventflow.kafka.producer import Message
 
 #: ``topic-partition@offset``; Kafka topic names are [a-zA-Z0-9._-], at most 249 characters

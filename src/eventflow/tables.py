@@ -1,0 +1,53 @@
+"""The tables' item schema, as pynamodb models, and how a model finds its table at run time.
+
+Every table of template.yaml has one ``Model`` (``eventflow.fraud.tables``,
+``eventflow.consumer.tables``, ``eventflow.quakes.adapters.tables``): its keys, indexes, attributes
+and TTL attribute. It is the only place an attribute name is spelled; the stores build requests
+from ``Model.attribute.attr_name`` and items with ``serialize`` / ``from_raw_data``
+(tests/unit/test_tables.py checks the models against template.yaml in both directions).
+
+``Meta.table_name`` holds the template's logical id until :func:`bind` sets the deployed name
+from the environment (``ACCOUNTS_TABLE`` ...); the endpoint is the one boto3 uses
+(``AWS_ENDPOINT_URL_DYNAMODB``, then ``AWS_ENDPOINT_URL``), so a model reaches AWS, DynamoDB Local
+or moto like every other client here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pynamodb.attributes import Attribute
+from pynamodb.models import Model
+
+M = TypeVar("M", bound=Model)
+
+
+def endpoint() -> str | None:
+    return os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def bind(model: type[M], table_name: str) -> type[M]:
+    """Point ``model`` at ``table_name`` (and this process's endpoint and region)."""
+    meta: Any = model.Meta
+    if getattr(meta, "table_name", None) != table_name or getattr(meta, "host", None) != endpoint():
+        meta.table_name = table_name
+        meta.host = endpoint()
+        meta.region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+        model._connection = None  # type: ignore[attr-defined]
+    return model
+
+
+def name(attribute: Attribute[Any]) -> str:
+    """The attribute's name in the item."""
+    return str(attribute.attr_name)
+
+
+def to_item(model: type[Model], values: Mapping[str, Any]) -> dict[str, Any]:
+    """A low-level item (DynamoDB JSON) from python attribute values, through the model."""
+    return dict(model(**{k: v for k, v in values.items() if v is not None}).serialize())
+
+
+def from_item(model: type[M], item: Mapping[str, Any]) -> M:
+    return model.from_raw_data(dict(item))
