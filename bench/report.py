@@ -364,7 +364,7 @@ def _fraud(add: Any, f: dict[str, Any], h: dict[str, Any]) -> None:
     add("")
     add(
         f"**Exactly once**: the counts add up to {v['counted']:,} of {v['expected']:,} events, "
-        f"{v['markers']:,} dedupe markers, every account at 3 or more is blocked: "
+        "every account at 3 or more is blocked: "
         f"{fmt(v['blocked_ok'])}; dead letters: {v['dead_letters']}. "
         f"Harness requests: {cost['operations']}; baseline: {bcost['operations']}. "
         f"{hr['invocations']} invocations, {hr['mean_batch']:.0f} records each on average; "
@@ -389,19 +389,65 @@ def _fraud(add: Any, f: dict[str, Any], h: dict[str, Any]) -> None:
     add(
         "**Cost.** Requests are counted where they are served: `bench/meter.py` wraps moto's WSGI "
         "application in the harness process and records every request that touches the "
-        "consumer's tables (accounts, processed events, dead letters; the baseline's table for "
-        "the baseline), so retries and batching are counted as a bill would count them, with no "
-        "change to the clients. Capacity units come from the request bodies and the accounts' "
-        "item sizes read after the run (`bench/units.py`): 1 WCU per KB written, 2 per KB inside "
-        "a transaction, 1 RCU per 4 KB of a consistent read. Exactly-once costs write units: "
-        "each event writes a dedupe marker and its account's new count inside a transaction "
-        f"(2 WCU each), {cost['write_units_per_event']:.2f} WCU per event against the baseline's "
-        f"{bcost['write_units_per_event']:.2f}; in exchange it needs "
-        f"{bcost['requests_per_1000'] / cost['requests_per_1000']:.0f}x fewer requests and "
-        "counts every event once.\n"
+        "consumer's tables (accounts, dead letters; the baseline's table for the baseline), so "
+        "retries and batching are counted as a bill would count them, with no change to the "
+        "clients. Capacity units come from the request bodies and the accounts' item sizes read "
+        "after the run (`bench/units.py`): 1 WCU per KB written, 2 per KB inside a transaction, "
+        "1 RCU per 4 KB of a consistent read. Exactly-once keeps its state in the account's own "
+        "item (offsets per partition, the last events' digests, a version; `eventflow.consumer`): "
+        "per batch one consistent BatchGetItem of its accounts, then one conditional UpdateItem "
+        f"per account in parallel, {cost['write_units_per_event']:.2f} WCU per event against the "
+        f"baseline's {bcost['write_units_per_event']:.2f}, with "
+        f"{bcost['requests_per_1000'] / cost['requests_per_1000']:.1f}x fewer requests, and every "
+        "event counted once.\n"
         if cost["requests_per_1000"]
         else ""
     )
+    _pricing(add, f.get("pricing"))
+
+
+def _pricing(add: Any, p: dict[str, Any] | None) -> None:
+    if not p:
+        return
+    pr, ours, base = p["prices"], p["ours"], p["baseline"]
+    add(
+        f"**Cost per million fraud events** at AWS's published on-demand prices, {pr['region']}, "
+        f"read on {pr['read_on']}: DynamoDB ${pr['write_unit_usd_per_million']:.3f} per million "
+        f"write request units and ${pr['read_unit_usd_per_million']:.3f} per million read "
+        f"request units ({pr['dynamodb_source']}); Lambda (x86) ${pr['gb_second_usd']:.10f} per "
+        f"GB-second and ${pr['request_usd_per_million']:.2f} per million requests "
+        f"({pr['lambda_source']}); free tiers left out. Lambda duration is the measured handler "
+        f"time at the consumer's {p['memory_mb']} MB (the baseline's: its measured processing "
+        "time; its requests at our batch size). The handler times are the harness's, on this "
+        "machine, against moto: on AWS the DynamoDB round trips differ, the units do not.\n"
+    )
+    add(
+        md_table(
+            (
+                "USD per million events",
+                "Write units",
+                "Read units",
+                "Lambda GB-s",
+                "Lambda requests",
+                "Total",
+            ),
+            [
+                (
+                    name,
+                    f"${row['write_units']:.2f}",
+                    f"${row['read_units']:.2f}",
+                    f"${row['lambda_duration']:.2f}",
+                    f"${row['lambda_requests']:.2f}",
+                    f"${row['total']:.2f}",
+                )
+                for name, row in (
+                    ("Ours: exactly once", ours),
+                    ("Baseline: the seed's consumer (no dedupe)", base),
+                )
+            ],
+        )
+    )
+    add("")
 
 
 def _stage_rows(summary: dict[str, Any]) -> list[tuple[Any, ...]]:

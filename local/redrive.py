@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from typing import IO, Any
 
 from eventflow.config import KafkaSettings
-from eventflow.errors import DomainError, TransientError
 from eventflow.consumer.deadletter import DeadLetterStore
-from eventflow.kafka.producer import KafkaPublisher
 from eventflow.consumer.redrive import Redriver
+from eventflow.errors import DomainError, TransientError
+from eventflow.kafka.producer import KafkaPublisher
 
 CLI_IDENTITY = "cli"
 TABLE = "DeadLetterTable"

@@ -18,9 +18,9 @@ from eventflow.api import (
     page,
     page_model,
 )
-from eventflow.fraud.settings import FraudSettings
 from eventflow.fraud.models import Account, CreateAccount, UpdateAccount
 from eventflow.fraud.service import AccountService
+from eventflow.fraud.settings import FraudSettings
 from eventflow.fraud.store import AccountStore
 from eventflow.observability import logger, metrics
 

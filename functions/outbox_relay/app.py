@@ -13,10 +13,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from eventflow.fraud.outbox import outbox_messages
 from eventflow.fraud.settings import FraudSettings
 from eventflow.kafka.producer import KafkaPublisher
 from eventflow.observability import logger, metrics
-from eventflow.fraud.outbox import outbox_messages
 
 SETTINGS = FraudSettings.from_env()
 

@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from eventflow.consumer.pipeline import Pipeline
 from eventflow.kafka.producer import KafkaPublisher
 from eventflow.observability import logger, metrics
+from eventflow.quakes.ports import Publisher
 from eventflow.quakes.settings import QuakeSettings
 from eventflow.quakes.wiring import quake_consumer
 
@@ -24,8 +25,13 @@ SETTINGS = QuakeSettings.from_env()
 
 
 @cache
+def publisher() -> Publisher:
+    return KafkaPublisher()
+
+
+@cache
 def pipeline() -> Pipeline[Any]:
-    return quake_consumer(SETTINGS, KafkaPublisher())
+    return quake_consumer(SETTINGS, publisher())
 
 
 @metrics.log_metrics(capture_cold_start_metric=True)

@@ -18,9 +18,9 @@ from eventflow.api import (
     page,
     page_model,
 )
-from eventflow.fraud.settings import FraudSettings
 from eventflow.fraud.models import CreateTransaction, Transaction
 from eventflow.fraud.service import TransactionService
+from eventflow.fraud.settings import FraudSettings
 from eventflow.fraud.store import AccountStore, TransactionStore
 from eventflow.observability import logger, metrics
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from pynamodb.attributes import Attribute
+from pynamodb.attributes import Attribute, TTLAttribute
 from pynamodb.models import Model
 
 M = TypeVar("M", bound=Model)
@@ -35,7 +36,7 @@ def bind(model: type[M], table_name: str) -> type[M]:
         meta.table_name = table_name
         meta.host = endpoint()
         meta.region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
-        model._connection = None  # type: ignore[attr-defined]
+        model._connection = None
     return model
 
 
@@ -47,6 +48,27 @@ def name(attribute: Attribute[Any]) -> str:
 def to_item(model: type[Model], values: Mapping[str, Any]) -> dict[str, Any]:
     """A low-level item (DynamoDB JSON) from python attribute values, through the model."""
     return dict(model(**{k: v for k, v in values.items() if v is not None}).serialize())
+
+
+def item(model: type[Model], data: Mapping[str, Any]) -> dict[str, Any]:
+    """A low-level item from ``data`` keyed by attribute names (``fraudCount``, as stored and as
+    the API shows them), serialized by ``model``; an attribute the model does not declare is an
+    error, so nothing reaches a table that its model does not name. ``None`` values are left out;
+    a TTL attribute takes epoch seconds."""
+    attributes = model.get_attributes()
+    by_name = {str(a.attr_name): (python, a) for python, a in attributes.items()}
+    unknown = sorted(set(data) - set(by_name))
+    if unknown:
+        raise ValueError(f"{model.__name__} has no attribute {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if value is None:
+            continue
+        python, attribute = by_name[key]
+        if isinstance(attribute, TTLAttribute) and isinstance(value, int | float):
+            value = datetime.fromtimestamp(value, UTC)
+        values[python] = value
+    return dict(model(**values).serialize())
 
 
 def from_item(model: type[M], item: Mapping[str, Any]) -> M:

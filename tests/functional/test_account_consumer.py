@@ -200,7 +200,9 @@ class FlakyClient:
 
 
 def use_client(consumer, client):
-    consumer.module.pipeline = lambda: account_consumer(FraudSettings.from_env(consumer.env), client)
+    consumer.module.pipeline = lambda: account_consumer(
+        FraudSettings.from_env(consumer.env), client
+    )
 
 
 def test_batch_failing_part_way_is_reported_and_its_redelivery_counts_exactly_once(

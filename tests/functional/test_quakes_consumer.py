@@ -3,9 +3,8 @@ published keyed by region), malformed records parked, transient failures retried
 
 from __future__ import annotations
 
-import threading
-
 import json
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -55,8 +54,7 @@ class Consumer:
 def make_consumer(tpl: Any, **env: str) -> Consumer:
     fn = Function(tpl, "QuakeConsumerFunction", env or None)
     publisher = FakePublisher()
-    settings = QuakeSettings.from_env(fn.env)
-    fn.module.pipeline = cache(lambda: quake_consumer(settings, publisher))
+    fn.module.publisher = cache(lambda: publisher)
     return Consumer(fn, publisher)
 
 

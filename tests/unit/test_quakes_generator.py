@@ -8,7 +8,6 @@ from collections import Counter
 
 import pytest
 
-from eventflow.quakes.usecases.emitter import quake_message
 from eventflow.quakes.domain.generator import (
     GR_MAX_MAGNITUDE,
     QuakeGenerator,
@@ -24,6 +23,7 @@ from eventflow.quakes.domain.regions import (
     normalise_longitude,
     region_for_location,
 )
+from eventflow.quakes.usecases.emitter import quake_message
 
 
 def sample(law: MagnitudeLaw, n: int, seed: int = 7) -> list[Earthquake]:

@@ -17,13 +17,13 @@ from eventflow.fraud.models import (
     TransactionStatus,
     UpdateAccount,
 )
+from eventflow.fraud.ports import AccountRepository, StaleWriteError, TransactionRepository
 from eventflow.fraud.rules import (
     check_can_mark_fraud,
     check_status_transition,
     check_type_transition,
     initial_transaction_status,
 )
-from eventflow.fraud.ports import AccountRepository, StaleWriteError, TransactionRepository
 from eventflow.fraud.store import OUTBOX_RETENTION_S
 
 Page = tuple[list[dict[str, Any]], dict[str, Any] | None]
@@ -180,7 +180,9 @@ def fraud_event(txn: dict[str, Any], event_id: str) -> dict[str, Any]:
 class FraudMarker:
     """Marks a transaction as FRAUD and records the event in the outbox, in one transaction."""
 
-    def __init__(self, transactions: TransactionRepository, ids: Callable[[], str] = new_id) -> None:
+    def __init__(
+        self, transactions: TransactionRepository, ids: Callable[[], str] = new_id
+    ) -> None:
         self.transactions = transactions
         self.ids = ids
 

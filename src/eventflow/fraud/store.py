@@ -24,10 +24,14 @@ from eventflow.errors import InvalidRequestError, TransientError
 from eventflow.fraud.models import AccountStatus
 from eventflow.fraud.ports import LedgerWrite, StaleWriteError
 from eventflow.fraud.rules import AccountLedger, Settlement
-from eventflow.fraud.tables import Accounts
+from eventflow.fraud.tables import (
+    ACCOUNT_LIST_KEY,
+    TRANSACTION_LIST_KEY,
+    Accounts,
+    Outbox,
+    Transactions,
+)
 
-ACCOUNT_LIST_KEY = "ACCOUNT"
-TRANSACTION_LIST_KEY = "TRANSACTION"
 OUTBOX_RETENTION_S = 7 * 24 * 3600
 
 
@@ -59,15 +63,14 @@ def _strip(item: dict[str, Any]) -> dict[str, Any]:
 
 class AccountStore:
     def __init__(self, table: str, client: Any = None) -> None:
-        self.table = table
+        self.table = tables.bind(Accounts, table).Meta.table_name
         self.client = client or dynamodb_client()
 
     def create(self, account: dict[str, Any]) -> None:
-        item = {**account, "listKey": ACCOUNT_LIST_KEY}
         with transient_errors():
             self.client.put_item(
                 TableName=self.table,
-                Item=ddb.to_item(item),
+                Item=tables.item(Accounts, {**account, "listKey": ACCOUNT_LIST_KEY}),
                 ConditionExpression="attribute_not_exists(id)",
             )
 
@@ -151,15 +154,17 @@ class AccountStore:
 
 class TransactionStore:
     def __init__(self, table: str, outbox_table: str | None = None, client: Any = None) -> None:
-        self.table = table
-        self.outbox_table = outbox_table
+        self.table = tables.bind(Transactions, table).Meta.table_name
+        self.outbox_table = (
+            tables.bind(Outbox, outbox_table).Meta.table_name if outbox_table else None
+        )
         self.client = client or dynamodb_client()
 
     def create(self, txn: dict[str, Any]) -> None:
         with transient_errors():
             self.client.put_item(
                 TableName=self.table,
-                Item=ddb.to_item({**txn, "listKey": TRANSACTION_LIST_KEY}),
+                Item=tables.item(Transactions, {**txn, "listKey": TRANSACTION_LIST_KEY}),
                 ConditionExpression="attribute_not_exists(id)",
             )
 
@@ -225,7 +230,7 @@ class TransactionStore:
                         {
                             "Put": {
                                 "TableName": self.outbox_table,
-                                "Item": ddb.to_item(event),
+                                "Item": tables.item(Outbox, event),
                                 "ConditionExpression": "attribute_not_exists(eventId)",
                             }
                         },
@@ -286,7 +291,7 @@ class FraudLedger:
     ATTEMPTS = 10
 
     def __init__(self, accounts_table: str, client: Any = None) -> None:
-        self.table = accounts_table
+        self.table = tables.bind(Accounts, accounts_table).Meta.table_name
         self.client = client or dynamodb_client()
         self.requests = 0
         self.round_trips = 0
@@ -371,7 +376,7 @@ class FraudLedger:
             )
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
-                old = exc.response.get("Item")
+                old: dict[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
                 return LedgerWrite(
                     before.account_id, stale=True, current=ledger_of(old) if old else None
                 )
@@ -389,9 +394,7 @@ class FraudLedger:
             return []
         self.round_trips += 1
         out: list[LedgerWrite] = []
-        for s, result in zip(
-            settlements, parallel(lambda s: self._update(s, now), settlements), strict=True
-        ):
+        for result in parallel(lambda s: self._update(s, now), settlements):
             if isinstance(result, BaseException):
                 raise result
             out.append(result)

@@ -22,9 +22,7 @@ QUAKE_CONSUMER_METRICS = MetricNames(
 
 
 def quake_ledger(settings: QuakeSettings, client: Any = None) -> QuakeLedger:
-    return QuakeLedger(
-        settings.quakes_table, settings.regions_table, settings.alerts_table, client
-    )
+    return QuakeLedger(settings.quakes_table, settings.regions_table, settings.alerts_table, client)
 
 
 def quake_consumer(

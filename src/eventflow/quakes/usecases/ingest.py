@@ -27,13 +27,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventflow.clock import epoch_ms
-from eventflow.errors import TransientError
 from eventflow.consumer.pipeline import Applied, Delivery, Park
 from eventflow.consumer.records import parse_json_record
+from eventflow.errors import TransientError
 from eventflow.kafka.events import KafkaRecord
 from eventflow.kafka.producer import Message
+from eventflow.quakes.adapters.store import QuakeLedger
 from eventflow.quakes.domain.models import Earthquake, event_payload
-from eventflow.quakes.ports import Publisher
 from eventflow.quakes.domain.regions import REGION_KEY_PATTERN, region_for_location, region_name
 from eventflow.quakes.domain.rules import (
     QuakeFacts,
@@ -43,9 +43,8 @@ from eventflow.quakes.domain.rules import (
     is_alert,
     iso_from_ms,
     severity,
-    sort_key,
 )
-from eventflow.quakes.adapters.store import ALERT_LIST_KEY, QUAKE_LIST_KEY, QuakeLedger
+from eventflow.quakes.ports import Publisher
 
 MAX_ROUNDS = 12
 ALERT_EVENT_TYPE = "EarthquakeAlert"
@@ -96,16 +95,14 @@ class QuakeIngestor:
         self.clock_ms = clock_ms
 
     # ------------------------------------------------------------------ items
-    def event_item(self, p: Pending, now: str, expires_at: int) -> dict[str, Any]:
+    def event_item(self, p: Pending, now: str) -> dict[str, Any]:
+        """The stored event (the store adds its index keys and expiry)."""
         return {
             **event_payload(p.quake),
             "region": p.region,
             "alert": self.alerts_for(p),
             "receivedAt": now,
             "source": p.record.ref,
-            "listKey": QUAKE_LIST_KEY,
-            "sortKey": sort_key(p.quake.timestamp, p.id),
-            "expiresAt": expires_at,
         }
 
     def alert(self, p: Pending, now: str) -> dict[str, Any]:
@@ -224,17 +221,9 @@ class QuakeIngestor:
                     raised.pop(a["id"], None)
                 raise
         self.ledger.store(
-            [self.event_item(p, now, expires_at) for p in new_events],
-            [
-                {
-                    **raised[p.id],
-                    "listKey": ALERT_LIST_KEY,
-                    "sortKey": sort_key(p.quake.timestamp, p.id),
-                    "expiresAt": expires_at,
-                }
-                for p in new_events
-                if p.id in raised
-            ],
+            [self.event_item(p, now) for p in new_events],
+            [raised[p.id] for p in new_events if p.id in raised],
+            expires_at,
         )
 
         outcome = self.ledger.commit(commits)
