@@ -794,16 +794,16 @@ def counted_total(client: Any, table: str) -> int:
 
 
 def relay_copies(
-    rng: Any, distinct: list[tuple[str, str]], n: int, window: int | None = None
+    distinct: list[tuple[str, str]], n: int, window: int | None = None
 ) -> list[tuple[str, str]]:
-    """``n`` of the (eventId, accountId) events published again as the outbox relay does after
-    a crash: events from the end of the log (a stream batch sent again), so that, published after
-    ``distinct``, each copy follows its original by fewer than ``window`` events of the same
-    account: the bounded republish window the consumer's exactly-once rests on
+    """The last ``n`` (eventId, accountId) events published again, in order, as the outbox relay
+    does when it crashed after publishing a stream batch and the stream hands it the batch again.
+    Published after ``distinct``, each copy follows its original by fewer than ``window`` events
+    of the same account: the bounded republish window the consumer's exactly-once rests on
     (``eventflow.consumer``). Asserted here, so a test cannot step outside it unnoticed."""
     from eventflow.fraud.rules import RECENT_EVENTS
 
-    copies = rng.sample(distinct[-2 * n :], n)
+    copies = list(distinct[-n:])
     log = distinct + copies
     first: dict[str, int] = {}
     for i, (event_id, account_id) in enumerate(log):

@@ -71,7 +71,7 @@ def test_50000_events_over_2000_accounts_none_lost_none_doubled_blocked_exactly_
             rng = random.Random(9)
             distinct = [(uuid.uuid4().hex, a) for a, n in expected.items() for _ in range(n)]
             rng.shuffle(distinct)
-            copies = relay_copies(rng, distinct, REPUBLISHED)
+            copies = relay_copies(distinct, REPUBLISHED)
 
             # WHEN 50,500 records (50,000 distinct events) are published
             started = time.monotonic()
