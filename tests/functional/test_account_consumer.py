@@ -332,3 +332,16 @@ def test_self_managed_event_and_event_file_are_accepted(api, aws, functions):
     assert (
         api.get("/accounts/662c081370bd2ba6b5f04e94")[1]["fraudCount"] == 1
     )  # same eventId in both files
+
+
+def test_a_redelivery_older_than_the_recent_window_is_caught_by_the_offsets(api, consumer, topic):
+    acc = account(api)
+    pipeline = account_consumer(
+        FraudSettings.from_env(consumer.env), boto3.client("dynamodb", region_name="us-east-1")
+    )
+    pipeline.consumer.window = 1  # remembers one event by id: only the offsets see the rest
+    consumer.module.pipeline = lambda: pipeline
+    batch = [topic.fraud(acc["id"], f"e{i}") for i in range(4)]
+    consumer(kafka_event(batch))
+    consumer(kafka_event(batch[:2]))  # the event source mapping rewinds and delivers them again
+    assert get(api, acc)["fraudCount"] == 4
