@@ -10,8 +10,8 @@ trips (plus the alerts' publish):
    partition) or it was stored from another record (the same event published twice);
 2. the alerts of the new events (magnitude >= threshold) are published to the alerts topic and
    acknowledged, then the new events and alerts are stored (BatchWriteItem: idempotent puts);
-3. each region's new aggregate is put, conditional on the version read in 1, all in parallel. A
-   region that changed meanwhile is read again in the next round.
+3. one transaction puts every region's new aggregate, each conditional on the version read in
+   1. A region that changed meanwhile is read again in the next round.
 
 Publishing first means a stored alert was published (at least once: a retry publishes it again,
 with the same id). Storing before counting means a crash between 2 and 3 leaves events stored
