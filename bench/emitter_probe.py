@@ -32,8 +32,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from eventflow.config import KafkaSettings
     from eventflow.kafka.producer import KafkaPublisher
-    from eventflow.quakes.emitter import quake_message
-    from eventflow.quakes.generator import QuakeGenerator
+    from eventflow.quakes.domain.generator import QuakeGenerator
+    from eventflow.quakes.usecases.emitter import quake_message
 
     settings = KafkaSettings.from_env(
         {"KAFKA_BOOTSTRAP_SERVERS": args.bootstrap, "KAFKA_AUTH": "NONE"}

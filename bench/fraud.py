@@ -10,7 +10,7 @@ the broker's raw read rate, on the same topic, broker and emulator.
 4. ``run_harness``: the mapping is started again and timed until it has handed all N records to
    ``account_consumer`` (through the worker process, as ``make up`` runs it) and they succeeded;
    ``verify`` then checks exactly-once: the counts add up to N, every account with 3 or more is
-   blocked, one dedupe marker per event.
+   blocked.
 5. ``bench.baseline``: the seed's approach over the same records.
 """
 
@@ -26,6 +26,7 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 
 from bench.meter import Call, DynamoMeter, Window
+from bench.pricing import per_million, prices
 from bench.stats import rate
 from bench.tap import LogTap
 from bench.units import item_size
@@ -321,3 +322,38 @@ __all__ = [
     "run_harness",
     "verify",
 ]
+
+
+def pricing(
+    harness: HarnessRun, harness_cost: Cost, base: Any, base_cost: Cost, memory_mb: int
+) -> dict[str, Any]:
+    """USD per million events, ours and the baseline's, at on-demand prices (``bench.pricing``).
+
+    Lambda duration: ours is the sum of the consumer's measured invocation durations; the
+    baseline's is its measured processing time (the seed's consumer did the same work in its
+    handler), both at the consumer's memory size. Requests: ours as invoked; the baseline's at the
+    same batch size (the same event source mapping would invoke it).
+    """
+    events = harness.events or 1
+    per_invocation = harness.invocations / events
+    ours = per_million(
+        harness_cost.write_units_per_event,
+        harness_cost.read_units_per_event,
+        harness.handler_seconds / events,
+        per_invocation,
+        memory_mb,
+    )
+    processed = max(1, base.processed)
+    theirs = per_million(
+        base_cost.write_units_per_event,
+        base_cost.read_units_per_event,
+        base.seconds / processed,
+        per_invocation,
+        memory_mb,
+    )
+    return {
+        "prices": prices(),
+        "memory_mb": memory_mb,
+        "ours": ours.as_dict(),
+        "baseline": theirs.as_dict(),
+    }

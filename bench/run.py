@@ -29,7 +29,7 @@ from bench.stats import rate
 from bench.tap import LogTap
 
 ROOT = Path(__file__).resolve().parents[1]
-FRAUD_TABLES = ("AccountsTable", "ProcessedEventsTable", "DeadLetterTable")
+FRAUD_TABLES = ("AccountsTable", "DeadLetterTable")
 
 
 @dataclass
@@ -177,7 +177,7 @@ def run_fraud(
     verification, sizes = fraud.verify(
         client,
         accounts_table,
-        stack.table_name("ProcessedEventsTable"),
+        "",
         stack.table_name("DeadLetterTable"),
         account_ids,
         n,
@@ -215,7 +215,9 @@ def run_fraud(
     )
     handler_only_s = harness.handler_seconds - harness_cost.server_seconds
     base_client_s = base.seconds - base_cost.server_seconds
+    memory_mb = stack.runtimes[fraud.CONSUMER].spec.memory_size
     return {
+        "pricing": fraud.pricing(harness, harness_cost, base, base_cost, memory_mb),
         "events": n,
         "accounts": settings.accounts,
         "preload_s": preload_s,

@@ -19,7 +19,6 @@ import os
 from collections.abc import Iterable, Mapping
 
 DEFAULT_TOKEN = "local-dev-token"
-LOCAL_TOKEN = os.environ.get("LOCAL_API_TOKEN", DEFAULT_TOKEN)
 LOCAL_PRINCIPAL = "local-api-client"
 
 

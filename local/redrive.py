@@ -1,6 +1,6 @@
 """``python -m local redrive ID | --all``: send parked records back to their topics, once each.
 
-The same redrive as ``POST /dead-letters/{id}/redrive`` (``eventflow.kafka.redrive``): the record
+The same redrive as ``POST /dead-letters/{id}/redrive`` (``eventflow.consumer.redrive``): the record
 goes back with its original key, value and headers, and the dead-letter item records
 ``redrivenAt`` and ``redrivenBy = "cli"`` with a conditional write, so a record redriven here or
 through the API is never sent twice. The running stack (``<state dir>/stack.json``) tells where
@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from typing import IO, Any
 
 from eventflow.config import KafkaSettings
+from eventflow.consumer.deadletter import DeadLetterStore
+from eventflow.consumer.redrive import Redriver
 from eventflow.errors import DomainError, TransientError
-from eventflow.kafka.deadletter import DeadLetterStore
 from eventflow.kafka.producer import KafkaPublisher
-from eventflow.kafka.redrive import Redriver
 
 CLI_IDENTITY = "cli"
 TABLE = "DeadLetterTable"

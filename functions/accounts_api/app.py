@@ -18,13 +18,13 @@ from eventflow.api import (
     page,
     page_model,
 )
-from eventflow.config import fraud_settings
 from eventflow.fraud.models import Account, CreateAccount, UpdateAccount
 from eventflow.fraud.service import AccountService
+from eventflow.fraud.settings import FraudSettings
 from eventflow.fraud.store import AccountStore
 from eventflow.observability import logger, metrics
 
-SETTINGS = fraud_settings()
+SETTINGS = FraudSettings.from_env()
 app = make_resolver()
 AccountPage = page_model(Account, "AccountPage")
 

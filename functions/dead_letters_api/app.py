@@ -17,9 +17,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from eventflow.api import decode_token, make_resolver, openapi_responses, page, page_model
 from eventflow.config import env_str
-from eventflow.kafka.deadletter import DeadLetterItem, DeadLetterStore
+from eventflow.consumer.deadletter import DeadLetterItem, DeadLetterStore
+from eventflow.consumer.redrive import LETTER_ID_PATTERN, Redriver, caller_identity
 from eventflow.kafka.producer import KafkaPublisher
-from eventflow.kafka.redrive import LETTER_ID_PATTERN, Redriver, caller_identity
 from eventflow.observability import logger, metrics
 
 TABLE = env_str("DEAD_LETTER_TABLE")

@@ -12,13 +12,13 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from eventflow.api import check_id, make_resolver, openapi_responses
-from eventflow.config import fraud_settings
 from eventflow.fraud.models import Transaction
 from eventflow.fraud.service import FraudMarker
+from eventflow.fraud.settings import FraudSettings
 from eventflow.fraud.store import TransactionStore
 from eventflow.observability import logger, metrics
 
-SETTINGS = fraud_settings()
+SETTINGS = FraudSettings.from_env()
 app = make_resolver()
 
 

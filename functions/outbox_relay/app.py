@@ -13,12 +13,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from eventflow.config import fraud_settings
+from eventflow.fraud.outbox import outbox_messages
+from eventflow.fraud.settings import FraudSettings
 from eventflow.kafka.producer import KafkaPublisher
 from eventflow.observability import logger, metrics
-from eventflow.outbox import outbox_messages
 
-SETTINGS = fraud_settings()
+SETTINGS = FraudSettings.from_env()
 
 
 @cache

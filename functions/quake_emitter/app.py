@@ -18,13 +18,13 @@ from eventflow.api import make_resolver, openapi_responses
 from eventflow.kafka.events import MalformedEventError
 from eventflow.kafka.producer import KafkaPublisher
 from eventflow.observability import logger, metrics
-from eventflow.quakes.control import StreamControl
-from eventflow.quakes.emitter import QuakeEmitter
-from eventflow.quakes.kick import LambdaKicker, NoKicker, is_emit_request
-from eventflow.quakes.models import StartStream
+from eventflow.quakes.adapters.kick import LambdaKicker, NoKicker, is_emit_request
+from eventflow.quakes.adapters.stream import StreamStore
+from eventflow.quakes.domain.models import StartStream
 from eventflow.quakes.ports import Kicker, Publisher
 from eventflow.quakes.settings import QuakeSettings
-from eventflow.quakes.stream import StreamStore
+from eventflow.quakes.usecases.control import StreamControl
+from eventflow.quakes.usecases.emitter import QuakeEmitter
 
 SETTINGS = QuakeSettings.from_env()
 app = make_resolver()

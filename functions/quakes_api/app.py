@@ -11,10 +11,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from eventflow.api import check_id, decode_token, make_resolver, openapi_responses, page, page_model
 from eventflow.observability import logger, metrics
-from eventflow.quakes.models import REGION_PATTERN
-from eventflow.quakes.queries import QuakeQueries
+from eventflow.quakes.adapters.store import QuakeCatalog
+from eventflow.quakes.domain.models import REGION_PATTERN
 from eventflow.quakes.settings import QuakeSettings
-from eventflow.quakes.store import QuakeCatalog
+from eventflow.quakes.usecases.queries import QuakeQueries
 
 SETTINGS = QuakeSettings.from_env()
 app = make_resolver()

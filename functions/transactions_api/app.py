@@ -18,13 +18,13 @@ from eventflow.api import (
     page,
     page_model,
 )
-from eventflow.config import fraud_settings
 from eventflow.fraud.models import CreateTransaction, Transaction
 from eventflow.fraud.service import TransactionService
+from eventflow.fraud.settings import FraudSettings
 from eventflow.fraud.store import AccountStore, TransactionStore
 from eventflow.observability import logger, metrics
 
-SETTINGS = fraud_settings()
+SETTINGS = FraudSettings.from_env()
 app = make_resolver()
 TransactionPage = page_model(Transaction, "TransactionPage")
 

@@ -40,8 +40,6 @@ from eventflow.observability import logger
 JSON = "application/json"
 MAX_BODY_BYTES = 64 * 1024
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 100
 
 
 def json_response(status_code: int, body: Any) -> Response[Any]:
@@ -153,22 +151,6 @@ def check_id(value: str, what: str = "id") -> str:
     if not ID_PATTERN.match(value):
         raise InvalidRequestError(
             f"{what} must be 1-64 characters of letters, digits, '-' or '_'", field=what
-        )
-    return value
-
-
-def parse_limit(raw: str | None) -> int:
-    if raw is None or raw == "":
-        return DEFAULT_LIMIT
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidRequestError(
-            f"limit must be an integer between 1 and {MAX_LIMIT}", field="limit"
-        ) from None
-    if not 1 <= value <= MAX_LIMIT:
-        raise InvalidRequestError(
-            f"limit must be an integer between 1 and {MAX_LIMIT}", field="limit"
         )
     return value
 

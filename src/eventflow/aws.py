@@ -39,6 +39,9 @@ _CONFIG = Config(
     connect_timeout=2,
     read_timeout=5,
     tcp_keepalive=True,
+    # the consumers send a batch's independent conditional writes in parallel
+    # (eventflow.consumer.concurrency.MAX_PARALLEL)
+    max_pool_connections=32,
     # DynamoDB validates every request itself; botocore's client-side pass over a 100-item
     # TransactWriteItems costs milliseconds per call on the consumers' hot path
     parameter_validation=False,

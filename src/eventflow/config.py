@@ -106,35 +106,6 @@ class KafkaSettings:
         )
 
 
-@dataclass(frozen=True)
-class FraudSettings:
-    accounts_table: str
-    transactions_table: str
-    outbox_table: str
-    processed_events_table: str
-    dead_letter_table: str
-    transactions_topic: str
-    block_threshold: int
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> FraudSettings:
-        env = os.environ if environ is None else environ
-        return cls(
-            accounts_table=_env(env, "ACCOUNTS_TABLE"),
-            transactions_table=_env(env, "TRANSACTIONS_TABLE"),
-            outbox_table=_env(env, "OUTBOX_TABLE", "unused"),
-            processed_events_table=_env(env, "PROCESSED_EVENTS_TABLE", "unused"),
-            dead_letter_table=_env(env, "DEAD_LETTER_TABLE", "unused"),
-            transactions_topic=_env(env, "TRANSACTIONS_TOPIC", DEFAULT_TRANSACTIONS_TOPIC),
-            block_threshold=_env_int(env, "FRAUD_BLOCK_THRESHOLD", 3, minimum=1),
-        )
-
-
-@lru_cache(maxsize=1)
-def fraud_settings() -> FraudSettings:
-    return FraudSettings.from_env()
-
-
 @lru_cache(maxsize=1)
 def kafka_settings() -> KafkaSettings:
     return KafkaSettings.from_env()

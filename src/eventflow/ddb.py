@@ -48,11 +48,6 @@ def _native(v: Any) -> Any:
     return v
 
 
-def key_from_item(item: dict[str, Any]) -> dict[str, Any]:
-    """A LastEvaluatedKey in plain form (for a nextToken)."""
-    return from_item(item)
-
-
 TOKEN_MISMATCH = "nextToken does not belong to this list; pass the value this list returned"
 
 

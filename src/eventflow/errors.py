@@ -22,14 +22,6 @@ class InvalidRequestError(DomainError):
     status_code = 400
 
 
-class UnauthorizedError(DomainError):
-    status_code = 401
-
-
-class ForbiddenError(DomainError):
-    status_code = 403
-
-
 class NotFoundError(DomainError):
     status_code = 404
 
@@ -53,15 +45,3 @@ class TransientError(Exception):
 
     Consumers let it propagate so the event source mapping retries the batch.
     """
-
-
-class PermanentRecordError(Exception):
-    """A Kafka record that can never be processed (malformed, wrong schema, unknown account).
-
-    Consumers park such records on the dead-letter store and move on.
-    """
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from eventflow.config import fraud_settings, kafka_settings
+from eventflow.config import kafka_settings
 from local.broker import EmbeddedBroker
 
 
@@ -24,10 +24,8 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def fresh_settings() -> Iterator[None]:
     """Settings are read once per process (once per Lambda environment): each test is a new one."""
     kafka_settings.cache_clear()
-    fraud_settings.cache_clear()
     yield
     kafka_settings.cache_clear()
-    fraud_settings.cache_clear()
 
 
 def read_back(bootstrap: str, topic: str, count: int, timeout: float = 10.0) -> list:

@@ -10,8 +10,8 @@ from typing import Any
 
 from eventflow.errors import TransientError
 from eventflow.kafka.producer import Message
-from eventflow.quakes.generator import QuakeGenerator
-from eventflow.quakes.models import Earthquake, Location, MagnitudeLaw
+from eventflow.quakes.domain.generator import QuakeGenerator
+from eventflow.quakes.domain.models import Earthquake, Location, MagnitudeLaw
 from local.events import RawRecord, json_record, kafka_event
 
 QUAKES_TOPIC = "earthquake-service-topic"

@@ -11,8 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from eventflow import ddb
-from eventflow.fraud.counter import FraudCounter
-from eventflow.fraud.store import FraudLedger
+from eventflow.fraud.settings import FraudSettings
+from eventflow.fraud.wiring import account_consumer
 from local.events import RawRecord, json_record, kafka_event
 
 TOPIC = "transaction-service-topic"
@@ -169,18 +169,21 @@ def test_redelivered_poison_records_are_not_parked_twice(aws, consumer, topic):
 
 
 class FlakyClient:
-    """A DynamoDB client whose n-th TransactWriteItems call is throttled."""
+    """A DynamoDB client whose UpdateItem calls on some accounts are throttled."""
 
-    def __init__(self, fail_on: set[int]):
+    def __init__(self, fail_accounts: set[str] | None = None, fail_all: bool = False):
         self.real = boto3.client("dynamodb", region_name="us-east-1")
-        self.fail_on, self.calls = fail_on, 0
+        self.fail_accounts, self.fail_all = fail_accounts or set(), fail_all
+        self.calls: dict[str, int] = {}
+        self.before_update = None
 
     def __getattr__(self, name):
         return getattr(self.real, name)
 
-    def transact_write_items(self, **kw):
-        self.calls += 1
-        if self.calls in self.fail_on:
+    def update_item(self, **kw):
+        name = kw["Key"]["id"]["S"]
+        self.calls[name] = self.calls.get(name, 0) + 1
+        if self.fail_all or name in self.fail_accounts:
             raise ClientError(
                 {
                     "Error": {
@@ -188,27 +191,31 @@ class FlakyClient:
                         "Message": "slow down",
                     }
                 },
-                "TransactWriteItems",
+                "UpdateItem",
             )
-        return self.real.transact_write_items(**kw)
+        if self.before_update:
+            hook, self.before_update = self.before_update, None
+            hook(name)
+        return self.real.update_item(**kw)
+
+
+def use_client(consumer, client):
+    consumer.module.pipeline = lambda: account_consumer(
+        FraudSettings.from_env(consumer.env), client
+    )
 
 
 def test_batch_failing_part_way_is_reported_and_its_redelivery_counts_exactly_once(
     api, consumer, topic
 ):
     accs = [account(api) for _ in range(80)]
-    records = [
-        topic.fraud(a["id"], partition=i % 2) for i, a in enumerate(accs)
-    ]  # 160 items: 2 transactions
-    flaky = FlakyClient(fail_on={2})
-    consumer.module.counter = lambda: FraudCounter(
-        FraudLedger("AccountsTable", "ProcessedEventsTable", client=flaky)
-    )
+    records = [topic.fraud(a["id"], partition=i % 2) for i, a in enumerate(accs)]
+    use_client(consumer, FlakyClient(fail_accounts={a["id"] for a in accs[30:50]}))
     response = consumer(kafka_event(records))
     failures = response["batchItemFailures"]
     assert failures, "the throttled part must be reported for retry"
     counted = sum(get(api, a)["fraudCount"] for a in accs)
-    assert 0 < counted < 80
+    assert counted == 60
     # the event source mapping redelivers each failed partition from the reported offset
     resume = {f["itemIdentifier"]["partition"]: f["itemIdentifier"]["offset"] for f in failures}
     redelivered = [
@@ -216,34 +223,86 @@ def test_batch_failing_part_way_is_reported_and_its_redelivery_counts_exactly_on
         for r in records
         if f"{TOPIC}-{r.partition}" in resume and r.offset >= resume[f"{TOPIC}-{r.partition}"]
     ]
+    use_client(consumer, FlakyClient())
     assert consumer(kafka_event(redelivered)) == {"batchItemFailures": []}
     assert [get(api, a)["fraudCount"] for a in accs] == [1] * 80
 
 
 def test_nothing_possible_raises_so_the_whole_batch_is_retried(api, consumer, topic):
     acc = account(api)
-    flaky = FlakyClient(fail_on=set(range(1, 100)))
-    consumer.module.counter = lambda: FraudCounter(
-        FraudLedger("AccountsTable", "ProcessedEventsTable", client=flaky)
-    )
+    use_client(consumer, FlakyClient(fail_all=True))
     with pytest.raises(Exception, match="ProvisionedThroughputExceeded"):
         consumer(kafka_event([topic.fraud(acc["id"])]))
     assert get(api, acc)["fraudCount"] == 0
 
 
-def test_batch_costs_few_dynamodb_requests(api, functions, topic):
+def test_batch_costs_one_read_and_one_write_per_account_in_two_round_trips(api, consumer, topic):
     accs = [account(api) for _ in range(100)]
-    ledger = FraudLedger(
-        "AccountsTable",
-        "ProcessedEventsTable",
-        client=boto3.client("dynamodb", region_name="us-east-1"),
+    pipeline = account_consumer(
+        FraudSettings.from_env(consumer.env), boto3.client("dynamodb", region_name="us-east-1")
     )
-    functions["AccountConsumerFunction"].module.counter = lambda: FraudCounter(ledger)
-    records = [topic.fraud(a["id"]) for a in accs]
-    functions["AccountConsumerFunction"](kafka_event(records))
-    # 1 BatchGetItem + 2 TransactWriteItems (200 items), versus 3 calls per event one by one
-    assert ledger.requests <= 4
-    assert all(get(api, a)["fraudCount"] == 1 for a in accs)
+    consumer.module.pipeline = lambda: pipeline
+    ledger = pipeline.consumer.ledger
+    # 100 accounts, three of them with 3 events each: still one write per account
+    records = [topic.fraud(a["id"]) for a in accs] + [
+        topic.fraud(a["id"]) for a in accs[:3] for _ in range(2)
+    ]
+    assert consumer(kafka_event(records)) == {"batchItemFailures": []}
+    # 1 BatchGetItem, then 100 conditional UpdateItems in parallel
+    assert (ledger.round_trips, ledger.requests) == (2, 101)
+    assert [get(api, a)["fraudCount"] for a in accs] == [3] * 3 + [1] * 97
+    # a redelivery reads once and writes nothing
+    assert consumer(kafka_event(records)) == {"batchItemFailures": []}
+    assert (ledger.round_trips, ledger.requests) == (3, 102)
+
+
+def test_an_operators_patch_racing_the_consumer_keeps_both_changes(api, consumer, topic):
+    acc = account(api)
+    for _ in range(2):
+        consumer(kafka_event([topic.fraud(acc["id"])]))
+    flaky = FlakyClient()
+    patched = []
+
+    def operator(_account_id):  # between the consumer's read and its write
+        patched.append(api.patch(f"/accounts/{acc['id']}", {"name": "Renamed"}))
+
+    flaky.before_update = operator
+    use_client(consumer, flaky)
+    assert consumer(kafka_event([topic.fraud(acc["id"])])) == {"batchItemFailures": []}
+    assert patched[0][0] == 200
+    now = get(api, acc)
+    assert (now["fraudCount"], now["status"], now["name"]) == (3, "blocked", "Renamed")
+    assert flaky.calls[acc["id"]] == 2  # lost the race once, settled again on what it got back
+
+
+def test_an_operator_status_change_racing_the_consumer_is_not_overwritten(api, consumer, topic):
+    acc = account(api)
+    flaky = FlakyClient()
+    flaky.before_update = lambda _: api.patch(f"/accounts/{acc['id']}", {"status": "inactive"})
+    use_client(consumer, flaky)
+    consumer(kafka_event([topic.fraud(acc["id"])]))
+    now = get(api, acc)
+    assert (now["fraudCount"], now["status"]) == (1, "inactive")
+
+
+def test_a_republished_copy_within_the_window_counts_once(api, consumer, topic):
+    acc = account(api)
+    first = [topic.fraud(acc["id"], f"e{i}") for i in range(10)]
+    consumer(kafka_event(first))
+    # the relay publishes e0..e4 again after a crash: same eventIds, new offsets
+    copies = [topic.fraud(acc["id"], f"e{i}") for i in range(5)]
+    later = [topic.fraud(acc["id"], f"n{i}") for i in range(3)]
+    assert consumer(kafka_event(copies + later)) == {"batchItemFailures": []}
+    assert get(api, acc)["fraudCount"] == 13
+
+
+def test_an_account_deleted_during_the_batch_parks_its_events(api, aws, consumer, topic):
+    acc = account(api)
+    flaky = FlakyClient()
+    flaky.before_update = lambda _: api.delete(f"/accounts/{acc['id']}")
+    use_client(consumer, flaky)
+    assert consumer(kafka_event([topic.fraud(acc["id"])])) == {"batchItemFailures": []}
+    assert [d["reason"] for d in dead_letters(aws)] == ["UNKNOWN_ACCOUNT"]
 
 
 def test_self_managed_event_and_event_file_are_accepted(api, aws, functions):
@@ -273,3 +332,16 @@ def test_self_managed_event_and_event_file_are_accepted(api, aws, functions):
     assert (
         api.get("/accounts/662c081370bd2ba6b5f04e94")[1]["fraudCount"] == 1
     )  # same eventId in both files
+
+
+def test_a_redelivery_older_than_the_recent_window_is_caught_by_the_offsets(api, consumer, topic):
+    acc = account(api)
+    pipeline = account_consumer(
+        FraudSettings.from_env(consumer.env), boto3.client("dynamodb", region_name="us-east-1")
+    )
+    pipeline.consumer.window = 1  # remembers one event by id: only the offsets see the rest
+    consumer.module.pipeline = lambda: pipeline
+    batch = [topic.fraud(acc["id"], f"e{i}") for i in range(4)]
+    consumer(kafka_event(batch))
+    consumer(kafka_event(batch[:2]))  # the event source mapping rewinds and delivers them again
+    assert get(api, acc)["fraudCount"] == 4

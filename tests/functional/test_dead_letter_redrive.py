@@ -14,8 +14,8 @@ from urllib.parse import quote
 
 import pytest
 
-from eventflow.kafka.deadletter import MAX_VALUE_BYTES, DeadLetterStore
-from eventflow.kafka.redrive import Redriver
+from eventflow.consumer.deadletter import MAX_VALUE_BYTES, DeadLetterStore
+from eventflow.consumer.redrive import Redriver
 from local.broker import ensure_topics, free_port
 from local.events import RawRecord, api_event, kafka_event
 from tests.functional.broker_support import broker, fresh_settings, read_back

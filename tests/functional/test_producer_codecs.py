@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from eventflow.quakes.emitter import QuakeEmitter
-from eventflow.quakes.models import Earthquake
+from eventflow.quakes.domain.models import Earthquake
+from eventflow.quakes.usecases.emitter import QuakeEmitter
 from local.broker import ensure_topics
 from tests.functional.broker_support import broker, fresh_settings, read_back
 from tests.functional.test_quakes_emitter import Rig

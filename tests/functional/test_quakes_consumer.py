@@ -13,8 +13,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from eventflow.kafka.events import parse_kafka_event
-from eventflow.quakes.ingest import QuakeIngestor
-from eventflow.quakes.store import QuakeLedger
+from eventflow.quakes.adapters.store import QuakeLedger
+from eventflow.quakes.settings import QuakeSettings
+from eventflow.quakes.wiring import quake_consumer
 from tests.functional.quakes_support import ALERTS_TOPIC, FakePublisher, QuakeTopic, batch
 from tests.support import ApiClient, Function
 
@@ -39,9 +40,14 @@ class Consumer:
             env["QUAKES_TABLE"], env["QUAKE_REGIONS_TABLE"], env["QUAKE_ALERTS_TABLE"], client
         )
 
+    def pipeline(self, ledger: QuakeLedger, publisher: FakePublisher | None = None) -> Any:
+        settings = QuakeSettings.from_env(self.env)
+        return quake_consumer(settings, publisher or self.publisher, ledger)
+
     def use(self, ledger: QuakeLedger) -> None:
-        """Give the function this ledger, through its cached ``ingestor`` dependency."""
-        self.fn.module.ingestor = cache(lambda: QuakeIngestor(ledger, self.publisher, ALERTS_TOPIC))
+        """Give the function this ledger, through its cached ``pipeline`` dependency."""
+        pipeline = self.pipeline(ledger)
+        self.fn.module.pipeline = lambda: pipeline
 
 
 def make_consumer(tpl: Any, **env: str) -> Consumer:
@@ -117,7 +123,7 @@ def test_overlapping_redelivery_counts_only_new_events(aws, consumer, api, topic
     assert region(api, "himalaya")["count"] == 10
 
 
-def test_a_large_batch_in_one_region_needs_several_transactions(aws, consumer, api, topic):
+def test_a_large_batch_in_one_region(aws, consumer, api, topic):
     quakes = [topic.quake(region="japan-kuril-kamchatka") for _ in range(250)]
     assert consumer(batch(topic.record(q) for q in quakes)) == {"batchItemFailures": []}
     assert len(stored(aws, consumer)) == 250
@@ -126,12 +132,16 @@ def test_a_large_batch_in_one_region_needs_several_transactions(aws, consumer, a
 
 def test_few_round_trips_per_batch(consumer, aws, topic):
     ledger = consumer.ledger(aws)
-    ingestor = QuakeIngestor(ledger, FakePublisher(), ALERTS_TOPIC)
+    pipeline = consumer.pipeline(ledger, FakePublisher())
     records = [topic.record(topic.quake(magnitude=1.0)) for _ in range(80)]
-    result = ingestor.process(list(parse_kafka_event(batch(records)).records))
-    assert len(result.stored) == 80
-    # one BatchGetItem (80 events + the region), four BatchWriteItem, one TransactWriteItems
-    assert ledger.requests <= 6
+    result = pipeline.process(parse_kafka_event(batch(records)).records)
+    assert len(result.outcome.applied) == 80
+    regions = {json.loads(r.value)["region"] for r in records}
+    # one BatchGetItem (80 events + the regions), then four BatchWriteItem (25 items each) in
+    # parallel, then one TransactWriteItems for every region: three round trips
+    assert len(regions) > 1
+    assert ledger.round_trips == 3
+    assert ledger.requests == 1 + 4 + 1
 
 
 # ---------------------------------------------------------------------------------- aggregates
@@ -308,13 +318,13 @@ def test_a_conflicting_writer_makes_the_region_read_again(aws, consumer, api, to
     second = [topic.quake(region="andes") for _ in range(4)]
     consumer(batch(topic.record(q) for q in first[:2]))
     ledger = consumer.ledger(aws)
-    other = QuakeIngestor(consumer.ledger(aws), FakePublisher(), ALERTS_TOPIC)
+    other = consumer.pipeline(consumer.ledger(aws), FakePublisher())
     other_records = [topic.record(q, partition=1) for q in second]
     commit = ledger.commit
 
     def commit_after_the_other(aggregates):
         if other_records:
-            other.process(list(parse_kafka_event(batch(other_records)).records))
+            other.process(parse_kafka_event(batch(other_records)).records)
             other_records.clear()
         return commit(aggregates)
 

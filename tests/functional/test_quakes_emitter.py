@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from eventflow.quakes.control import StreamControl
-from eventflow.quakes.emitter import QuakeEmitter
-from eventflow.quakes.models import Earthquake
-from eventflow.quakes.stream import StreamStore
+from eventflow.quakes.adapters.stream import StreamStore
+from eventflow.quakes.domain.models import Earthquake
+from eventflow.quakes.usecases.control import StreamControl
+from eventflow.quakes.usecases.emitter import QuakeEmitter
 from local.events import LambdaContext, api_event
 from tests.functional.quakes_support import (
     QUAKES_TOPIC,

@@ -787,3 +787,30 @@ def account_states(client: Any, table: str) -> dict[str, tuple[int, str]]:
         item["id"]["S"]: (int(item.get("fraudCount", {}).get("N", 0)), item["status"]["S"])
         for item in scan_all(client, table)
     }
+
+
+def counted_total(client: Any, table: str) -> int:
+    """The sum of every account's fraudCount: the fraud events counted so far."""
+    return sum(count for count, _ in account_states(client, table).values())
+
+
+def relay_copies(
+    distinct: list[tuple[str, str]], n: int, window: int | None = None
+) -> list[tuple[str, str]]:
+    """The last ``n`` (eventId, accountId) events published again, in order, as the outbox relay
+    does when it crashed after publishing a stream batch and the stream hands it the batch again.
+    Published after ``distinct``, each copy follows its original by fewer than ``window`` events
+    of the same account: the bounded republish window the consumer's exactly-once rests on
+    (``eventflow.consumer``). Asserted here, so a test cannot step outside it unnoticed."""
+    from eventflow.fraud.rules import RECENT_EVENTS
+
+    copies = list(distinct[-n:])
+    log = distinct + copies
+    first: dict[str, int] = {}
+    for i, (event_id, account_id) in enumerate(log):
+        if event_id in first:
+            between = sum(1 for _, a in log[first[event_id] + 1 : i] if a == account_id)
+            assert between < (window or RECENT_EVENTS), (event_id, between)
+        else:
+            first[event_id] = i
+    return copies

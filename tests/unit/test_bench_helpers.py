@@ -100,7 +100,8 @@ def test_report_renders_every_headline_key():
         "fraud": {
             "harness": {"events_per_s": 1000.0, "handler_only_events_per_s": 3000.0},
             "raw_read": {"events_per_s": 50000.0},
-            "cost": {"requests_per_1000": 30.0, "write_units_per_event": 4.0},
+            "cost": {"requests_per_1000": 600.0, "write_units_per_event": 1.05},
+            "pricing": {"ours": {"total": 1.2}, "baseline": {"total": 1.5}},
             "baseline": {
                 "events_per_s": 100.0,
                 "client_only_events_per_s": 150.0,
@@ -123,6 +124,9 @@ def test_report_renders_every_headline_key():
         "raw_read_events_per_s",
         "ddb_requests_per_1000_events",
         "baseline_ddb_requests_per_1000_events",
+        "write_units_per_event",
+        "usd_per_million_events",
+        "baseline_usd_per_million_events",
         "e2e_p50_ms",
         "e2e_p99_ms",
         "emitter_events_per_s",
@@ -136,4 +140,18 @@ def test_report_renders_every_headline_key():
     assert all(report.verdicts(h).values())
     text = report.table(h, results)
     assert "10.0x baseline" in text and "NOT met" not in text
+    h["write_units_per_event"] = 3.74  # a marker per event inside a transaction: over budget
+    assert not report.verdicts(h)["write_units_per_event"]
     assert report.md_table(("a", "b"), [(1, 2.5)]).splitlines()[2] == "| 1 | 2.50 |"
+
+
+def test_cost_per_million_events_at_on_demand_prices():
+    from bench.pricing import per_million
+
+    # 1 WCU + 1 RCU per event, 1 ms of a 512 MB handler per event, one invocation per 100 events
+    p = per_million(1.0, 1.0, 0.001, 0.01, 512)
+    assert round(p.write_units, 4) == 0.625
+    assert round(p.read_units, 4) == 0.125
+    assert round(p.lambda_duration, 4) == round(1e6 * 0.001 * 0.5 * 0.0000166667, 4)
+    assert round(p.lambda_requests, 4) == 0.002
+    assert p.total == p.write_units + p.read_units + p.lambda_duration + p.lambda_requests

@@ -2,16 +2,25 @@ from __future__ import annotations
 
 import pytest
 
-from eventflow.api import decode_token, encode_token, parse_limit
-from eventflow.config import ConfigurationError, FraudSettings, KafkaSettings
+from eventflow.api import decode_token, encode_token
+from eventflow.config import ConfigurationError, KafkaSettings
 from eventflow.errors import InvalidRequestError
+from eventflow.fraud.settings import FraudSettings
 
-BASE = {"ACCOUNTS_TABLE": "a", "TRANSACTIONS_TABLE": "t"}
+BASE = {
+    "ACCOUNTS_TABLE": "a",
+    "TRANSACTIONS_TABLE": "t",
+    "OUTBOX_TABLE": "o",
+    "DEAD_LETTER_TABLE": "d",
+}
 
 
 def test_missing_variable_is_named():
     with pytest.raises(ConfigurationError, match="ACCOUNTS_TABLE"):
         FraudSettings.from_env({"TRANSACTIONS_TABLE": "t"})
+    for name in BASE:  # every table is required: no placeholder defaults
+        with pytest.raises(ConfigurationError, match=f"{name} is required"):
+            FraudSettings.from_env({k: v for k, v in BASE.items() if k != name})
 
 
 def test_bad_integer_is_named_with_its_value():
@@ -43,11 +52,3 @@ def test_page_tokens_round_trip_and_reject_garbage():
     for bad in ("!!!", "bm90IGpzb24", "WzEsMl0"):  # not base64, not JSON, JSON list
         with pytest.raises(InvalidRequestError, match="nextToken"):
             decode_token(bad)
-
-
-def test_limit_bounds():
-    assert parse_limit(None) == 50
-    assert parse_limit("100") == 100
-    for bad in ("0", "101", "x"):
-        with pytest.raises(InvalidRequestError, match="limit"):
-            parse_limit(bad)

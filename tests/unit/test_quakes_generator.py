@@ -8,15 +8,14 @@ from collections import Counter
 
 import pytest
 
-from eventflow.quakes.emitter import quake_message
-from eventflow.quakes.generator import (
+from eventflow.quakes.domain.generator import (
     GR_MAX_MAGNITUDE,
     QuakeGenerator,
     gutenberg_richter_magnitude,
     uniform_magnitude,
 )
-from eventflow.quakes.models import Earthquake, MagnitudeLaw
-from eventflow.quakes.regions import (
+from eventflow.quakes.domain.models import Earthquake, MagnitudeLaw
+from eventflow.quakes.domain.regions import (
     REGION_KEY_PATTERN,
     REGIONS,
     REGIONS_BY_KEY,
@@ -24,6 +23,7 @@ from eventflow.quakes.regions import (
     normalise_longitude,
     region_for_location,
 )
+from eventflow.quakes.usecases.emitter import quake_message
 
 
 def sample(law: MagnitudeLaw, n: int, seed: int = 7) -> list[Earthquake]:

@@ -8,8 +8,8 @@ import pytest
 
 from eventflow.config import ConfigurationError
 from eventflow.errors import InvalidRequestError
-from eventflow.quakes.models import StartStream
-from eventflow.quakes.rules import (
+from eventflow.quakes.domain.models import StartStream
+from eventflow.quakes.domain.rules import (
     QuakeFacts,
     RegionAggregate,
     StreamState,

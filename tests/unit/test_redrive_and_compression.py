@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from eventflow.config import ConfigurationError, KafkaSettings
-from eventflow.kafka.redrive import LETTER_ID, caller_identity, message_of
+from eventflow.consumer.redrive import LETTER_ID, caller_identity, message_of
 from tests.support import template
 from tests.unit.test_template_security import transformed
 

@@ -127,5 +127,5 @@ def test_api_event_files_match_template_routes(tpl):
 def test_outputs_name_the_api_and_tables(tpl):
     outputs = tpl.doc["Outputs"]
     assert "ApiUrl" in outputs
-    for table in ("Accounts", "Transactions", "Outbox", "ProcessedEvents", "DeadLetter"):
+    for table in ("Accounts", "Transactions", "Outbox", "DeadLetter"):
         assert f"{table}TableName" in outputs

@@ -1,40 +1,38 @@
 """The account consumer's use case: count each fraud event exactly once, block at the threshold.
 
-Input: a batch of Kafka records. Output: which records were counted, which were duplicates,
-which are permanent failures (parked as dead letters), which must be retried (transient).
+It plugs into ``eventflow.consumer.pipeline`` (parse, dead letters, in-batch dedupe, response);
+``apply`` settles a batch's events per account in at most three sequential DynamoDB round trips:
 
-Per batch it reads every account once (BatchGetItem) and writes each account's new tally with
-the dedupe markers of its events in ``TransactWriteItems`` that hold several accounts each. An
-account's count only moves through a conditional write on the count it read, so concurrent
-batches for the same account never lose or double an increment, and the status changes to
-``blocked`` exactly once, in the same write that takes the count across the threshold.
+1. one strongly consistent BatchGetItem of the batch's accounts (tally, status, version, offsets,
+   recent event digests); unknown accounts' events become dead letters (written in the
+   background, in parallel with step 2);
+2. per account with anything new, one conditional UpdateItem (on the version read), all in
+   parallel: count, status, offsets and recent events in one write of one item (1 WCU while the
+   item stays under 1 KB), however many of the batch's events belong to it;
+3. an account whose write lost a race (a concurrent batch, an operator's PATCH) came back with
+   its current state (``ReturnValuesOnConditionCheckFailure``): it is settled again on that and
+   written again, in parallel. Rare repeated losses get a few more rounds, then the account's
+   records are reported for retry.
+
+Why nothing is counted twice or lost: see ``eventflow.consumer``.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
-from eventflow.clock import epoch_s, now_iso
-from eventflow.errors import TransientError
-from eventflow.fraud.models import AccountStatus, FraudEvent
-from eventflow.fraud.rules import FraudTally, apply_fraud
-from eventflow.fraud.store import MARKER_RETENTION_S, FraudLedger, LedgerWrite
-from eventflow.kafka.deadletter import DeadLetter
+from eventflow.clock import now_iso
+from eventflow.consumer.deadletter import DeadLetter
+from eventflow.consumer.pipeline import Applied, Delivery, Park
+from eventflow.consumer.records import parse_json_record
+from eventflow.fraud.models import FraudEvent
+from eventflow.fraud.ports import FraudLedgerPort
+from eventflow.fraud.rules import RECENT_EVENTS, AccountLedger, FraudDelivery, settle
 from eventflow.kafka.events import KafkaRecord
-from eventflow.kafka.records import dead_letter, parse_json_record
 
-MAX_ROUNDS = 12
-
-
-@dataclass
-class CountResult:
-    counted: list[KafkaRecord] = field(default_factory=list)
-    duplicates: list[KafkaRecord] = field(default_factory=list)
-    dead_letters: list[DeadLetter] = field(default_factory=list)
-    retry: list[KafkaRecord] = field(default_factory=list)
-    blocked_accounts: list[str] = field(default_factory=list)
-    transient_reasons: list[str] = field(default_factory=list)
+#: Write rounds per batch before an account that keeps changing is left for retry
+MAX_WRITE_ROUNDS = 5
 
 
 def parse_fraud_record(record: KafkaRecord) -> FraudEvent:
@@ -43,94 +41,88 @@ def parse_fraud_record(record: KafkaRecord) -> FraudEvent:
 
 
 class FraudCounter:
-    def __init__(self, ledger: FraudLedger, threshold: int = 3) -> None:
+    def __init__(
+        self,
+        ledger: FraudLedgerPort,
+        threshold: int = 3,
+        window: int = RECENT_EVENTS,
+        clock: Callable[[], str] = now_iso,
+    ) -> None:
         self.ledger = ledger
         self.threshold = threshold
+        self.window = window
+        self.clock = clock
 
-    def process(self, records: list[KafkaRecord]) -> CountResult:
-        result = CountResult()
-        # 1. parse; permanent failures go to dead letters straight away
-        pending: OrderedDict[str, list[tuple[FraudEvent, KafkaRecord]]] = OrderedDict()
-        seen: set[str] = set()
-        for rec in records:
-            try:
-                event = parse_fraud_record(rec)
-            except ValueError as exc:
-                result.dead_letters.append(dead_letter(rec, exc))
-                continue
-            if event.eventId in seen:  # the same event twice in one batch
-                result.duplicates.append(rec)
-                continue
-            seen.add(event.eventId)
-            pending.setdefault(event.accountId, []).append((event, rec))
+    def parse(self, record: KafkaRecord) -> FraudEvent:
+        return parse_fraud_record(record)
 
-        # 2. rounds of read-tallies / conditional write until everything is settled
-        for _ in range(MAX_ROUNDS + len(records)):
+    def event_id(self, event: FraudEvent) -> str:
+        return event.eventId
+
+    def apply(self, deliveries: list[Delivery[FraudEvent]], park: Park) -> Applied:
+        out = Applied()
+        by_account: OrderedDict[str, list[Delivery[FraudEvent]]] = OrderedDict()
+        for d in deliveries:
+            by_account.setdefault(d.event.accountId, []).append(d)
+
+        ledgers = self.ledger.read(list(by_account))  # TransientError: the pipeline retries all
+        unknown: list[DeadLetter] = []
+        pending: dict[str, AccountLedger] = {}
+        for account_id, items in by_account.items():
+            if account_id in ledgers:
+                pending[account_id] = ledgers[account_id]
+            else:
+                unknown += [_unknown(d) for d in items]
+        out.dead_letters += unknown
+        park(unknown)
+
+        blocked = 0
+        for _ in range(MAX_WRITE_ROUNDS):
             if not pending:
                 break
-            tallies = self.ledger.tallies(list(pending))
-            writes: list[LedgerWrite] = []
-            now, expires = now_iso(), epoch_s() + MARKER_RETENTION_S
-            for account_id in list(pending):
-                tally = tallies.get(account_id)
-                if tally is None:
-                    for event, rec in pending.pop(account_id):
-                        result.dead_letters.append(
-                            DeadLetter(
-                                rec, "UNKNOWN_ACCOUNT", f"account {event.accountId} does not exist"
-                            )
-                        )
-                    continue
-                events = pending[account_id][:99]
-                status = AccountStatus(tally.status)
-                new, blocks = apply_fraud(
-                    FraudTally(tally.count, status), len(events), self.threshold
+            settlements = []
+            for account_id, ledger in pending.items():
+                items = by_account[account_id]
+                s = settle(
+                    ledger,
+                    [
+                        FraudDelivery(d.event.eventId, d.record.partition_id, d.record.offset)
+                        for d in items
+                    ],
+                    self.threshold,
+                    self.window,
                 )
-                writes.append(
-                    LedgerWrite(
-                        account_id=account_id,
-                        expected_count=tally.count,
-                        new_count=new.count,
-                        block=blocks,
-                        event_ids=tuple(e.eventId for e, _ in events),
-                        now=now,
-                        expires_at=expires,
-                    )
-                )
-            if not writes:
-                break
-            outcome = self.ledger.commit(writes)
-            for w in outcome.committed:
-                done = pending[w.account_id][: len(w.event_ids)]
-                pending[w.account_id] = pending[w.account_id][len(w.event_ids) :]
-                result.counted.extend(rec for _, rec in done)
-                if w.block:
-                    result.blocked_accounts.append(w.account_id)
-                if not pending[w.account_id]:
-                    del pending[w.account_id]
-            if outcome.duplicate_event_ids:
-                for account_id in list(pending):
-                    keep = []
-                    for event, rec in pending[account_id]:
-                        if event.eventId in outcome.duplicate_event_ids:
-                            result.duplicates.append(rec)
-                        else:
-                            keep.append((event, rec))
-                    if keep:
-                        pending[account_id] = keep
-                    else:
-                        del pending[account_id]
-            if outcome.transient:
-                result.transient_reasons.extend(outcome.transient)
-                break
-        for events in pending.values():
-            result.retry.extend(rec for _, rec in events)
-        if result.retry and not result.transient_reasons:
-            result.transient_reasons.append("accounts kept changing during the batch")
-        return result
+                if s.changes:
+                    settlements.append(s)
+                else:  # everything was applied before: nothing to write
+                    out.duplicates += [d.record for d in items]
+            by_id = {s.before.account_id: s for s in settlements}
+            pending = {}
+            for w in self.ledger.write(settlements, self.clock()):
+                items = by_account[w.account_id]
+                if w.written:
+                    s = by_id[w.account_id]
+                    out.applied += [items[i].record for i in s.new]
+                    out.duplicates += [items[i].record for i in s.duplicates]
+                    if s.blocks:
+                        blocked += 1
+                        out.notes.append(("account blocked", {"accountId": w.account_id}))
+                elif w.stale and w.current is None:  # deleted since it was read
+                    letters = [_unknown(d) for d in items]
+                    out.dead_letters += letters
+                    park(letters)
+                elif w.stale and w.current is not None:
+                    pending[w.account_id] = w.current
+                else:
+                    out.retry += [d.record for d in items]
+                    out.reasons.append(w.failed or "write failed")
+        for account_id in pending:
+            out.retry += [d.record for d in by_account[account_id]]
+        if pending:
+            out.reasons.append(f"{len(pending)} accounts kept changing during the batch")
+        out.counters["AccountsBlocked"] = blocked
+        return out
 
 
-def require_progress(result: CountResult) -> None:
-    """Raise when nothing could be done at all, so the whole batch is retried."""
-    if result.retry and not (result.counted or result.duplicates or result.dead_letters):
-        raise TransientError("; ".join(result.transient_reasons) or "no progress")
+def _unknown(d: Delivery[FraudEvent]) -> DeadLetter:
+    return DeadLetter(d.record, "UNKNOWN_ACCOUNT", f"account {d.event.accountId} does not exist")

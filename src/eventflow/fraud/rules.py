@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from eventflow.errors import ConflictError
 from eventflow.fraud.models import AccountStatus, AccountType, TransactionStatus
@@ -78,3 +80,106 @@ def apply_fraud(tally: FraudTally, new_events: int, threshold: int = 3) -> tuple
     blocks_now = crosses and tally.status != AccountStatus.BLOCKED
     status = AccountStatus.BLOCKED if blocks_now else tally.status
     return FraudTally(count=new_count, status=status), blocks_now
+
+
+# ---------------------------------------------------------------------------------- exactly once
+#: How many of an account's most recent applied events it remembers by id (as digests): a copy
+#: of an event published again with a new offset (the outbox relay after a crash) is recognised
+#: as long as fewer than this many later events of the same account were applied in between.
+RECENT_EVENTS = 20
+#: Bytes of an event id's digest (BLAKE2b-128, as strong as a random UUID)
+DIGEST_BYTES = 16
+
+
+def event_digest(event_id: str) -> bytes:
+    return hashlib.blake2b(event_id.encode(), digest_size=DIGEST_BYTES).digest()
+
+
+@dataclass(frozen=True)
+class AccountLedger:
+    """An account's fraud tally and what the consumer has applied to it.
+
+    ``offsets``: per ``topic-partition``, the highest offset of the account's records handled;
+    a record at or below it was handled already (a redelivery). ``recent``: the digests of the
+    last :data:`RECENT_EVENTS` events counted, oldest first. ``version`` grows with every write
+    (the consumer's and the operator's): the optimistic lock.
+    """
+
+    account_id: str
+    count: int
+    status: AccountStatus
+    version: int = 0
+    offsets: Mapping[str, int] = field(default_factory=dict)
+    recent: bytes = b""
+
+    def handled(self, partition: str, offset: int) -> bool:
+        return offset <= self.offsets.get(partition, -1)
+
+    def digests(self) -> set[bytes]:
+        r = self.recent
+        return {r[i : i + DIGEST_BYTES] for i in range(0, len(r), DIGEST_BYTES)}
+
+
+@dataclass(frozen=True)
+class FraudDelivery:
+    """One fraud event as delivered: its id and where the record sits."""
+
+    event_id: str
+    partition: str
+    offset: int
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """The outcome of applying deliveries to one account: the ledger to write (if anything is
+    new), and which deliveries (by position) count now and which were applied before."""
+
+    before: AccountLedger
+    after: AccountLedger
+    new: tuple[int, ...]
+    duplicates: tuple[int, ...]
+    blocks: bool
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.new)
+
+
+def settle(
+    ledger: AccountLedger,
+    deliveries: Sequence[FraudDelivery],
+    threshold: int = 3,
+    window: int = RECENT_EVENTS,
+) -> Settlement:
+    """Apply ``deliveries`` (one account's, in offset order, distinct event ids) to ``ledger``.
+
+    A delivery is a duplicate when its offset is at or below the account's offset for its
+    partition (a redelivered record) or its event id is among the recent ones (a republished
+    copy with a new offset); the others count. The new ledger counts them, remembers them, moves
+    the offsets past every delivery and is the next version.
+    """
+    recent = ledger.digests()
+    new: list[int] = []
+    dups: list[int] = []
+    added = b""
+    offsets = dict(ledger.offsets)
+    for i, d in enumerate(deliveries):
+        digest = event_digest(d.event_id)
+        if ledger.handled(d.partition, d.offset) or digest in recent:
+            dups.append(i)
+        else:
+            new.append(i)
+            recent.add(digest)
+            added += digest
+        offsets[d.partition] = max(d.offset, offsets.get(d.partition, -1))
+    tally, blocks = apply_fraud(FraudTally(ledger.count, ledger.status), len(new), threshold)
+    keep = window * DIGEST_BYTES
+    after = replace(
+        ledger,
+        count=tally.count,
+        status=tally.status,
+        version=ledger.version + 1,
+        offsets=offsets,
+        recent=(ledger.recent + added)[-keep:] if keep else b"",
+    )
+    return Settlement(ledger, after, tuple(new), tuple(dups), blocks)

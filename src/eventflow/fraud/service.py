@@ -17,18 +17,14 @@ from eventflow.fraud.models import (
     TransactionStatus,
     UpdateAccount,
 )
+from eventflow.fraud.ports import AccountRepository, StaleWriteError, TransactionRepository
 from eventflow.fraud.rules import (
     check_can_mark_fraud,
     check_status_transition,
     check_type_transition,
     initial_transaction_status,
 )
-from eventflow.fraud.store import (
-    OUTBOX_RETENTION_S,
-    AccountStore,
-    StaleWriteError,
-    TransactionStore,
-)
+from eventflow.fraud.store import OUTBOX_RETENTION_S
 
 Page = tuple[list[dict[str, Any]], dict[str, Any] | None]
 ACCOUNT_FIELDS = (
@@ -61,7 +57,7 @@ def transaction_view(item: dict[str, Any]) -> dict[str, Any]:
 
 
 class AccountService:
-    def __init__(self, accounts: AccountStore, ids: Callable[[], str] = new_id) -> None:
+    def __init__(self, accounts: AccountRepository, ids: Callable[[], str] = new_id) -> None:
         self.accounts = accounts
         self.ids = ids
 
@@ -116,7 +112,7 @@ class AccountService:
             if body.number is not None:
                 changes["number"] = body.number
             now = now_iso()
-            if now <= current["updatedAt"]:  # keep updatedAt strictly increasing (optimistic lock)
+            if now <= current["updatedAt"]:  # keep updatedAt strictly increasing
                 now = (
                     current["updatedAt"][:-1] + "1Z"
                     if now == current["updatedAt"]
@@ -126,7 +122,9 @@ class AccountService:
             if changes.get("status") == AccountStatus.BLOCKED.value:
                 changes["blockedAt"] = now
             try:
-                return account_view(self.accounts.update(account_id, changes, current["updatedAt"]))
+                return account_view(
+                    self.accounts.update(account_id, changes, int(current.get("version") or 0))
+                )
             except StaleWriteError as stale:
                 current = stale.current
         raise TransientError(f"account {account_id} kept changing; try again")
@@ -139,8 +137,8 @@ class AccountService:
 class TransactionService:
     def __init__(
         self,
-        transactions: TransactionStore,
-        accounts: AccountStore,
+        transactions: TransactionRepository,
+        accounts: AccountRepository,
         ids: Callable[[], str] = new_id,
     ) -> None:
         self.transactions = transactions
@@ -182,7 +180,9 @@ def fraud_event(txn: dict[str, Any], event_id: str) -> dict[str, Any]:
 class FraudMarker:
     """Marks a transaction as FRAUD and records the event in the outbox, in one transaction."""
 
-    def __init__(self, transactions: TransactionStore, ids: Callable[[], str] = new_id) -> None:
+    def __init__(
+        self, transactions: TransactionRepository, ids: Callable[[], str] = new_id
+    ) -> None:
         self.transactions = transactions
         self.ids = ids
 

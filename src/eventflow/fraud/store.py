@@ -6,33 +6,33 @@ Tables (declared in template.yaml):
 - Transactions   pk ``id``; GSIs ``byCreatedAt`` (``listKey``="TRANSACTION", ``createdAt``)
                  and ``byAccount`` (``accountId``, ``createdAt``)
 - Outbox         pk ``eventId``; stream NEW_IMAGE feeds the relay; TTL ``expiresAt``
-- ProcessedEvents pk ``eventId``; dedupe markers of the consumer; TTL ``expiresAt``
+
+The item shapes are the pynamodb models of ``eventflow.fraud.tables``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from eventflow import ddb
-from eventflow.aws import dynamodb_client, error_code, transient_errors
+from eventflow import ddb, tables
+from eventflow.aws import dynamodb_client, error_code, is_transient, transient_errors
+from eventflow.consumer.concurrency import parallel
 from eventflow.errors import InvalidRequestError, TransientError
+from eventflow.fraud.models import AccountStatus
+from eventflow.fraud.ports import LedgerWrite, StaleWriteError
+from eventflow.fraud.rules import AccountLedger, Settlement
+from eventflow.fraud.tables import (
+    ACCOUNT_LIST_KEY,
+    TRANSACTION_LIST_KEY,
+    Accounts,
+    Outbox,
+    Transactions,
+)
 
-ACCOUNT_LIST_KEY = "ACCOUNT"
-TRANSACTION_LIST_KEY = "TRANSACTION"
 OUTBOX_RETENTION_S = 7 * 24 * 3600
-MARKER_RETENTION_S = 30 * 24 * 3600
-
-
-class StaleWriteError(Exception):
-    """A conditional write lost a race: the item changed (or vanished) since it was read."""
-
-    def __init__(self, current: dict[str, Any] | None) -> None:
-        super().__init__("item changed since it was read")
-        self.current = current
 
 
 Page = tuple[list[dict[str, Any]], dict[str, Any] | None]
@@ -63,15 +63,14 @@ def _strip(item: dict[str, Any]) -> dict[str, Any]:
 
 class AccountStore:
     def __init__(self, table: str, client: Any = None) -> None:
-        self.table = table
+        self.table = tables.bind(Accounts, table).Meta.table_name
         self.client = client or dynamodb_client()
 
     def create(self, account: dict[str, Any]) -> None:
-        item = {**account, "listKey": ACCOUNT_LIST_KEY}
         with transient_errors():
             self.client.put_item(
                 TableName=self.table,
-                Item=ddb.to_item(item),
+                Item=tables.item(Accounts, {**account, "listKey": ACCOUNT_LIST_KEY}),
                 ConditionExpression="attribute_not_exists(id)",
             )
 
@@ -99,21 +98,35 @@ class AccountStore:
         return [_strip(i) for i in items], last
 
     def update(
-        self, account_id: str, changes: dict[str, Any], expected_updated_at: str
+        self, account_id: str, changes: dict[str, Any], expected_version: int
     ) -> dict[str, Any]:
-        """Apply ``changes`` if the account still has ``updatedAt == expected_updated_at``."""
+        """Apply ``changes`` if the account is still at ``expected_version`` (the optimistic lock
+        the consumer shares: either write makes the other's condition fail); the version grows."""
         names = {f"#f{i}": k for i, k in enumerate(changes)}
         values = {f":v{i}": ddb.value(v) for i, v in enumerate(changes.values())}
         sets = ", ".join(f"#f{i} = :v{i}" for i in range(len(changes)))
+        condition = (
+            "#ver = :seen"
+            if expected_version
+            else "attribute_exists(#id) AND (attribute_not_exists(#ver) OR #ver = :seen)"
+        )
         try:
             with transient_errors():
                 resp = self.client.update_item(
                     TableName=self.table,
-                    Key={"id": {"S": account_id}},
-                    UpdateExpression=f"SET {sets}",
-                    ConditionExpression="#ua = :seen",
-                    ExpressionAttributeNames={**names, "#ua": "updatedAt"},
-                    ExpressionAttributeValues={**values, ":seen": {"S": expected_updated_at}},
+                    Key={tables.name(Accounts.id): {"S": account_id}},
+                    UpdateExpression=f"SET {sets}, #ver = :next",
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames={
+                        **names,
+                        "#ver": tables.name(Accounts.version),
+                        **({} if expected_version else {"#id": tables.name(Accounts.id)}),
+                    },
+                    ExpressionAttributeValues={
+                        **values,
+                        ":seen": {"N": str(expected_version)},
+                        ":next": {"N": str(expected_version + 1)},
+                    },
                     ReturnValues="ALL_NEW",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
@@ -141,15 +154,17 @@ class AccountStore:
 
 class TransactionStore:
     def __init__(self, table: str, outbox_table: str | None = None, client: Any = None) -> None:
-        self.table = table
-        self.outbox_table = outbox_table
+        self.table = tables.bind(Transactions, table).Meta.table_name
+        self.outbox_table = (
+            tables.bind(Outbox, outbox_table).Meta.table_name if outbox_table else None
+        )
         self.client = client or dynamodb_client()
 
     def create(self, txn: dict[str, Any]) -> None:
         with transient_errors():
             self.client.put_item(
                 TableName=self.table,
-                Item=ddb.to_item({**txn, "listKey": TRANSACTION_LIST_KEY}),
+                Item=tables.item(Transactions, {**txn, "listKey": TRANSACTION_LIST_KEY}),
                 ConditionExpression="attribute_not_exists(id)",
             )
 
@@ -215,7 +230,7 @@ class TransactionStore:
                         {
                             "Put": {
                                 "TableName": self.outbox_table,
-                                "Item": ddb.to_item(event),
+                                "Item": tables.item(Outbox, event),
                                 "ConditionExpression": "attribute_not_exists(eventId)",
                             }
                         },
@@ -235,200 +250,152 @@ class TransactionStore:
 
 
 # ---------------------------------------------------------------------------------------------
-# Consumer side: the fraud ledger (accounts' counters + dedupe markers)
+# Consumer side: the fraud ledger (each account's tally and exactly-once state, in its own item)
+
+_A = Accounts
+_LEDGER_ATTRS = (
+    _A.id,
+    _A.fraud_count,
+    _A.status,
+    _A.version,
+    _A.applied_offsets,
+    _A.recent_events,
+)
 
 
-@dataclass(frozen=True)
-class AccountTally:
-    account_id: str
-    count: int
-    status: str
-
-
-@dataclass(frozen=True)
-class LedgerWrite:
-    """One account's share of a ledger transaction: its new tally and the events it counts."""
-
-    account_id: str
-    expected_count: int
-    new_count: int
-    block: bool
-    event_ids: tuple[str, ...]
-    now: str
-    expires_at: int
-
-    @property
-    def size(self) -> int:
-        return len(self.event_ids) + 1
-
-
-@dataclass
-class LedgerOutcome:
-    committed: list[LedgerWrite]
-    duplicate_event_ids: set[str]
-    stale_accounts: set[str]
-    transient: list[str]
+def ledger_of(item: dict[str, Any]) -> AccountLedger:
+    """An account's ledger from its (projected) low-level item."""
+    row = tables.from_item(Accounts, item)
+    offsets = row.applied_offsets.as_dict() if row.applied_offsets is not None else {}
+    return AccountLedger(
+        account_id=row.id,
+        count=int(row.fraud_count or 0),
+        status=AccountStatus(row.status),
+        version=int(row.version or 0),
+        offsets={str(k): int(v) for k, v in offsets.items()},
+        recent=bytes(row.recent_events or b""),
+    )
 
 
 class FraudLedger:
-    """Counters on the accounts table, dedupe markers on the processed-events table.
+    """The consumer's adapter: one BatchGetItem for a batch's accounts, then one conditional
+    UpdateItem per account, all in parallel (see ``eventflow.consumer``).
 
-    ``commit`` packs several accounts' writes into each ``TransactWriteItems`` (up to 100 items),
-    so a batch of N events costs about ``1 + 2N/100`` requests instead of ``3N``.
+    It keeps the low-level client (no pynamodb ``Model.update``) for two things pynamodb does not
+    give: ``ReturnValuesOnConditionCheckFailure`` (a lost race returns the account as it is now,
+    so the retry needs no second read) and the tuned client shared with the thread pool; names and
+    values still come from :class:`~eventflow.fraud.tables.Accounts`.
     """
 
-    MAX_ITEMS = 100
+    MAX_KEYS = 100  # BatchGetItem
+    ATTEMPTS = 10
 
-    def __init__(self, accounts_table: str, processed_table: str, client: Any = None) -> None:
-        self.accounts_table = accounts_table
-        self.processed_table = processed_table
+    def __init__(self, accounts_table: str, client: Any = None) -> None:
+        self.table = tables.bind(Accounts, accounts_table).Meta.table_name
         self.client = client or dynamodb_client()
         self.requests = 0
+        self.round_trips = 0
 
-    def tallies(self, account_ids: Sequence[str]) -> dict[str, AccountTally]:
-        out: dict[str, AccountTally] = {}
+    def read(self, account_ids: Sequence[str]) -> dict[str, AccountLedger]:
         ids = list(dict.fromkeys(account_ids))
-        with transient_errors():
-            for i in range(0, len(ids), 100):
-                keys: list[dict[str, Any]] = [{"id": {"S": a}} for a in ids[i : i + 100]]
-                for _ in range(10):
+        if not ids:
+            return {}
+        self.round_trips += 1
+        names = {f"#a{i}": tables.name(a) for i, a in enumerate(_LEDGER_ATTRS)}
+        chunks = [ids[i : i + self.MAX_KEYS] for i in range(0, len(ids), self.MAX_KEYS)]
+
+        def read_chunk(chunk: list[str]) -> list[dict[str, Any]]:
+            keys: list[dict[str, Any]] = [{tables.name(_A.id): {"S": a}} for a in chunk]
+            found: list[dict[str, Any]] = []
+            with transient_errors():
+                for _ in range(self.ATTEMPTS):
                     self.requests += 1
                     resp = self.client.batch_get_item(
                         RequestItems={
-                            self.accounts_table: {
+                            self.table: {
                                 "Keys": keys,
                                 "ConsistentRead": True,
-                                "ProjectionExpression": "id, fraudCount, #s",
-                                "ExpressionAttributeNames": {"#s": "status"},
+                                "ProjectionExpression": ", ".join(names),
+                                "ExpressionAttributeNames": names,
                             }
                         }
                     )
-                    for item in resp.get("Responses", {}).get(self.accounts_table, []):
-                        data = ddb.from_item(item)
-                        out[data["id"]] = AccountTally(
-                            data["id"], int(data.get("fraudCount", 0)), data["status"]
-                        )
-                    keys = (
-                        resp.get("UnprocessedKeys", {}).get(self.accounts_table, {}).get("Keys", [])
-                    )
+                    found += resp.get("Responses", {}).get(self.table, [])
+                    keys = resp.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
                     if not keys:
-                        break
-                else:
-                    raise TransientError("account reads stayed unprocessed after 10 attempts")
+                        return found
+            raise TransientError("account reads stayed unprocessed after 10 attempts")
+
+        out: dict[str, AccountLedger] = {}
+        for result in parallel(read_chunk, chunks):
+            if isinstance(result, BaseException):
+                raise result
+            for item in result:
+                ledger = ledger_of(item)
+                out[ledger.account_id] = ledger
         return out
 
-    def _items(self, w: LedgerWrite) -> list[dict[str, Any]]:
-        names = {"#c": "fraudCount", "#ua": "updatedAt"}
-        values: dict[str, Any] = {
-            ":expected": {"N": str(w.expected_count)},
-            ":new": {"N": str(w.new_count)},
-            ":now": {"S": w.now},
+    def _update(self, s: Settlement, now: str) -> LedgerWrite:
+        before, after = s.before, s.after
+        n = tables.name
+        names = {
+            "#c": n(_A.fraud_count),
+            "#v": n(_A.version),
+            "#o": n(_A.applied_offsets),
+            "#r": n(_A.recent_events),
+            "#u": n(_A.updated_at),
         }
-        update = "SET #c = :new, #ua = :now"
-        if w.block:
-            names["#s"] = "status"
-            values[":blocked"] = {"S": "blocked"}
-            update += ", #s = :blocked, blockedAt = :now"
-        # The count condition covers accounts created before fraudCount existed (count 0).
-        condition = (
-            "#c = :expected"
-            if w.expected_count
-            else "(attribute_exists(id) AND (attribute_not_exists(#c) OR #c = :expected))"
-        )
-        if w.block:
-            condition += " AND #s <> :blocked"
-        items: list[dict[str, Any]] = [
-            {
-                "Update": {
-                    "TableName": self.accounts_table,
-                    "Key": {"id": {"S": w.account_id}},
-                    "UpdateExpression": update,
-                    "ConditionExpression": condition,
-                    "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": values,
-                }
-            }
-        ]
-        for event_id in w.event_ids:
-            items.append(
-                {
-                    "Put": {
-                        "TableName": self.processed_table,
-                        "Item": {
-                            "eventId": {"S": event_id},
-                            "accountId": {"S": w.account_id},
-                            "processedAt": {"S": w.now},
-                            "expiresAt": {"N": str(w.expires_at)},
-                        },
-                        "ConditionExpression": "attribute_not_exists(eventId)",
-                    }
-                }
+        values: dict[str, Any] = {
+            ":c": {"N": str(after.count)},
+            ":v": {"N": str(before.version)},
+            ":nv": {"N": str(after.version)},
+            ":o": {"M": {p: {"N": str(o)} for p, o in after.offsets.items()}},
+            ":r": {"B": after.recent},
+            ":now": {"S": now},
+        }
+        update = "SET #c = :c, #v = :nv, #o = :o, #r = :r, #u = :now"
+        if s.blocks:
+            names |= {"#s": n(_A.status), "#b": n(_A.blocked_at)}
+            values[":blocked"] = {"S": AccountStatus.BLOCKED.value}
+            update += ", #s = :blocked, #b = :now"
+        # version 0: an account no consumer or operator wrote since it was created
+        condition = "#v = :v"
+        if not before.version:
+            names["#id"] = n(_A.id)
+            condition = "attribute_exists(#id) AND (attribute_not_exists(#v) OR #v = :v)"
+        self.requests += 1
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={n(_A.id): {"S": before.account_id}},
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        return items
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                old: dict[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
+                return LedgerWrite(
+                    before.account_id, stale=True, current=ledger_of(old) if old else None
+                )
+            if is_transient(exc):
+                return LedgerWrite(before.account_id, failed=f"{error_code(exc)}: {exc}")
+            raise
+        except Exception as exc:
+            if is_transient(exc):
+                return LedgerWrite(before.account_id, failed=repr(exc))
+            raise
+        return LedgerWrite(before.account_id, written=True)
 
-    def commit(self, writes: Sequence[LedgerWrite]) -> LedgerOutcome:
-        """Write each account's tally with its markers; several accounts per transaction.
-
-        A transaction is all-or-nothing: when it is cancelled, the reasons say which markers
-        already existed (duplicates) and which accounts changed since they were read (stale);
-        nothing of that transaction was written and the caller tries again without them.
-        """
-        outcome = LedgerOutcome([], set(), set(), [])
-        groups: list[list[LedgerWrite]] = []
-        current: list[LedgerWrite] = []
-        size = 0
-        for w in writes:
-            if w.size > self.MAX_ITEMS:
-                raise ValueError("a ledger write may hold at most 99 events")
-            if size + w.size > self.MAX_ITEMS:
-                groups.append(current)
-                current, size = [], 0
-            current.append(w)
-            size += w.size
-        if current:
-            groups.append(current)
-
-        for group in groups:
-            items: list[dict[str, Any]] = []
-            owners: list[tuple[LedgerWrite, str | None]] = []
-            for w in group:
-                for j, item in enumerate(self._items(w)):
-                    items.append(item)
-                    owners.append((w, None if j == 0 else w.event_ids[j - 1]))
-            try:
-                self.requests += 1
-                self.client.transact_write_items(TransactItems=items)
-            except ClientError as exc:
-                code = error_code(exc)
-                if code != "TransactionCanceledException":
-                    from eventflow.aws import is_transient
-
-                    if is_transient(exc):
-                        outcome.transient.append(f"{code}: {exc}")
-                        continue
-                    raise
-                reasons = exc.response.get("CancellationReasons") or []
-                explained = False
-                for (w, event_id), reason in zip(owners, reasons, strict=False):
-                    rcode = reason.get("Code")
-                    if rcode == "ConditionalCheckFailed":
-                        explained = True
-                        if event_id is None:
-                            outcome.stale_accounts.add(w.account_id)
-                        else:
-                            outcome.duplicate_event_ids.add(event_id)
-                    elif rcode not in (None, "None"):
-                        outcome.transient.append(f"{rcode}: {reason.get('Message', '')}")
-                        explained = True
-                if not explained:
-                    outcome.transient.append(f"transaction cancelled without reasons: {exc}")
-                continue
-            except Exception as exc:
-                from eventflow.aws import is_transient
-
-                if is_transient(exc):
-                    outcome.transient.append(repr(exc))
-                    continue
-                raise
-            outcome.committed.extend(group)
-        return outcome
+    def write(self, settlements: Sequence[Settlement], now: str) -> list[LedgerWrite]:
+        if not settlements:
+            return []
+        self.round_trips += 1
+        out: list[LedgerWrite] = []
+        for result in parallel(lambda s: self._update(s, now), settlements):
+            if isinstance(result, BaseException):
+                raise result
+            out.append(result)
+        return out

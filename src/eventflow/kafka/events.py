@@ -108,11 +108,6 @@ def decode_headers(headers: Iterable[dict[str, Any]] | None) -> tuple[tuple[str,
     return tuple(out)
 
 
-def encode_headers(headers: Iterable[tuple[str, bytes]]) -> list[dict[str, list[int]]]:
-    """Kafka header bytes as Lambda shows them: Java signed bytes."""
-    return [{name: [b - 256 if b > 127 else b for b in value]} for name, value in headers]
-
-
 def parse_kafka_event(event: dict[str, Any]) -> KafkaBatch:
     if not isinstance(event, dict) or "records" not in event:
         raise MalformedEventError("event has no 'records': not a Lambda Kafka event")

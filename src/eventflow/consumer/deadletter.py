@@ -5,7 +5,7 @@ topic, partition, offset, timestamp, raw key/value (base64) and headers, the fun
 failed it and when. The item id is ``topic-partition@offset`` so a redelivered batch overwrites
 rather than duplicates. Values larger than ``MAX_VALUE_BYTES`` are truncated (the item limit of
 DynamoDB is 400 KB) with their size and SHA-256 kept; a null value (a tombstone) is kept as
-``valueNull``. A parked record can be redriven once (``eventflow.kafka.redrive``): the item then
+``valueNull``. A parked record can be redriven once (``eventflow.consumer.redrive``): the item then
 carries ``redrivenAt`` and ``redrivenBy``, written with a condition so a second redrive cannot
 publish twice.
 """
@@ -21,14 +21,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from eventflow import ddb
+from eventflow import ddb, tables
 from eventflow.aws import dynamodb_client, transient_errors
 from eventflow.clock import epoch_s, now_iso
+from eventflow.consumer.tables import DEAD_LETTER_LIST_KEY, DeadLetters
 from eventflow.kafka.events import KafkaRecord
 
 MAX_VALUE_BYTES = 64 * 1024
 RETENTION_S = 14 * 24 * 3600
-LIST_KEY = "DEADLETTER"
 
 
 class DeadLetterItem(BaseModel):
@@ -67,7 +67,7 @@ class DeadLetter:
         truncated = len(value) > MAX_VALUE_BYTES
         return {
             "id": rec.ref,
-            "listKey": LIST_KEY,
+            "listKey": DEAD_LETTER_LIST_KEY,
             "failedAt": now_iso(),
             "reason": self.reason,
             "message": self.message[:2000],
@@ -89,14 +89,15 @@ class DeadLetter:
 
 class DeadLetterStore:
     def __init__(self, table: str, client: Any = None, function_name: str | None = None) -> None:
-        self.table = table
+        self.table = tables.bind(DeadLetters, table).Meta.table_name
         self.client = client or dynamodb_client()
         self.function_name = function_name or os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local")
 
     def park(self, letters: Sequence[DeadLetter]) -> None:
         """Write all letters (BatchWriteItem, 25 a request, unprocessed items retried)."""
         requests = [
-            {"PutRequest": {"Item": ddb.to_item(dl.to_item(self.function_name))}} for dl in letters
+            {"PutRequest": {"Item": tables.item(DeadLetters, dl.to_item(self.function_name))}}
+            for dl in letters
         ]
         # one id may repeat within a batch only if the same record is parked twice: keep the last
         unique = {r["PutRequest"]["Item"]["id"]["S"]: r for r in requests}
@@ -169,7 +170,7 @@ class DeadLetterStore:
             "TableName": self.table,
             "IndexName": "byFailedAt",
             "KeyConditionExpression": "listKey = :k",
-            "ExpressionAttributeValues": {":k": {"S": LIST_KEY}},
+            "ExpressionAttributeValues": {":k": {"S": DEAD_LETTER_LIST_KEY}},
             "ScanIndexForward": False,
             "Limit": limit,
         }

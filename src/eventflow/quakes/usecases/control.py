@@ -8,10 +8,10 @@ from typing import Any
 
 from eventflow.clock import epoch_ms
 from eventflow.errors import TransientError
-from eventflow.quakes.models import StartStream
+from eventflow.quakes.adapters.stream import StreamStore
+from eventflow.quakes.domain.models import StartStream
+from eventflow.quakes.domain.rules import StreamState, plain_number
 from eventflow.quakes.ports import Kicker
-from eventflow.quakes.rules import StreamState, plain_number
-from eventflow.quakes.stream import StreamStore
 
 MAX_ATTEMPTS = 5
 

@@ -23,36 +23,41 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from eventflow import ddb
+from eventflow import ddb, tables
 from eventflow.aws import dynamodb_client, error_code, transient_errors
-from eventflow.quakes.rules import StreamState
+from eventflow.quakes.adapters.tables import QuakeStream
+from eventflow.quakes.domain.rules import StreamState
 
 STREAM_ID = "earthquakes"
 
+_S = QuakeStream
 _NAMES = {
-    "#id": "id",
-    "#running": "running",
-    "#rate": "rate",
-    "#law": "magnitudes",
-    "#run": "runId",
-    "#started": "startedAtMs",
-    "#stop": "stopAtMs",
-    "#emitted": "emitted",
-    "#updated": "updatedAtMs",
-    "#stopped": "stoppedAtMs",
-    "#reason": "stopReason",
-    "#owner": "leaseOwner",
-    "#lease": "leaseExpiresAtMs",
-    "#last": "lastEmitAtMs",
+    f"#{short}": tables.name(attribute)
+    for short, attribute in (
+        ("id", _S.id),
+        ("running", _S.running),
+        ("rate", _S.rate),
+        ("law", _S.magnitudes),
+        ("run", _S.run_id),
+        ("started", _S.started_at_ms),
+        ("stop", _S.stop_at_ms),
+        ("emitted", _S.emitted),
+        ("updated", _S.updated_at_ms),
+        ("stopped", _S.stopped_at_ms),
+        ("reason", _S.stop_reason),
+        ("owner", _S.lease_owner),
+        ("lease", _S.lease_expires_at_ms),
+        ("last", _S.last_emit_at_ms),
+    )
 }
 _ACTIVE = "#running = :t AND (attribute_not_exists(#stop) OR #stop > :now)"
 
 
 class StreamStore:
     def __init__(self, table: str, client: Any = None, stream_id: str = STREAM_ID) -> None:
-        self.table = table
+        self.table = tables.bind(QuakeStream, table).Meta.table_name
         self.client = client or dynamodb_client()
-        self.key = {"id": {"S": stream_id}}
+        self.key = {tables.name(_S.id): {"S": stream_id}}
 
     # ------------------------------------------------------------------ primitives
     def _update(

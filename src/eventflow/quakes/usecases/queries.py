@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from eventflow.errors import NotFoundError
-from eventflow.quakes.rules import RegionAggregate, iso_from_ms, parse_since, sort_key
-from eventflow.quakes.store import Page, QuakeCatalog
+from eventflow.quakes.adapters.store import Page, QuakeCatalog
+from eventflow.quakes.domain.rules import RegionAggregate, iso_from_ms, parse_since, sort_key
 
 FLOATS = ("magnitude", "depthKm", "threshold")
 

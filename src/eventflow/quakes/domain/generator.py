@@ -24,8 +24,8 @@ import uuid
 from collections.abc import Callable
 
 from eventflow.clock import epoch_ms
-from eventflow.quakes.models import Earthquake, Location, MagnitudeLaw
-from eventflow.quakes.regions import REGIONS, Region, Setting, normalise_longitude
+from eventflow.quakes.domain.models import Earthquake, Location, MagnitudeLaw
+from eventflow.quakes.domain.regions import REGIONS, Region, Setting, normalise_longitude
 
 GR_MAX_MAGNITUDE = 9.5
 UNIFORM_MAX_MAGNITUDE = 9.0

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from eventflow.clock import now_iso
+from eventflow.consumer.deadletter import DeadLetterStore
 from eventflow.errors import ConflictError, InvalidRequestError, NotFoundError
-from eventflow.kafka.deadletter import DeadLetterStore
 from eventflow.kafka.producer import Message
 
 #: ``topic-partition@offset``; Kafka topic names are [a-zA-Z0-9._-], at most 249 characters

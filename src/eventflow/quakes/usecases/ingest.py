@@ -1,34 +1,41 @@
 """The earthquake consumer's use case: store each event once, keep region aggregates, raise alerts.
 
-Input: a batch of Kafka records. Output: which records were stored, which were duplicates,
-which are permanent failures (parked as dead letters) and which must be retried (transient).
+It plugs into ``eventflow.consumer.pipeline`` (parse, dead letters, in-batch dedupe, response);
+``apply`` groups the batch's events by region and runs, per round, three sequential DynamoDB round
+trips (plus the alerts' publish):
 
-Per round it reads, in one BatchGetItem, which events are stored already and the aggregates of
-the regions involved. An event is new unless its aggregate has folded its record in already (a
-redelivery) or it was stored from another record (the same event published twice). It then
-publishes the alerts of the new events (magnitude >= threshold) to the alerts topic and waits for
-the acknowledgements, stores the new events and alerts, and commits the regions' aggregates in
-one transaction, each conditional on the version it read. Publishing first means a stored alert
-was published (at least once: a retry publishes it again, with the same id).
+1. one BatchGetItem reads which events are stored already (and from which record) and the
+   aggregates of the regions involved. An event is new unless its aggregate has folded its record
+   in already (a redelivery: the record's offset is at or below the region's offset for that
+   partition) or it was stored from another record (the same event published twice);
+2. the alerts of the new events (magnitude >= threshold) are published to the alerts topic and
+   acknowledged, then the new events and alerts are stored (BatchWriteItem: idempotent puts);
+3. one transaction puts every region's new aggregate, each conditional on the version read in
+   1. A region that changed meanwhile is read again in the next round.
+
+Publishing first means a stored alert was published (at least once: a retry publishes it again,
+with the same id). Storing before counting means a crash between 2 and 3 leaves events stored
+but not counted; their redelivered records are then counted (the aggregate's offsets say they
+were not, and the stored event names this very record as its source).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from eventflow.clock import epoch_ms
+from eventflow.consumer.pipeline import Applied, Delivery, Park
+from eventflow.consumer.records import parse_json_record
 from eventflow.errors import TransientError
-from eventflow.kafka.deadletter import DeadLetter
 from eventflow.kafka.events import KafkaRecord
 from eventflow.kafka.producer import Message
-from eventflow.kafka.records import dead_letter, parse_json_record
-from eventflow.quakes.models import Earthquake, event_payload
-from eventflow.quakes.ports import Publisher
-from eventflow.quakes.regions import REGION_KEY_PATTERN, region_for_location, region_name
-from eventflow.quakes.rules import (
+from eventflow.quakes.adapters.store import QuakeLedger
+from eventflow.quakes.domain.models import Earthquake, event_payload
+from eventflow.quakes.domain.regions import REGION_KEY_PATTERN, region_for_location, region_name
+from eventflow.quakes.domain.rules import (
     QuakeFacts,
     RegionAggregate,
     advance,
@@ -36,9 +43,8 @@ from eventflow.quakes.rules import (
     is_alert,
     iso_from_ms,
     severity,
-    sort_key,
 )
-from eventflow.quakes.store import ALERT_LIST_KEY, QUAKE_LIST_KEY, QuakeLedger
+from eventflow.quakes.ports import Publisher
 
 MAX_ROUNDS = 12
 ALERT_EVENT_TYPE = "EarthquakeAlert"
@@ -53,16 +59,6 @@ class Pending:
     @property
     def id(self) -> str:
         return self.quake.id
-
-
-@dataclass
-class IngestResult:
-    stored: list[KafkaRecord] = field(default_factory=list)
-    duplicates: list[KafkaRecord] = field(default_factory=list)
-    dead_letters: list[DeadLetter] = field(default_factory=list)
-    retry: list[KafkaRecord] = field(default_factory=list)
-    alerts: list[dict[str, Any]] = field(default_factory=list)
-    transient_reasons: list[str] = field(default_factory=list)
 
 
 def parse_quake_record(record: KafkaRecord) -> Earthquake:
@@ -99,16 +95,14 @@ class QuakeIngestor:
         self.clock_ms = clock_ms
 
     # ------------------------------------------------------------------ items
-    def event_item(self, p: Pending, now: str, expires_at: int) -> dict[str, Any]:
+    def event_item(self, p: Pending, now: str) -> dict[str, Any]:
+        """The stored event (the store adds its index keys and expiry)."""
         return {
             **event_payload(p.quake),
             "region": p.region,
             "alert": self.alerts_for(p),
             "receivedAt": now,
             "source": p.record.ref,
-            "listKey": QUAKE_LIST_KEY,
-            "sortKey": sort_key(p.quake.timestamp, p.id),
-            "expiresAt": expires_at,
         }
 
     def alert(self, p: Pending, now: str) -> dict[str, Any]:
@@ -128,46 +122,56 @@ class QuakeIngestor:
             "raisedAt": now,
         }
 
-    # ------------------------------------------------------------------ the batch
-    def process(self, records: list[KafkaRecord]) -> IngestResult:
-        result = IngestResult()
+    # ------------------------------------------------------------------ the pipeline's hooks
+    def parse(self, record: KafkaRecord) -> Earthquake:
+        return parse_quake_record(record)
+
+    def event_id(self, event: Earthquake) -> str:
+        return event.id
+
+    def apply(self, deliveries: list[Delivery[Earthquake]], park: Park) -> Applied:
+        result = Applied()
         pending: OrderedDict[str, list[Pending]] = OrderedDict()
-        seen: set[str] = set()
-        for rec in records:
-            try:
-                quake = parse_quake_record(rec)
-            except ValueError as exc:
-                result.dead_letters.append(dead_letter(rec, exc))
-                continue
-            if quake.id in seen:  # the same event twice in one batch
-                result.duplicates.append(rec)
-                continue
-            seen.add(quake.id)
-            p = Pending(quake, resolve_region(quake, rec), rec)
+        for d in deliveries:
+            p = Pending(d.event, resolve_region(d.event, d.record), d.record)
             pending.setdefault(p.region, []).append(p)
 
         raised: dict[str, dict[str, Any]] = {}  # alerts published in this invocation, by id
+        alerts: list[dict[str, Any]] = []
         for _ in range(MAX_ROUNDS):
             if not pending:
                 break
             try:
-                self._round(pending, raised, result)
+                self._round(pending, raised, result, alerts)
             except TransientError as exc:
-                result.transient_reasons.append(str(exc))
+                result.reasons.append(str(exc))
                 break
-            if result.transient_reasons:
+            if result.reasons:
                 break
         for items in pending.values():
             result.retry.extend(p.record for p in items)
-        if result.retry and not result.transient_reasons:
-            result.transient_reasons.append("regions kept changing during the batch")
+        if result.retry and not result.reasons:
+            result.reasons.append("regions kept changing during the batch")
+        for alert in alerts:
+            result.notes.append(
+                (
+                    "earthquake alert",
+                    {
+                        "eventId": alert["id"],
+                        "region": alert["region"],
+                        "magnitude": alert["magnitude"],
+                    },
+                )
+            )
+        result.counters["QuakeAlertsRaised"] = len(alerts)
         return result
 
     def _round(
         self,
         pending: OrderedDict[str, list[Pending]],
         raised: dict[str, dict[str, Any]],
-        result: IngestResult,
+        result: Applied,
+        alerts: list[dict[str, Any]],
     ) -> None:
         """Read, publish the new alerts, store, commit. Settled records leave ``pending``."""
         ids = [p.id for items in pending.values() for p in items]
@@ -217,17 +221,9 @@ class QuakeIngestor:
                     raised.pop(a["id"], None)
                 raise
         self.ledger.store(
-            [self.event_item(p, now, expires_at) for p in new_events],
-            [
-                {
-                    **raised[p.id],
-                    "listKey": ALERT_LIST_KEY,
-                    "sortKey": sort_key(p.quake.timestamp, p.id),
-                    "expiresAt": expires_at,
-                }
-                for p in new_events
-                if p.id in raised
-            ],
+            [self.event_item(p, now) for p in new_events],
+            [raised[p.id] for p in new_events if p.id in raised],
+            expires_at,
         )
 
         outcome = self.ledger.commit(commits)
@@ -235,12 +231,12 @@ class QuakeIngestor:
             new_ids = {p.id for p in counted[region]}
             for p in pending.pop(region):
                 if p.id in new_ids:
-                    result.stored.append(p.record)
+                    result.applied.append(p.record)
                     if p.id in raised:
-                        result.alerts.append(raised[p.id])
+                        alerts.append(raised[p.id])
                 else:
                     result.duplicates.append(p.record)
-        result.transient_reasons.extend(outcome.transient)
+        result.reasons.extend(outcome.transient)
 
     def alerts_for(self, p: Pending) -> bool:
         return is_alert(p.quake.magnitude, self.threshold)
@@ -252,9 +248,3 @@ class QuakeIngestor:
             {k: v for k, v in alert.items() if v is not None},
             headers={"eventId": alert["id"], "eventType": ALERT_EVENT_TYPE},
         )
-
-
-def require_progress(result: IngestResult) -> None:
-    """Raise when nothing could be done at all, so the whole batch is retried."""
-    if result.retry and not (result.stored or result.duplicates or result.dead_letters):
-        raise TransientError("; ".join(result.transient_reasons) or "no progress")

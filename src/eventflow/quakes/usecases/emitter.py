@@ -19,11 +19,11 @@ from dataclasses import asdict, dataclass
 from eventflow.clock import epoch_ms
 from eventflow.kafka.producer import Message
 from eventflow.observability import logger
-from eventflow.quakes.generator import QuakeGenerator
-from eventflow.quakes.models import Earthquake, MagnitudeLaw, event_payload
+from eventflow.quakes.adapters.stream import StreamStore
+from eventflow.quakes.domain.generator import QuakeGenerator
+from eventflow.quakes.domain.models import Earthquake, MagnitudeLaw, event_payload
+from eventflow.quakes.domain.rules import StreamState, events_due
 from eventflow.quakes.ports import Kicker, Publisher
-from eventflow.quakes.rules import StreamState, events_due
-from eventflow.quakes.stream import StreamStore
 
 EVENT_TYPE = "Earthquake"
 

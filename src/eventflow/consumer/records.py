@@ -2,8 +2,8 @@
 
 ``parse_json_record`` turns a record into a pydantic model or raises ``ValueError`` whose message
 says what was wrong (``schema: field: problem`` for a well-formed value of the wrong shape);
-``dead_letter`` files such a failure under MALFORMED or SCHEMA; ``park_and_log`` writes the dead
-letters and logs each one with its coordinates.
+``dead_letter`` files such a failure under MALFORMED or SCHEMA; ``log_dead_letters`` logs each
+parked record with its coordinates.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from eventflow.kafka.deadletter import DeadLetter, DeadLetterStore
+from eventflow.consumer.deadletter import DeadLetter
 from eventflow.kafka.events import KafkaRecord
 from eventflow.observability import logger
 
@@ -40,11 +40,8 @@ def dead_letter(record: KafkaRecord, error: ValueError) -> DeadLetter:
     return DeadLetter(record, reason, message)
 
 
-def park_and_log(store: DeadLetterStore, letters: Sequence[DeadLetter]) -> None:
-    """Write the dead letters (raising TransientError if DynamoDB fails) and log each one."""
-    if not letters:
-        return
-    store.park(letters)
+def log_dead_letters(letters: Sequence[DeadLetter]) -> None:
+    """One warning per parked record, with its coordinates and reason."""
     for letter in letters:
         rec = letter.record
         logger.warning(

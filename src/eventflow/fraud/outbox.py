@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventflow import ddb
+from eventflow import tables
+from eventflow.fraud.tables import Outbox
 from eventflow.kafka.producer import Message
 
 
@@ -19,13 +20,13 @@ def outbox_messages(event: dict[str, Any], topic: str) -> list[Message]:
             raise ValueError(
                 "outbox stream record has no NewImage: set StreamViewType to NEW_IMAGE"
             )
-        item = ddb.from_item(image)
+        row = tables.from_item(Outbox, image)
         messages.append(
             Message.json(
                 topic=topic,
-                key=item["accountId"],
-                payload=item["payload"],
-                headers={"eventId": item["eventId"], "eventType": item["eventType"]},
+                key=row.account_id,
+                payload=row.payload.as_dict(),
+                headers={"eventId": row.event_id, "eventType": row.event_type},
             )
         )
     return messages
