@@ -5,9 +5,12 @@ Layout:
 - ``observability`` the one Logger / Metrics pair every handler uses
 - ``api``           Powertools REST resolver factory, error -> HTTP status mapping, pagination
 - ``errors``        domain errors (each maps to one HTTP status or one consumer outcome)
-- ``kafka``         MSK/self-managed Kafka event parsing, batch outcomes, producer adapter
-- ``fraud``         accounts, transactions, fraud counting: models, rules, DynamoDB stores
-- ``quakes``        earthquake stream: generator, state, stores
+- ``tables``        how the tables' pynamodb models find their tables; items built through them
+- ``kafka``         Kafka only: Lambda Kafka event parsing, partial batch responses, producer
+- ``consumer``      the one consumer pipeline, dead letters and redrive, exactly-once argument
+- ``fraud``         accounts, transactions, fraud counting: models, rules, ports, use cases,
+                    DynamoDB adapters and tables, the outbox
+- ``quakes``        earthquake stream: ``domain`` rules, ``usecases``, ``adapters``
 """
 
 __version__ = "0.1.0"

@@ -11,8 +11,9 @@ It plugs into ``eventflow.consumer.pipeline`` (parse, dead letters, in-batch ded
    item stays under 1 KB), however many of the batch's events belong to it;
 3. an account whose write lost a race (a concurrent batch, an operator's PATCH) came back with
    its current state (``ReturnValuesOnConditionCheckFailure``): it is settled again on that and
-   written again, in parallel. Rare repeated losses get a few more rounds, then the account's
-   records are reported for retry.
+   written again, in parallel. Repeated losses (many invocations on the same accounts at once)
+   get more rounds, up to ``MAX_WRITE_ROUNDS``; then the account's records are reported for
+   retry.
 
 Why nothing is counted twice or lost: see ``eventflow.consumer``.
 """
@@ -31,8 +32,11 @@ from eventflow.fraud.ports import FraudLedgerPort
 from eventflow.fraud.rules import RECENT_EVENTS, AccountLedger, FraudDelivery, settle
 from eventflow.kafka.events import KafkaRecord
 
-#: Write rounds per batch before an account that keeps changing is left for retry
-MAX_WRITE_ROUNDS = 5
+#: Write rounds per batch before an account that keeps changing is left for retry. Each round
+#: at least one of the writers racing on an account wins, so N concurrent invocations on the same
+#: accounts all finish within N rounds; past this the records go back through the partial batch
+#: response (nothing is lost, they are only delivered again).
+MAX_WRITE_ROUNDS = 24
 
 
 def parse_fraud_record(record: KafkaRecord) -> FraudEvent:
