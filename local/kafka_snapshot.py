@@ -188,7 +188,10 @@ def restore_for(stack: Stack) -> None:
     elif any(attrs.get("State") == "reused" for attrs in stack.tables.values()):
         stack.skipped.append(
             "Kafka topics of the last run: not saved (it did not stop cleanly); the topics "
-            "start empty at offset 0 while the tables kept their data"
+            "start empty at offset 0 while the tables kept their data, so state that names "
+            "offsets (dead-letter ids, a consumer's per-partition offsets) meets new records at "
+            "offsets it has seen: for a clean slate stop, then start with --in-memory or remove "
+            f"{stack.state_dir / 'dynamodb'}"
         )
 
 
