@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from eventflow.api import decode_token, make_resolver, openapi_responses, page, page_model
 from eventflow.config import env_str
 from eventflow.consumer.deadletter import DeadLetterItem, DeadLetterStore
-from eventflow.consumer.redrive import LETTER_ID_PATTERN, Redriver, caller_identity
+from eventflow.consumer.redrive import LETTER_ID_PATTERN, Redriver, caller_identity, letter_view
 from eventflow.kafka.producer import KafkaPublisher
 from eventflow.observability import logger, metrics
 
@@ -47,7 +47,8 @@ def list_dead_letters(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     next_token: Annotated[str | None, Query(alias="nextToken")] = None,
 ) -> dict[str, Any]:
-    return page(*store().list(limit, decode_token(next_token)))
+    letters, last = store().list(limit, decode_token(next_token))
+    return page([letter_view(i) for i in letters], last)
 
 
 @app.post(

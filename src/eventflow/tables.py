@@ -48,6 +48,17 @@ def name(attribute: Attribute[Any]) -> str:
     return str(attribute.attr_name)
 
 
+def named(model: type[Model], **values: Any) -> dict[str, Any]:
+    """``values`` given by the model's python attribute names (``fraud_count=``), keyed by their
+    names in the item (``fraudCount``), for :func:`item`: how a store turns a domain object into
+    an item without spelling an attribute name."""
+    attributes = model.get_attributes()
+    unknown = sorted(set(values) - set(attributes))
+    if unknown:
+        raise ValueError(f"{model.__name__} has no attribute {', '.join(unknown)}")
+    return {str(attributes[k].attr_name): v for k, v in values.items()}
+
+
 def to_item(model: type[Model], values: Mapping[str, Any]) -> dict[str, Any]:
     """A low-level item (DynamoDB JSON) from python attribute values, through the model."""
     return dict(model(**{k: v for k, v in values.items() if v is not None}).serialize())

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import pytest
 
-from eventflow.consumer.deadletter import MAX_VALUE_BYTES, DeadLetterStore
+from eventflow.consumer.deadletter import MAX_VALUE_BYTES, DeadLetterItem, DeadLetterStore
 from eventflow.consumer.redrive import Redriver
 from local.broker import ensure_topics, free_port
 from local.events import RawRecord, api_event, kafka_event
@@ -70,7 +70,7 @@ def redrive(fn: Function, letter_id: str, principal: str = "ops-alice") -> tuple
     return resp["statusCode"], json.loads(resp["body"])
 
 
-def item(aws, letter_id: str) -> dict[str, Any]:
+def item(aws, letter_id: str) -> DeadLetterItem:
     found = DeadLetterStore("DeadLetterTable", client=aws).get(letter_id)
     assert found is not None
     return found
@@ -89,7 +89,7 @@ def test_a_parked_record_is_republished_whole_and_marked(dead_letters, park, aws
     # AND the parked item says when and by whom
     assert body["redrivenBy"] == "ops-alice" and body["redrivenAt"].endswith("Z")
     stored = item(aws, f"{topic}-1@7")
-    assert (stored["redrivenAt"], stored["redrivenBy"]) == (body["redrivenAt"], "ops-alice")
+    assert (stored.redrivenAt, stored.redrivenBy) == (body["redrivenAt"], "ops-alice")
 
 
 def test_a_second_redrive_answers_409_and_publishes_nothing(dead_letters, park, broker, topic):
@@ -150,7 +150,7 @@ def test_a_record_without_key_or_value_is_refused(dead_letters, park, aws, topic
     code, body = redrive(dead_letters, f"{topic}-0@12")
     # THEN 409 says there is nothing to send, and it is not marked
     assert code == 409 and "neither key nor value" in body["message"]
-    assert "redrivenAt" not in item(aws, f"{topic}-0@12")
+    assert item(aws, f"{topic}-0@12").redrivenAt is None
 
 
 def test_a_failed_publish_releases_the_claim(tpl, aws, park, dead_letters, broker, topic):
@@ -163,7 +163,7 @@ def test_a_failed_publish_releases_the_claim(tpl, aws, park, dead_letters, broke
     code, body = redrive(wrong, f"{topic}-1@5")
     # THEN 503 names the setting, the record is not marked, and a later redrive works
     assert code == 503 and "KAFKA_BOOTSTRAP_SERVERS" in body["message"]
-    assert "redrivenAt" not in item(aws, f"{topic}-1@5")
+    assert item(aws, f"{topic}-1@5").redrivenAt is None
     from eventflow.config import kafka_settings
 
     kafka_settings.cache_clear()
@@ -179,7 +179,7 @@ def test_a_truncated_value_cannot_be_redriven(dead_letters, park, aws, topic):
     # THEN 409 says why and nothing is marked
     assert code == 409
     assert "was truncated when it was parked" in body["message"]
-    assert "redrivenAt" not in item(aws, f"{topic}-0@1")
+    assert item(aws, f"{topic}-0@1").redrivenAt is None
 
 
 def test_unknown_and_malformed_ids(dead_letters, topic):

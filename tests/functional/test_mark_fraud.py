@@ -69,7 +69,7 @@ class RacingStore(TransactionStore):
         self.snapshot = snapshot
 
     def get(self, txn_id):
-        return dict(self.snapshot)
+        return self.snapshot
 
 
 def test_concurrent_marks_commit_exactly_one_transition(api, aws):

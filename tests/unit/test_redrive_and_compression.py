@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from eventflow.config import ConfigurationError, KafkaSettings
+from eventflow.consumer.deadletter import DeadLetterItem
 from eventflow.consumer.redrive import LETTER_ID, caller_identity, message_of
 from tests.support import template
 from tests.unit.test_template_security import transformed
@@ -100,12 +101,24 @@ def test_letter_ids_are_topic_partition_at_offset():
 
 
 def test_a_parked_item_becomes_the_original_message():
-    item = {
-        "topic": "t",
-        "key": "YQ==",
-        "value": "",
-        "valueNull": True,
-        "headers": [{"name": "h", "value": "/w=="}],
-    }
+    item = DeadLetterItem(
+        id="t-0@1",
+        failedAt="2026-01-01T00:00:00.000Z",
+        reason="MALFORMED",
+        message="not JSON",
+        function="f",
+        topic="t",
+        partition=0,
+        offset=1,
+        timestamp=0,
+        key="YQ==",
+        value="",
+        valueSize=0,
+        valueTruncated=False,
+        valueSha256="",
+        valueNull=True,
+        headers=[{"name": "h", "value": "/w=="}],
+        expiresAt=0,
+    )
     msg = message_of(item)
     assert (msg.topic, msg.key, msg.value, list(msg.headers)) == ("t", b"a", None, [("h", b"\xff")])

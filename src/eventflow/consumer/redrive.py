@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from eventflow.clock import now_iso
-from eventflow.consumer.deadletter import DeadLetterStore
+from eventflow.consumer.deadletter import DeadLetterItem, DeadLetterStore
 from eventflow.errors import ConflictError, InvalidRequestError, NotFoundError
 from eventflow.kafka.producer import Message
 
@@ -47,20 +47,22 @@ def check_letter_id(letter_id: str) -> str:
     return letter_id
 
 
-def message_of(item: dict[str, Any]) -> Message:
+def message_of(letter: DeadLetterItem) -> Message:
     """The parked record as it was first published: key, value (or null) and headers."""
-    key = item.get("key")
-    value = None if item.get("valueNull") else base64.b64decode(item.get("value") or "")
-    headers = tuple(
-        (str(h.get("name", "")), base64.b64decode(h.get("value") or ""))
-        for h in item.get("headers") or ()
-    )
+    value = None if letter.valueNull else base64.b64decode(letter.value)
     return Message(
-        topic=str(item["topic"]),
-        key=base64.b64decode(key) if key is not None else None,
+        topic=letter.topic,
+        key=base64.b64decode(letter.key) if letter.key is not None else None,
         value=value,
-        headers=headers,
+        headers=tuple(
+            (str(h.get("name", "")), base64.b64decode(h.get("value") or "")) for h in letter.headers
+        ),
     )
+
+
+def letter_view(letter: DeadLetterItem) -> dict[str, Any]:
+    """A parked record as the API and the CLI show it (unset optional fields left out)."""
+    return letter.model_dump(mode="json", exclude_none=True)
 
 
 @dataclass
@@ -70,56 +72,56 @@ class Redriver:
     clock: Callable[[], str] = field(default=now_iso)
 
     def redrive(self, letter_id: str, by: str) -> dict[str, Any]:
-        """Publish the letter once; returns the item with ``redrivenAt``/``redrivenBy``.
+        """Publish the letter once; returns its view with ``redrivenAt``/``redrivenBy``.
 
         Raises NotFoundError (404), ConflictError (409: already redriven, or truncated) or
         TransientError (DynamoDB or Kafka failed; the claim is released).
         """
         check_letter_id(letter_id)
-        item = self.store.get(letter_id)
-        if item is None:
+        letter = self.store.get(letter_id)
+        if letter is None:
             raise NotFoundError(f"no dead letter {letter_id}")
-        if item.get("redrivenAt"):
-            raise self._already(item)
-        if item.get("valueTruncated"):
+        if letter.redrivenAt:
+            raise self._already(letter)
+        if letter.valueTruncated:
             raise ConflictError(
                 f"dead letter {letter_id} cannot be redriven: its value "
-                f"({item.get('valueSize')} bytes, sha256 {item.get('valueSha256')}) was truncated "
+                f"({letter.valueSize} bytes, sha256 {letter.valueSha256}) was truncated "
                 "when it was parked; republish it from its source",
                 id=letter_id,
             )
-        if item.get("key") is None and item.get("valueNull"):
+        if letter.key is None and letter.valueNull:
             raise ConflictError(
                 f"dead letter {letter_id} has neither key nor value: there is nothing to redrive",
                 id=letter_id,
             )
         at = self.clock()
         if not self.store.claim_redrive(letter_id, at, by):
-            raise self._already(self.store.get(letter_id) or item)
+            raise self._already(self.store.get(letter_id) or letter)
         try:
-            self.publisher.publish([message_of(item)])
+            self.publisher.publish([message_of(letter)])
         except BaseException:
             self.store.release_redrive(letter_id, at)
             raise
-        return {**item, "redrivenAt": at, "redrivenBy": by}
+        return letter_view(letter.model_copy(update={"redrivenAt": at, "redrivenBy": by}))
 
     def pending(self) -> Iterator[dict[str, Any]]:
-        """Every parked letter not redriven yet, newest first."""
+        """Every parked letter not redriven yet, newest first (as :func:`letter_view` shows it)."""
         start: dict[str, Any] | None = None
         while True:
-            items, start = self.store.list(100, start)
-            yield from (i for i in items if not i.get("redrivenAt"))
+            letters, start = self.store.list(100, start)
+            yield from (letter_view(i) for i in letters if not i.redrivenAt)
             if not start:
                 return
 
     @staticmethod
-    def _already(item: dict[str, Any]) -> ConflictError:
+    def _already(letter: DeadLetterItem) -> ConflictError:
         return ConflictError(
-            f"dead letter {item['id']} was already redriven at {item.get('redrivenAt')} "
-            f"by {item.get('redrivenBy')}",
-            id=item["id"],
-            redrivenAt=item.get("redrivenAt"),
-            redrivenBy=item.get("redrivenBy"),
+            f"dead letter {letter.id} was already redriven at {letter.redrivenAt} "
+            f"by {letter.redrivenBy}",
+            id=letter.id,
+            redrivenAt=letter.redrivenAt,
+            redrivenBy=letter.redrivenBy,
         )
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -114,3 +115,18 @@ class FraudEvent(BaseModel):
     description: str | None = None
     createdAt: str | None = None
     updatedAt: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboxEvent:
+    """An event to publish, written in the same transaction as the change it reports; the relay
+    publishes ``payload`` keyed by ``account_id``, with ``event_id`` and ``event_type`` as headers.
+    ``expires_at``: epoch seconds after which DynamoDB's TTL may delete it."""
+
+    event_id: str
+    event_type: str
+    account_id: str
+    transaction_id: str
+    payload: dict[str, Any]
+    created_at: str
+    expires_at: int

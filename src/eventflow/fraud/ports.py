@@ -4,40 +4,50 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
+from eventflow.fraud.models import Account, OutboxEvent, Transaction
 from eventflow.fraud.rules import AccountLedger, Settlement
 
-Page = tuple[list[dict[str, Any]], dict[str, Any] | None]
+T = TypeVar("T")
+
+#: a page of domain objects, and the key to pass for the next page (None: the last page)
+Page = tuple[list[T], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class VersionedAccount:
+    """An account as read, and its ``version``: the optimistic lock the API's updates and the
+    consumer's ledger writes share (each write needs the version it read and increments it)."""
+
+    account: Account
+    version: int = 0
 
 
 class StaleWriteError(Exception):
-    """A conditional write lost a race: the item changed (or vanished) since it was read."""
+    """A conditional write lost a race: the item changed (or vanished) since it was read.
+    ``current`` is what is stored now (a :class:`VersionedAccount` or a ``Transaction``)."""
 
-    def __init__(self, current: dict[str, Any] | None) -> None:
+    def __init__(self, current: Any) -> None:
         super().__init__("item changed since it was read")
         self.current = current
 
 
 class AccountRepository(Protocol):
-    def create(self, account: dict[str, Any]) -> None: ...
-    def get(self, account_id: str) -> dict[str, Any] | None: ...
-    def list(self, limit: int, start: dict[str, Any] | None = None) -> Page: ...
-    def update(
-        self, account_id: str, changes: dict[str, Any], expected_version: int
-    ) -> dict[str, Any]: ...
+    def create(self, account: Account) -> None: ...
+    def get(self, account_id: str) -> VersionedAccount | None: ...
+    def list(self, limit: int, start: dict[str, Any] | None = None) -> Page[Account]: ...
+    def update(self, before: VersionedAccount, after: Account) -> VersionedAccount: ...
     def delete(self, account_id: str) -> bool: ...
 
 
 class TransactionRepository(Protocol):
-    def create(self, txn: dict[str, Any]) -> None: ...
-    def get(self, txn_id: str) -> dict[str, Any] | None: ...
+    def create(self, txn: Transaction) -> None: ...
+    def get(self, txn_id: str) -> Transaction | None: ...
     def list(
         self, limit: int, start: dict[str, Any] | None = None, account_id: str | None = None
-    ) -> Page: ...
-    def commit_fraud(
-        self, before: dict[str, Any], after: dict[str, Any], event: dict[str, Any]
-    ) -> None: ...
+    ) -> Page[Transaction]: ...
+    def commit_fraud(self, before: Transaction, after: Transaction, event: OutboxEvent) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,7 @@
-"""Use cases of the fraud domain: plain Python over the stores (ports), no AWS types here."""
+"""Use cases of the fraud domain: plain Python over the stores (ports), no AWS types here.
+
+The stores take and return domain objects (``Account``, ``Transaction``); :func:`view` turns one
+into the JSON the API returns."""
 
 from __future__ import annotations
 
@@ -10,10 +13,12 @@ from eventflow.clock import epoch_s, now_iso
 from eventflow.errors import ConflictError, NotFoundError, TransientError
 from eventflow.fraud.models import (
     FRAUD_EVENT_TYPE,
+    Account,
     AccountStatus,
-    AccountType,
     CreateAccount,
     CreateTransaction,
+    OutboxEvent,
+    Transaction,
     TransactionStatus,
     UpdateAccount,
 )
@@ -26,34 +31,19 @@ from eventflow.fraud.rules import (
 )
 from eventflow.fraud.store import OUTBOX_RETENTION_S
 
-Page = tuple[list[dict[str, Any]], dict[str, Any] | None]
-ACCOUNT_FIELDS = (
-    "id",
-    "name",
-    "number",
-    "type",
-    "status",
-    "fraudCount",
-    "createdAt",
-    "updatedAt",
-    "blockedAt",
-)
-TRANSACTION_FIELDS = ("id", "status", "accountId", "description", "createdAt", "updatedAt")
 MAX_OPTIMISTIC_RETRIES = 5
+
+#: a page as the API returns it: the items' JSON, and the key of the next page
+Page = tuple[list[dict[str, Any]], dict[str, Any] | None]
 
 
 def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def account_view(item: dict[str, Any]) -> dict[str, Any]:
-    view = {k: item[k] for k in ACCOUNT_FIELDS if k in item and item[k] is not None}
-    view.setdefault("fraudCount", 0)
-    return view
-
-
-def transaction_view(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: item[k] for k in TRANSACTION_FIELDS if k in item and item[k] is not None}
+def view(obj: Account | Transaction) -> dict[str, Any]:
+    """An account or transaction as the API shows it (unset optional fields left out)."""
+    return obj.model_dump(mode="json", exclude_none=True)
 
 
 class AccountService:
@@ -63,34 +53,32 @@ class AccountService:
 
     def create(self, body: CreateAccount) -> dict[str, Any]:
         now = now_iso()
-        account = {
-            "id": self.ids(),
-            "name": body.name,
-            "number": body.number,
-            "type": body.type.value,
-            "status": body.status.value,
-            "fraudCount": 0,
-            "createdAt": now,
-            "updatedAt": now,
-        }
-        if body.status == AccountStatus.BLOCKED:
-            account["blockedAt"] = now
+        account = Account(
+            id=self.ids(),
+            name=body.name,
+            number=body.number,
+            type=body.type,
+            status=body.status,
+            fraudCount=0,
+            createdAt=now,
+            updatedAt=now,
+            blockedAt=now if body.status == AccountStatus.BLOCKED else None,
+        )
         self.accounts.create(account)
-        return account_view(account)
+        return view(account)
 
     def get(self, account_id: str) -> dict[str, Any]:
-        item = self.accounts.get(account_id)
-        if item is None:
+        found = self.accounts.get(account_id)
+        if found is None:
             raise NotFoundError(f"account {account_id} not found")
-        return account_view(item)
+        return view(found.account)
 
     def list(self, limit: int, start: dict[str, Any] | None) -> Page:
-        items, last = self.accounts.list(limit, start)
-        return [account_view(i) for i in items], last
+        accounts, last = self.accounts.list(limit, start)
+        return [view(a) for a in accounts], last
 
     def update(self, account_id: str, body: UpdateAccount) -> dict[str, Any]:
-        changes_requested = body.model_dump(exclude_none=True)
-        if not changes_requested:
+        if not body.model_dump(exclude_none=True):
             from eventflow.errors import InvalidRequestError
 
             raise InvalidRequestError(
@@ -100,30 +88,29 @@ class AccountService:
         for _ in range(MAX_OPTIMISTIC_RETRIES):
             if current is None:
                 raise NotFoundError(f"account {account_id} not found")
+            account = current.account
             changes: dict[str, Any] = {}
             if body.status is not None:
-                check_status_transition(AccountStatus(current["status"]), body.status)
-                changes["status"] = body.status.value
+                check_status_transition(account.status, body.status)
+                changes["status"] = body.status
             if body.type is not None:
-                check_type_transition(AccountType(current["type"]), body.type)
-                changes["type"] = body.type.value
+                check_type_transition(account.type, body.type)
+                changes["type"] = body.type
             if body.name is not None:
                 changes["name"] = body.name
             if body.number is not None:
                 changes["number"] = body.number
             now = now_iso()
-            if now <= current["updatedAt"]:  # keep updatedAt strictly increasing
+            if now <= account.updatedAt:  # keep updatedAt strictly increasing
                 now = (
-                    current["updatedAt"][:-1] + "1Z"
-                    if now == current["updatedAt"]
-                    else current["updatedAt"]
+                    account.updatedAt[:-1] + "1Z" if now == account.updatedAt else account.updatedAt
                 )
             changes["updatedAt"] = now
-            if changes.get("status") == AccountStatus.BLOCKED.value:
+            if body.status == AccountStatus.BLOCKED:
                 changes["blockedAt"] = now
             try:
-                return account_view(
-                    self.accounts.update(account_id, changes, int(current.get("version") or 0))
+                return view(
+                    self.accounts.update(current, account.model_copy(update=changes)).account
                 )
             except StaleWriteError as stale:
                 current = stale.current
@@ -146,35 +133,35 @@ class TransactionService:
         self.ids = ids
 
     def create(self, body: CreateTransaction) -> dict[str, Any]:
-        account = self.accounts.get(body.accountId)
-        if account is None:
+        found = self.accounts.get(body.accountId)
+        if found is None:
             raise NotFoundError(f"account {body.accountId} not found", field="accountId")
         now = now_iso()
-        txn = {
-            "id": self.ids(),
-            "status": initial_transaction_status(AccountStatus(account["status"])).value,
-            "accountId": body.accountId,
-            "description": body.description,
-            "createdAt": now,
-            "updatedAt": now,
-        }
+        txn = Transaction(
+            id=self.ids(),
+            status=initial_transaction_status(found.account.status),
+            accountId=body.accountId,
+            description=body.description,
+            createdAt=now,
+            updatedAt=now,
+        )
         self.transactions.create(txn)
-        return transaction_view(txn)
+        return view(txn)
 
     def get(self, txn_id: str) -> dict[str, Any]:
-        item = self.transactions.get(txn_id)
-        if item is None:
+        txn = self.transactions.get(txn_id)
+        if txn is None:
             raise NotFoundError(f"transaction {txn_id} not found")
-        return transaction_view(item)
+        return view(txn)
 
     def list(self, limit: int, start: dict[str, Any] | None, account_id: str | None = None) -> Page:
-        items, last = self.transactions.list(limit, start, account_id)
-        return [transaction_view(i) for i in items], last
+        txns, last = self.transactions.list(limit, start, account_id)
+        return [view(t) for t in txns], last
 
 
-def fraud_event(txn: dict[str, Any], event_id: str) -> dict[str, Any]:
+def fraud_event(txn: Transaction, event_id: str) -> dict[str, Any]:
     """The message value: the updated transaction plus ``eventId`` and ``eventType``."""
-    return {**transaction_view(txn), "eventId": event_id, "eventType": FRAUD_EVENT_TYPE}
+    return {**view(txn), "eventId": event_id, "eventType": FRAUD_EVENT_TYPE}
 
 
 class FraudMarker:
@@ -191,22 +178,22 @@ class FraudMarker:
         for _ in range(MAX_OPTIMISTIC_RETRIES):
             if current is None:
                 raise NotFoundError(f"transaction {txn_id} not found")
-            check_can_mark_fraud(txn_id, TransactionStatus(current["status"]))
+            check_can_mark_fraud(txn_id, current.status)
             now = now_iso()
-            after = {**current, "status": TransactionStatus.FRAUD.value, "updatedAt": now}
+            after = current.model_copy(update={"status": TransactionStatus.FRAUD, "updatedAt": now})
             event_id = self.ids()
-            event = {
-                "eventId": event_id,
-                "eventType": FRAUD_EVENT_TYPE,
-                "accountId": after["accountId"],
-                "transactionId": txn_id,
-                "payload": fraud_event(after, event_id),
-                "createdAt": now,
-                "expiresAt": epoch_s() + OUTBOX_RETENTION_S,
-            }
+            event = OutboxEvent(
+                event_id=event_id,
+                event_type=FRAUD_EVENT_TYPE,
+                account_id=after.accountId,
+                transaction_id=txn_id,
+                payload=fraud_event(after, event_id),
+                created_at=now,
+                expires_at=epoch_s() + OUTBOX_RETENTION_S,
+            )
             try:
                 self.transactions.commit_fraud(current, after, event)
-                return transaction_view(after)
+                return view(after)
             except StaleWriteError as stale:
                 current = stale.current
         raise ConflictError(f"transaction {txn_id} kept changing; try again")

@@ -7,12 +7,15 @@ Tables (declared in template.yaml):
                  and ``byAccount`` (``accountId``, ``createdAt``)
 - Outbox         pk ``eventId``; stream NEW_IMAGE feeds the relay; TTL ``expiresAt``
 
-The item shapes are the pynamodb models of ``eventflow.fraud.tables``.
+The item shapes are the pynamodb models of ``eventflow.fraud.tables``. The API's stores take and
+return the domain's objects (``Account``, ``Transaction``, ``OutboxEvent``); each table's
+conversion between item and object is one pair of functions here (``account_item`` /
+``account_of`` ...), built from the model's attributes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -21,26 +24,34 @@ from eventflow import ddb, tables
 from eventflow.aws import dynamodb_client, error_code, is_transient, transient_errors
 from eventflow.consumer.concurrency import parallel
 from eventflow.errors import InvalidRequestError, TransientError
-from eventflow.fraud.models import AccountStatus
-from eventflow.fraud.ports import LedgerWrite, StaleWriteError
+from eventflow.fraud.models import (
+    Account,
+    AccountStatus,
+    AccountType,
+    OutboxEvent,
+    Transaction,
+    TransactionStatus,
+)
+from eventflow.fraud.ports import LedgerWrite, Page, StaleWriteError, VersionedAccount
 from eventflow.fraud.rules import AccountLedger, Settlement
 from eventflow.fraud.tables import (
     ACCOUNT_LIST_KEY,
     TRANSACTION_LIST_KEY,
     Accounts,
+    AccountsByCreatedAt,
     Outbox,
     Transactions,
+    TransactionsByAccount,
+    TransactionsByCreatedAt,
 )
 
 OUTBOX_RETENTION_S = 7 * 24 * 3600
 
 
-Page = tuple[list[dict[str, Any]], dict[str, Any] | None]
-
-
 def _query_page(
     client: Any, kwargs: dict[str, Any], limit: int, start: dict[str, Any] | None
-) -> Page:
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """One page of low-level items, newest first, and the key of the last one (the page token)."""
     kwargs = {**kwargs, "Limit": limit, "ScanIndexForward": False}
     if start:
         kwargs["ExclusiveStartKey"] = ddb.to_item(start)
@@ -51,14 +62,106 @@ def _query_page(
         if start and error_code(exc) == "ValidationException":
             raise InvalidRequestError(ddb.TOKEN_MISMATCH, field="nextToken") from None
         raise
-    items = [ddb.from_item(i) for i in resp.get("Items", [])]
     last = resp.get("LastEvaluatedKey")
-    return items, (ddb.from_item(last) if last else None)
+    return resp.get("Items", []), (ddb.from_item(last) if last else None)
 
 
-def _strip(item: dict[str, Any]) -> dict[str, Any]:
-    item.pop("listKey", None)
-    return item
+# ------------------------------------------------------------------ items <-> domain objects
+
+
+def account_item(account: Account) -> dict[str, Any]:
+    """The item of a new account (its ledger state at the model's defaults)."""
+    return tables.item(
+        Accounts,
+        tables.named(
+            Accounts,
+            id=account.id,
+            name=account.name,
+            number=account.number,
+            type=account.type.value,
+            status=account.status.value,
+            fraud_count=account.fraudCount,
+            created_at=account.createdAt,
+            updated_at=account.updatedAt,
+            blocked_at=account.blockedAt,
+        ),
+    )
+
+
+def account_of(item: Mapping[str, Any]) -> VersionedAccount:
+    """The account (and its version) in a low-level item."""
+    row = tables.from_item(Accounts, item)
+    return VersionedAccount(
+        Account(
+            id=row.id,
+            name=row.name,
+            number=row.number,
+            type=AccountType(row.type),
+            status=AccountStatus(row.status),
+            fraudCount=int(row.fraud_count or 0),
+            createdAt=row.created_at,
+            updatedAt=row.updated_at,
+            blockedAt=row.blocked_at,
+        ),
+        int(row.version or 0),
+    )
+
+
+def transaction_item(txn: Transaction) -> dict[str, Any]:
+    return tables.item(
+        Transactions,
+        tables.named(
+            Transactions,
+            id=txn.id,
+            status=txn.status.value,
+            account_id=txn.accountId,
+            description=txn.description,
+            created_at=txn.createdAt,
+            updated_at=txn.updatedAt,
+        ),
+    )
+
+
+def transaction_of(item: Mapping[str, Any]) -> Transaction:
+    row = tables.from_item(Transactions, item)
+    return Transaction(
+        id=row.id,
+        status=TransactionStatus(row.status),
+        accountId=row.account_id,
+        description=row.description,
+        createdAt=row.created_at,
+        updatedAt=row.updated_at,
+    )
+
+
+def outbox_item(event: OutboxEvent) -> dict[str, Any]:
+    return tables.item(
+        Outbox,
+        tables.named(
+            Outbox,
+            event_id=event.event_id,
+            event_type=event.event_type,
+            account_id=event.account_id,
+            transaction_id=event.transaction_id,
+            payload=event.payload,
+            created_at=event.created_at,
+            expires_at=event.expires_at,
+        ),
+    )
+
+
+#: what an operator's update may change (the consumer owns the tally and the ledger state)
+_UPDATABLE = (
+    Accounts.name,
+    Accounts.number,
+    Accounts.type,
+    Accounts.status,
+    Accounts.updated_at,
+    Accounts.blocked_at,
+)
+
+
+# ------------------------------------------------------------------------------ the API's stores
 
 
 class AccountStore:
@@ -66,84 +169,101 @@ class AccountStore:
         self.table = tables.bind(Accounts, table).Meta.table_name
         self.client = client or dynamodb_client()
 
-    def create(self, account: dict[str, Any]) -> None:
+    def create(self, account: Account | Mapping[str, Any]) -> None:
+        """Write a new account; ``ConditionalCheckFailedException`` if its id exists. ``account``
+        may also come in the API's JSON shape (as the sample data does)."""
+        if not isinstance(account, Account):
+            account = Account.model_validate(account)
         with transient_errors():
             self.client.put_item(
                 TableName=self.table,
-                Item=tables.item(Accounts, {**account, "listKey": ACCOUNT_LIST_KEY}),
-                ConditionExpression="attribute_not_exists(id)",
+                Item=account_item(account),
+                ConditionExpression="attribute_not_exists(#id)",
+                ExpressionAttributeNames={"#id": tables.name(Accounts.id)},
             )
 
-    def get(self, account_id: str) -> dict[str, Any] | None:
+    def get(self, account_id: str) -> VersionedAccount | None:
         with transient_errors():
             resp = self.client.get_item(
-                TableName=self.table, Key={"id": {"S": account_id}}, ConsistentRead=True
+                TableName=self.table,
+                Key={tables.name(Accounts.id): {"S": account_id}},
+                ConsistentRead=True,
             )
         item = resp.get("Item")
-        return _strip(ddb.from_item(item)) if item else None
+        return account_of(item) if item else None
 
-    def list(self, limit: int, start: dict[str, Any] | None = None) -> Page:
-        ddb.check_page_token(start, {"id", "listKey", "createdAt"})
+    def list(self, limit: int, start: dict[str, Any] | None = None) -> Page[Account]:
+        index = AccountsByCreatedAt
+        ddb.check_page_token(
+            start,
+            {tables.name(Accounts.id), tables.name(index.list_key), tables.name(index.created_at)},
+        )
         items, last = _query_page(
             self.client,
             {
                 "TableName": self.table,
-                "IndexName": "byCreatedAt",
-                "KeyConditionExpression": "listKey = :k",
+                "IndexName": index.Meta.index_name,
+                "KeyConditionExpression": "#k = :k",
+                "ExpressionAttributeNames": {"#k": tables.name(index.list_key)},
                 "ExpressionAttributeValues": {":k": {"S": ACCOUNT_LIST_KEY}},
             },
             limit,
             start,
         )
-        return [_strip(i) for i in items], last
+        return [account_of(i).account for i in items], last
 
-    def update(
-        self, account_id: str, changes: dict[str, Any], expected_version: int
-    ) -> dict[str, Any]:
-        """Apply ``changes`` if the account is still at ``expected_version`` (the optimistic lock
-        the consumer shares: either write makes the other's condition fail); the version grows."""
-        names = {f"#f{i}": k for i, k in enumerate(changes)}
-        values = {f":v{i}": ddb.value(v) for i, v in enumerate(changes.values())}
-        sets = ", ".join(f"#f{i} = :v{i}" for i in range(len(changes)))
+    def update(self, before: VersionedAccount, after: Account) -> VersionedAccount:
+        """Write what an operator may change of ``after`` if the account is still at the version
+        read (the optimistic lock the consumer shares: either write makes the other's condition
+        fail, and the loser gets :class:`StaleWriteError` with the account as it is now); the
+        version grows."""
+        new = account_item(after)
+        names = {
+            f"#f{i}": tables.name(a) for i, a in enumerate(_UPDATABLE) if tables.name(a) in new
+        }
+        values = {f":v{k[2:]}": new[name] for k, name in names.items()}
+        sets = ", ".join(f"{k} = :v{k[2:]}" for k in names)
+        expected = before.version
         condition = (
             "#ver = :seen"
-            if expected_version
+            if expected
             else "attribute_exists(#id) AND (attribute_not_exists(#ver) OR #ver = :seen)"
         )
         try:
             with transient_errors():
                 resp = self.client.update_item(
                     TableName=self.table,
-                    Key={tables.name(Accounts.id): {"S": account_id}},
+                    Key={tables.name(Accounts.id): {"S": before.account.id}},
                     UpdateExpression=f"SET {sets}, #ver = :next",
                     ConditionExpression=condition,
                     ExpressionAttributeNames={
                         **names,
                         "#ver": tables.name(Accounts.version),
-                        **({} if expected_version else {"#id": tables.name(Accounts.id)}),
+                        **({} if expected else {"#id": tables.name(Accounts.id)}),
                     },
                     ExpressionAttributeValues={
                         **values,
-                        ":seen": {"N": str(expected_version)},
-                        ":next": {"N": str(expected_version + 1)},
+                        ":seen": {"N": str(expected)},
+                        ":next": {"N": str(expected + 1)},
                     },
                     ReturnValues="ALL_NEW",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
-                old = exc.response.get("Item")
-                raise StaleWriteError(_strip(ddb.from_item(old)) if old else None) from None
+                old: dict[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
+                raise StaleWriteError(account_of(old) if old else None) from None
             raise
-        return _strip(ddb.from_item(resp["Attributes"]))
+        return account_of(resp["Attributes"])
 
     def delete(self, account_id: str) -> bool:
         try:
             with transient_errors():
                 self.client.delete_item(
                     TableName=self.table,
-                    Key={"id": {"S": account_id}},
-                    ConditionExpression="attribute_exists(id)",
+                    Key={tables.name(Accounts.id): {"S": account_id}},
+                    ConditionExpression="attribute_exists(#id)",
+                    ExpressionAttributeNames={"#id": tables.name(Accounts.id)},
                 )
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
@@ -160,47 +280,53 @@ class TransactionStore:
         )
         self.client = client or dynamodb_client()
 
-    def create(self, txn: dict[str, Any]) -> None:
+    def create(self, txn: Transaction | Mapping[str, Any]) -> None:
+        """Write a new transaction; ``ConditionalCheckFailedException`` if its id exists. ``txn``
+        may also come in the API's JSON shape (as the sample data does)."""
+        if not isinstance(txn, Transaction):
+            txn = Transaction.model_validate(txn)
         with transient_errors():
             self.client.put_item(
                 TableName=self.table,
-                Item=tables.item(Transactions, {**txn, "listKey": TRANSACTION_LIST_KEY}),
-                ConditionExpression="attribute_not_exists(id)",
+                Item=transaction_item(txn),
+                ConditionExpression="attribute_not_exists(#id)",
+                ExpressionAttributeNames={"#id": tables.name(Transactions.id)},
             )
 
-    def get(self, txn_id: str) -> dict[str, Any] | None:
+    def get(self, txn_id: str) -> Transaction | None:
         with transient_errors():
             resp = self.client.get_item(
-                TableName=self.table, Key={"id": {"S": txn_id}}, ConsistentRead=True
+                TableName=self.table,
+                Key={tables.name(Transactions.id): {"S": txn_id}},
+                ConsistentRead=True,
             )
         item = resp.get("Item")
-        return _strip(ddb.from_item(item)) if item else None
+        return transaction_of(item) if item else None
 
     def list(
         self, limit: int, start: dict[str, Any] | None = None, account_id: str | None = None
-    ) -> Page:
-        keys = {"id", "accountId", "createdAt"} if account_id else {"id", "listKey", "createdAt"}
-        ddb.check_page_token(start, keys)
+    ) -> Page[Transaction]:
+        n = tables.name
         if account_id:
-            query = {
-                "TableName": self.table,
-                "IndexName": "byAccount",
-                "KeyConditionExpression": "accountId = :a",
-                "ExpressionAttributeValues": {":a": {"S": account_id}},
-            }
+            by_account = TransactionsByAccount
+            index, pk, value = by_account.Meta.index_name, by_account.account_id, account_id
+            sk = by_account.created_at
         else:
-            query = {
-                "TableName": self.table,
-                "IndexName": "byCreatedAt",
-                "KeyConditionExpression": "listKey = :k",
-                "ExpressionAttributeValues": {":k": {"S": TRANSACTION_LIST_KEY}},
-            }
+            by_time = TransactionsByCreatedAt
+            index, pk, value = by_time.Meta.index_name, by_time.list_key, TRANSACTION_LIST_KEY
+            sk = by_time.created_at
+        ddb.check_page_token(start, {n(Transactions.id), n(pk), n(sk)})
+        query = {
+            "TableName": self.table,
+            "IndexName": index,
+            "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": n(pk)},
+            "ExpressionAttributeValues": {":pk": {"S": value}},
+        }
         items, last = _query_page(self.client, query, limit, start)
-        return [_strip(i) for i in items], last
+        return [transaction_of(i) for i in items], last
 
-    def commit_fraud(
-        self, before: dict[str, Any], after: dict[str, Any], event: dict[str, Any]
-    ) -> None:
+    def commit_fraud(self, before: Transaction, after: Transaction, event: OutboxEvent) -> None:
         """Set the transaction's status and write the outbox event, atomically.
 
         The condition ``status = <status read>`` makes concurrent calls race safely: exactly one
@@ -208,6 +334,7 @@ class TransactionStore:
         """
         if not self.outbox_table:
             raise RuntimeError("TransactionStore needs outbox_table to commit fraud")
+        n = tables.name
         try:
             with transient_errors():
                 self.client.transact_write_items(
@@ -215,14 +342,17 @@ class TransactionStore:
                         {
                             "Update": {
                                 "TableName": self.table,
-                                "Key": {"id": {"S": after["id"]}},
-                                "UpdateExpression": "SET #s = :new, updatedAt = :ua",
+                                "Key": {n(Transactions.id): {"S": after.id}},
+                                "UpdateExpression": "SET #s = :new, #ua = :ua",
                                 "ConditionExpression": "#s = :old",
-                                "ExpressionAttributeNames": {"#s": "status"},
+                                "ExpressionAttributeNames": {
+                                    "#s": n(Transactions.status),
+                                    "#ua": n(Transactions.updated_at),
+                                },
                                 "ExpressionAttributeValues": {
-                                    ":new": {"S": after["status"]},
-                                    ":old": {"S": before["status"]},
-                                    ":ua": {"S": after["updatedAt"]},
+                                    ":new": {"S": after.status.value},
+                                    ":old": {"S": before.status.value},
+                                    ":ua": {"S": after.updatedAt},
                                 },
                                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                             }
@@ -230,8 +360,9 @@ class TransactionStore:
                         {
                             "Put": {
                                 "TableName": self.outbox_table,
-                                "Item": tables.item(Outbox, event),
-                                "ConditionExpression": "attribute_not_exists(eventId)",
+                                "Item": outbox_item(event),
+                                "ConditionExpression": "attribute_not_exists(#e)",
+                                "ExpressionAttributeNames": {"#e": n(Outbox.event_id)},
                             }
                         },
                     ]
@@ -243,7 +374,7 @@ class TransactionStore:
             first = reasons[0] if reasons else {}
             if first.get("Code") == "ConditionalCheckFailed":
                 item = first.get("Item")
-                raise StaleWriteError(_strip(ddb.from_item(item)) if item else None) from None
+                raise StaleWriteError(transaction_of(item) if item else None) from None
             raise TransientError(
                 f"fraud commit cancelled: {[r.get('Code') for r in reasons]}"
             ) from exc

@@ -27,13 +27,17 @@ An event is counted when its aggregate commits, so a crash between 2 and 3 leave
 but not counted; the redelivered records are then counted (the aggregate's offsets say they were
 not). Events are never inside a transaction, so a transaction stays small however large the
 catalogue grows.
+
+The API reads through :class:`QuakeCatalog`, which returns domain objects (``StoredQuake``,
+``QuakeAlert``, ``RegionSummary``); ``quake_of``, ``alert_of`` and ``region_of`` are each table's
+one conversion from item to object.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -44,14 +48,15 @@ from eventflow.errors import InvalidRequestError, TransientError
 from eventflow.quakes.adapters.tables import (
     ALERT_LIST_KEY,
     QUAKE_LIST_KEY,
+    AlertsByTime,
     QuakeAlerts,
     QuakeRegions,
     Quakes,
+    QuakesByRegion,
+    QuakesByTime,
 )
-from eventflow.quakes.domain.rules import RegionAggregate, sort_key
-
-Page = tuple[list[dict[str, Any]], dict[str, Any] | None]
-
+from eventflow.quakes.domain.models import Location, QuakeAlert, StoredQuake
+from eventflow.quakes.domain.rules import RegionAggregate, RegionSummary, sort_key
 
 # ---------------------------------------------------------------------------------- writes
 
@@ -224,11 +229,59 @@ class QuakeLedger:
 
 # ---------------------------------------------------------------------------------- reads
 
-_PRIVATE = ("listKey", "sortKey", "expiresAt")
+
+def quake_of(item: Mapping[str, Any]) -> StoredQuake:
+    """The event in a low-level item of the quakes table."""
+    row = tables.from_item(Quakes, item)
+    return StoredQuake(
+        id=row.id,
+        magnitude=row.magnitude,
+        location=_location(row.location),
+        depthKm=row.depth_km,
+        timestamp=int(row.timestamp),
+        region=row.region,
+        alert=bool(row.alert),
+        receivedAt=row.received_at,
+    )
 
 
-def _public(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in _PRIVATE}
+def alert_of(item: Mapping[str, Any]) -> QuakeAlert:
+    """The alert in a low-level item of the alerts table."""
+    row = tables.from_item(QuakeAlerts, item)
+    return QuakeAlert(
+        id=row.id,
+        eventId=row.event_id,
+        region=row.region,
+        regionName=row.region_name,
+        magnitude=row.magnitude,
+        severity=row.severity,
+        threshold=row.threshold,
+        location=_location(row.location),
+        depthKm=row.depth_km,
+        timestamp=int(row.timestamp),
+        raisedAt=row.raised_at,
+    )
+
+
+def region_of(item: Mapping[str, Any]) -> RegionSummary:
+    """The region in a low-level item of the regions table (its aggregate read as the consumer
+    reads it, ``RegionAggregate.from_item``)."""
+    data = ddb.from_item(dict(item))
+    return RegionSummary(
+        RegionAggregate.from_item(data),
+        name=data.get(tables.name(QuakeRegions.name)),
+        updated_at=data.get(tables.name(QuakeRegions.updated_at)),
+    )
+
+
+def _location(stored: Any) -> Location:
+    return Location(latitude=stored.latitude, longitude=stored.longitude)
+
+
+T = TypeVar("T")
+#: a page of domain objects, and the key to pass for the next page (None: the last page)
+Page = tuple[list[T], dict[str, Any] | None]
+_n = tables.name
 
 
 class QuakeCatalog:
@@ -247,11 +300,13 @@ class QuakeCatalog:
         self.alerts_table = tables.bind(QuakeAlerts, alerts_table).Meta.table_name
         self.client = client or dynamodb_client()
 
-    def get(self, event_id: str) -> dict[str, Any] | None:
+    def get(self, event_id: str) -> StoredQuake | None:
         with transient_errors():
-            resp = self.client.get_item(TableName=self.quakes_table, Key={"id": {"S": event_id}})
+            resp = self.client.get_item(
+                TableName=self.quakes_table, Key={_n(Quakes.id): {"S": event_id}}
+            )
         item = resp.get("Item")
-        return _public(ddb.from_item(item)) if item else None
+        return quake_of(item) if item else None
 
     def quakes(
         self,
@@ -261,63 +316,69 @@ class QuakeCatalog:
         region: str | None = None,
         since_key: str | None = None,
         min_magnitude: float | None = None,
-    ) -> Page:
+    ) -> Page[StoredQuake]:
         if region:
-            index, pk_name, pk_value = "byRegion", "region", region
+            index, pk_name, pk_value = QuakesByRegion, _n(QuakesByRegion.region), region
         else:
-            index, pk_name, pk_value = "byTime", "listKey", QUAKE_LIST_KEY
+            index, pk_name, pk_value = QuakesByTime, _n(QuakesByTime.list_key), QUAKE_LIST_KEY
+        sk_name = _n(index.sort_key)
         query: dict[str, Any] = {
             "TableName": self.quakes_table,
-            "IndexName": index,
+            "IndexName": index.Meta.index_name,
             "KeyConditionExpression": "#pk = :pk",
             "ExpressionAttributeNames": {"#pk": pk_name},
             "ExpressionAttributeValues": {":pk": {"S": pk_value}},
         }
         if since_key is not None:
             query["KeyConditionExpression"] += " AND #sk >= :since"
-            query["ExpressionAttributeNames"]["#sk"] = "sortKey"
+            query["ExpressionAttributeNames"]["#sk"] = sk_name
             query["ExpressionAttributeValues"][":since"] = {"S": since_key}
         if min_magnitude is not None:
             query["FilterExpression"] = "#m >= :m"
-            query["ExpressionAttributeNames"]["#m"] = "magnitude"
+            query["ExpressionAttributeNames"]["#m"] = _n(Quakes.magnitude)
             query["ExpressionAttributeValues"][":m"] = ddb.value(min_magnitude)
-        if start and since_key is not None and str(start.get("sortKey", "")) < since_key:
+        if start and since_key is not None and str(start.get(sk_name, "")) < since_key:
             raise InvalidRequestError(_TOKEN_MISMATCH, field="nextToken")
-        return self._page(
+        items, last = self._page(
             query,
-            ("id", pk_name, "sortKey"),
+            (_n(Quakes.id), pk_name, sk_name),
             {pk_name: pk_value},
             limit,
             start,
             filtered=min_magnitude is not None,
         )
+        return [quake_of(i) for i in items], last
 
-    def alerts(self, limit: int, start: dict[str, Any] | None = None) -> Page:
+    def alerts(self, limit: int, start: dict[str, Any] | None = None) -> Page[QuakeAlert]:
+        pk_name = _n(AlertsByTime.list_key)
         query = {
             "TableName": self.alerts_table,
-            "IndexName": "byTime",
-            "KeyConditionExpression": "listKey = :k",
-            "ExpressionAttributeValues": {":k": {"S": ALERT_LIST_KEY}},
+            "IndexName": AlertsByTime.Meta.index_name,
+            "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": pk_name},
+            "ExpressionAttributeValues": {":pk": {"S": ALERT_LIST_KEY}},
         }
-        return self._page(
+        items, last = self._page(
             query,
-            ("id", "listKey", "sortKey"),
-            {"listKey": ALERT_LIST_KEY},
+            (_n(QuakeAlerts.id), pk_name, _n(AlertsByTime.sort_key)),
+            {pk_name: ALERT_LIST_KEY},
             limit,
             start,
             filtered=False,
         )
+        return [alert_of(i) for i in items], last
 
-    def regions(self, limit: int, start: dict[str, Any] | None = None) -> Page:
+    def regions(self, limit: int, start: dict[str, Any] | None = None) -> Page[RegionSummary]:
         kwargs: dict[str, Any] = {"TableName": self.regions_table, "Limit": limit}
         if start:
-            _check_token(start, ("region",), {})
+            _check_token(start, (_n(QuakeRegions.region),), {})
             kwargs["ExclusiveStartKey"] = ddb.to_item(start)
         with transient_errors():
             resp = self.client.scan(**kwargs)
-        items = [ddb.from_item(i) for i in resp.get("Items", [])]
         last = resp.get("LastEvaluatedKey")
-        return items, (ddb.from_item(last) if last else None)
+        return [region_of(i) for i in resp.get("Items", [])], (
+            ddb.from_item(last) if last else None
+        )
 
     def _page(
         self,
@@ -328,9 +389,10 @@ class QuakeCatalog:
         start: dict[str, Any] | None,
         *,
         filtered: bool,
-    ) -> Page:
-        """Newest first, up to ``limit`` matching items. With a filter, keep reading (within a
-        budget) until the page is full; the token then points just after the last item returned."""
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """Newest first, up to ``limit`` matching low-level items. With a filter, keep reading
+        (within a budget) until the page is full; the token then points just after the last item
+        returned."""
         if start:
             _check_token(start, key_names, fixed)
         out: list[dict[str, Any]] = []
@@ -347,17 +409,15 @@ class QuakeCatalog:
                 resp = self.client.query(**kwargs)
             last = resp.get("LastEvaluatedKey")
             for raw in resp.get("Items", []):
-                item = ddb.from_item(raw)
-                out.append(item)
+                out.append(raw)
                 if len(out) == limit:
                     more = last is not None or raw is not resp["Items"][-1]
-                    return [_public(i) for i in out], (
-                        {k: item[k] for k in key_names} if more else None
-                    )
+                    token = ddb.from_item({k: raw[k] for k in key_names}) if more else None
+                    return out, token
             cursor = ddb.from_item(last) if last else None
             if cursor is None:
                 break
-        return [_public(i) for i in out], cursor
+        return out, cursor
 
 
 _TOKEN_MISMATCH = (

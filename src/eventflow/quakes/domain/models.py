@@ -65,6 +65,33 @@ class StartStream(BaseModel):
     magnitudes: MagnitudeLaw = MagnitudeLaw.GUTENBERG_RICHTER
 
 
+class StoredQuake(Earthquake):
+    """An event as the catalogue holds it: the region it was counted in, whether it raised an
+    alert, and when it was stored."""
+
+    region: str
+    alert: bool
+    receivedAt: str
+
+
+class QuakeAlert(BaseModel):
+    """An alert, as published to the alerts topic and kept in the catalogue (one per event)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    eventId: str
+    region: str
+    regionName: str | None = None
+    magnitude: float
+    severity: str
+    threshold: float
+    location: Location
+    depthKm: float | None = None
+    timestamp: int = Field(description="epoch milliseconds")
+    raisedAt: str
+
+
 def event_payload(quake: Earthquake) -> dict[str, Any]:
     """The JSON value as published: the seed's fields first, ``None`` fields left out."""
     return quake.model_dump(mode="json", exclude_none=True)

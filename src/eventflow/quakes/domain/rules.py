@@ -241,6 +241,15 @@ class RegionAggregate:
         return offset <= self.offsets.get(partition_id, -1)
 
 
+@dataclass(frozen=True)
+class RegionSummary:
+    """A region as the catalogue lists it: its aggregate, its name, when it last changed."""
+
+    aggregate: RegionAggregate
+    name: str | None = None
+    updated_at: str | None = None
+
+
 def advance(current: RegionAggregate, positions: Mapping[str, int]) -> RegionAggregate:
     """The aggregate after the records up to ``positions`` (partition -> offset) were handled,
     as the next version."""

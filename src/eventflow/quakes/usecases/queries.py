@@ -1,35 +1,32 @@
-"""The read side of the earthquake API: views over the catalogue."""
+"""The read side of the earthquake API: the catalogue's domain objects as the API shows them."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from eventflow.errors import NotFoundError
-from eventflow.quakes.adapters.store import Page, QuakeCatalog
-from eventflow.quakes.domain.rules import RegionAggregate, iso_from_ms, parse_since, sort_key
+from eventflow.quakes.adapters.store import QuakeCatalog
+from eventflow.quakes.domain.models import QuakeAlert, StoredQuake
+from eventflow.quakes.domain.rules import RegionSummary, iso_from_ms, parse_since, sort_key
 
-FLOATS = ("magnitude", "depthKm", "threshold")
-
-
-def quake_view(item: dict[str, Any]) -> dict[str, Any]:
-    """A stored event or alert, with ``time``: its timestamp as ISO 8601. Numbers that are
-    decimals on the wire stay decimals (DynamoDB gives 6.0 back as 6)."""
-    view = {k: v for k, v in item.items() if k not in ("source",)}
-    for key in FLOATS:
-        if isinstance(view.get(key), int):
-            view[key] = float(view[key])
-    if isinstance(view.get("location"), dict):
-        view["location"] = {k: float(v) for k, v in view["location"].items()}
-    if isinstance(item.get("timestamp"), int):
-        view["time"] = iso_from_ms(item["timestamp"])
-    return view
+#: a page as the API returns it: the items' JSON, and the key of the next page
+Page = tuple[list[dict[str, Any]], dict[str, Any] | None]
 
 
-def region_view(item: dict[str, Any]) -> dict[str, Any]:
-    agg = RegionAggregate.from_item(item)
+def quake_view(quake: StoredQuake | QuakeAlert) -> dict[str, Any]:
+    """A stored event or alert, with ``time``: its timestamp as ISO 8601 (unset optional fields
+    left out; decimals stay decimals, 6.0 is not 6)."""
+    return {
+        **quake.model_dump(mode="json", exclude_none=True),
+        "time": iso_from_ms(quake.timestamp),
+    }
+
+
+def region_view(region: RegionSummary) -> dict[str, Any]:
+    agg = region.aggregate
     return {
         "region": agg.region,
-        "name": item.get("name"),
+        "name": region.name,
         "count": agg.count,
         "alertCount": agg.alert_count,
         "maxMagnitude": agg.max_magnitude,
@@ -38,7 +35,7 @@ def region_view(item: dict[str, Any]) -> dict[str, Any]:
         "firstEventAt": iso_from_ms(agg.first_event_at) if agg.first_event_at is not None else None,
         "lastEventAt": iso_from_ms(agg.last_event_at) if agg.last_event_at is not None else None,
         "lastEventId": agg.last_event_id,
-        "updatedAt": item.get("updatedAt"),
+        "updatedAt": region.updated_at,
     }
 
 
@@ -56,22 +53,22 @@ class QuakeQueries:
         region: str | None = None,
     ) -> Page:
         since_key = sort_key(parse_since(since), "") if since else None
-        items, last = self.catalog.quakes(
+        quakes, last = self.catalog.quakes(
             limit, start, region=region, since_key=since_key, min_magnitude=min_magnitude
         )
-        return [quake_view(i) for i in items], last
+        return [quake_view(q) for q in quakes], last
 
     def get(self, event_id: str) -> dict[str, Any]:
-        item = self.catalog.get(event_id)
-        if item is None:
+        quake = self.catalog.get(event_id)
+        if quake is None:
             raise NotFoundError(f"earthquake {event_id} not found")
-        return quake_view(item)
+        return quake_view(quake)
 
     def alerts(self, limit: int, start: dict[str, Any] | None) -> Page:
-        items, last = self.catalog.alerts(limit, start)
-        return [quake_view(i) for i in items], last
+        alerts, last = self.catalog.alerts(limit, start)
+        return [quake_view(a) for a in alerts], last
 
     def regions(self, limit: int, start: dict[str, Any] | None) -> Page:
-        items, last = self.catalog.regions(limit, start)
-        views = sorted((region_view(i) for i in items), key=lambda v: -v["count"])
+        regions, last = self.catalog.regions(limit, start)
+        views = sorted((region_view(r) for r in regions), key=lambda v: -v["count"])
         return views, last
