@@ -23,6 +23,7 @@ from eventflow.fraud.store import (
 )
 from eventflow.fraud.tables import Accounts, Outbox
 from eventflow.kafka.events import KafkaRecord
+from eventflow.quakes.adapters.items import region_item_values
 from eventflow.quakes.adapters.store import alert_of, quake_of, region_of
 from eventflow.quakes.adapters.tables import QuakeAlerts, QuakeRegions, Quakes
 from eventflow.quakes.domain.models import Location, QuakeAlert, StoredQuake
@@ -162,7 +163,5 @@ def test_quakes_alerts_and_regions_read_from_their_items():
         raisedAt=T,
     )
     aggregate = RegionAggregate("andes", count=2, magnitude_sum=9.0, version=3)
-    summary = region_of(
-        tables.item(QuakeRegions, {**aggregate.to_item(), "name": "Andes", "updatedAt": T})
-    )
+    summary = region_of(tables.item(QuakeRegions, region_item_values(aggregate, "Andes", T)))
     assert (summary.aggregate, summary.name, summary.updated_at) == (aggregate, "Andes", T)

@@ -45,6 +45,7 @@ from eventflow import ddb, tables
 from eventflow.aws import dynamodb_client, error_code, is_transient, transient_errors
 from eventflow.consumer.concurrency import parallel
 from eventflow.errors import InvalidRequestError, TransientError
+from eventflow.quakes.adapters.items import region_aggregate_of, region_item_values
 from eventflow.quakes.adapters.tables import (
     ALERT_LIST_KEY,
     QUAKE_LIST_KEY,
@@ -59,6 +60,11 @@ from eventflow.quakes.domain.models import Location, QuakeAlert, StoredQuake
 from eventflow.quakes.domain.rules import RegionAggregate, RegionSummary, sort_key
 
 # ---------------------------------------------------------------------------------- writes
+
+
+#: what ``QuakeLedger.commit`` puts for a region: the version it read, the new aggregate, the
+#: region's display name and when it was written
+RegionCommit = tuple[int, RegionAggregate, str | None, str]
 
 
 @dataclass
@@ -128,7 +134,7 @@ class QuakeLedger:
                 if table == self.quakes_table:
                     sources[item[event_key]["S"]] = item.get(source_key, {}).get("S", "")
                 else:
-                    agg = RegionAggregate.from_item(ddb.from_item(item))
+                    agg = region_aggregate_of(ddb.from_item(item))
                     aggregates[agg.region] = agg
         return sources, aggregates
 
@@ -176,17 +182,20 @@ class QuakeLedger:
             if isinstance(result, BaseException):
                 raise result
 
-    def commit(self, aggregates: Sequence[tuple[int, dict[str, Any]]]) -> CommitOutcome:
-        """Put each ``(expected version, aggregate item)``, up to 100 regions per transaction."""
+    def commit(self, aggregates: Sequence[RegionCommit]) -> CommitOutcome:
+        """Put each ``(expected version, aggregate, region name, updated at)``, up to 100
+        regions per transaction."""
         outcome = CommitOutcome()
         self.round_trips += 1
         for start in range(0, len(aggregates), self.MAX_ITEMS):
             group = aggregates[start : start + self.MAX_ITEMS]
             items = []
-            for expected, item in group:
+            for expected, aggregate, name, updated_at in group:
                 put: dict[str, Any] = {
                     "TableName": self.regions_table,
-                    "Item": tables.item(QuakeRegions, item),
+                    "Item": tables.item(
+                        QuakeRegions, region_item_values(aggregate, name, updated_at)
+                    ),
                 }
                 if expected:
                     put["ConditionExpression"] = "#v = :v"
@@ -196,7 +205,7 @@ class QuakeLedger:
                     put["ConditionExpression"] = "attribute_not_exists(#r)"
                     put["ExpressionAttributeNames"] = {"#r": tables.name(QuakeRegions.region)}
                 items.append({"Put": put})
-            regions = [item["region"] for _, item in group]
+            regions = [aggregate.region for _, aggregate, _, _ in group]
             try:
                 self.requests += 1
                 self.client.transact_write_items(TransactItems=items)
@@ -265,10 +274,10 @@ def alert_of(item: Mapping[str, Any]) -> QuakeAlert:
 
 def region_of(item: Mapping[str, Any]) -> RegionSummary:
     """The region in a low-level item of the regions table (its aggregate read as the consumer
-    reads it, ``RegionAggregate.from_item``)."""
+    reads it, ``region_aggregate_of``)."""
     data = ddb.from_item(dict(item))
     return RegionSummary(
-        RegionAggregate.from_item(data),
+        region_aggregate_of(data),
         name=data.get(tables.name(QuakeRegions.name)),
         updated_at=data.get(tables.name(QuakeRegions.updated_at)),
     )

@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 
 from eventflow import ddb, tables
 from eventflow.aws import dynamodb_client, error_code, transient_errors
+from eventflow.quakes.adapters.items import stream_state_of
 from eventflow.quakes.adapters.tables import QuakeStream
 from eventflow.quakes.domain.rules import StreamState
 
@@ -82,14 +83,14 @@ class StreamStore:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             old = exc.response.get("Item")
-            return False, StreamState.from_item(ddb.from_item(old) if old else None)
-        return True, StreamState.from_item(ddb.from_item(resp["Attributes"]))
+            return False, stream_state_of(ddb.from_item(old) if old else None)
+        return True, stream_state_of(ddb.from_item(resp["Attributes"]))
 
     def get(self) -> StreamState:
         with transient_errors():
             resp = self.client.get_item(TableName=self.table, Key=self.key, ConsistentRead=True)
         item = resp.get("Item")
-        return StreamState.from_item(ddb.from_item(item) if item else None)
+        return stream_state_of(ddb.from_item(item) if item else None)
 
     # ------------------------------------------------------------------ start / stop
     def open_run(

@@ -73,30 +73,6 @@ class StreamState:
     stopped_at_ms: int | None = None
     stop_reason: str | None = None
 
-    @classmethod
-    def from_item(cls, item: dict[str, Any] | None) -> StreamState:
-        if not item:
-            return cls()
-
-        def ms(name: str) -> int | None:
-            v = item.get(name)
-            return None if v is None else int(v)
-
-        return cls(
-            running=bool(item.get("running", False)),
-            rate=None if item.get("rate") is None else float(item["rate"]),
-            magnitudes=item.get("magnitudes"),
-            run_id=item.get("runId"),
-            started_at_ms=ms("startedAtMs"),
-            stop_at_ms=ms("stopAtMs"),
-            emitted=int(item.get("emitted", 0)),
-            lease_owner=item.get("leaseOwner"),
-            lease_expires_ms=ms("leaseExpiresAtMs"),
-            last_emit_ms=ms("lastEmitAtMs"),
-            stopped_at_ms=ms("stoppedAtMs"),
-            stop_reason=item.get("stopReason"),
-        )
-
     def duration_elapsed(self, now_ms: int) -> bool:
         return self.running and self.stop_at_ms is not None and now_ms >= self.stop_at_ms
 
@@ -204,37 +180,6 @@ class RegionAggregate:
     magnitude_sum: float = 0.0
     offsets: Mapping[str, int] = field(default_factory=dict)
     version: int = 0
-
-    @classmethod
-    def from_item(cls, item: dict[str, Any]) -> RegionAggregate:
-        return cls(
-            region=item["region"],
-            count=int(item.get("count", 0)),
-            max_magnitude=None if item.get("maxMagnitude") is None else float(item["maxMagnitude"]),
-            max_magnitude_event_id=item.get("maxMagnitudeEventId"),
-            last_event_at=None if item.get("lastEventAt") is None else int(item["lastEventAt"]),
-            last_event_id=item.get("lastEventId"),
-            first_event_at=None if item.get("firstEventAt") is None else int(item["firstEventAt"]),
-            alert_count=int(item.get("alertCount", 0)),
-            magnitude_sum=float(item.get("magnitudeSum", 0)),
-            offsets={str(k): int(v) for k, v in (item.get("offsets") or {}).items()},
-            version=int(item.get("version", 0)),
-        )
-
-    def to_item(self) -> dict[str, Any]:
-        return {
-            "region": self.region,
-            "count": self.count,
-            "maxMagnitude": self.max_magnitude,
-            "maxMagnitudeEventId": self.max_magnitude_event_id,
-            "lastEventAt": self.last_event_at,
-            "lastEventId": self.last_event_id,
-            "firstEventAt": self.first_event_at,
-            "alertCount": self.alert_count,
-            "magnitudeSum": round(self.magnitude_sum, 1),
-            "offsets": dict(self.offsets),
-            "version": self.version,
-        }
 
     def counted(self, partition_id: str, offset: int) -> bool:
         """The record at ``offset`` of ``partition_id`` was folded in already."""

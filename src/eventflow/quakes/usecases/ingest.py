@@ -32,7 +32,7 @@ from eventflow.consumer.records import parse_json_record
 from eventflow.errors import TransientError
 from eventflow.kafka.events import KafkaRecord
 from eventflow.kafka.producer import Message
-from eventflow.quakes.adapters.store import QuakeLedger
+from eventflow.quakes.adapters.store import QuakeLedger, RegionCommit
 from eventflow.quakes.domain.models import Earthquake, event_payload
 from eventflow.quakes.domain.regions import REGION_KEY_PATTERN, region_for_location, region_name
 from eventflow.quakes.domain.rules import (
@@ -179,7 +179,7 @@ class QuakeIngestor:
         now_ms = self.clock_ms()
         now, expires_at = iso_from_ms(now_ms), now_ms // 1000 + self.retention_s
         counted: dict[str, list[Pending]] = {}
-        commits: list[tuple[int, dict[str, Any]]] = []
+        commits: list[RegionCommit] = []
         for region, items in pending.items():
             current = aggregates.get(region) or RegionAggregate(region)
             new: list[Pending] = []
@@ -200,12 +200,7 @@ class QuakeIngestor:
                     for p in new
                 ),
             )
-            item = {
-                **advance(folded, positions).to_item(),
-                "name": region_name(region),
-                "updatedAt": now,
-            }
-            commits.append((current.version, item))
+            commits.append((current.version, advance(folded, positions), region_name(region), now))
 
         new_events = [p for items in counted.values() for p in items]
         fresh = []
