@@ -12,6 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from eventflow.aws import error_code
+from eventflow.fraud.models import Account, Transaction
 from eventflow.fraud.store import AccountStore, TransactionStore
 
 SEED_ACCOUNT: dict[str, Any] = {
@@ -34,9 +35,9 @@ SEED_TRANSACTION: dict[str, Any] = {
 }
 
 
-def _created(write: Any, item: dict[str, Any]) -> str:
+def _created(write: Any, item: Any) -> str:
     try:
-        write(dict(item))
+        write(item)
     except ClientError as exc:
         if error_code(exc) == "ConditionalCheckFailedException":
             return "already there"
@@ -51,6 +52,10 @@ def seed(client: Any, tables: Mapping[str, str]) -> dict[str, str]:
         tables.get("TransactionsTable", "TransactionsTable"), client=client
     )
     return {
-        f"account {SEED_ACCOUNT['id']}": _created(accounts.create, SEED_ACCOUNT),
-        f"transaction {SEED_TRANSACTION['id']}": _created(transactions.create, SEED_TRANSACTION),
+        f"account {SEED_ACCOUNT['id']}": _created(
+            accounts.create, Account.model_validate(SEED_ACCOUNT)
+        ),
+        f"transaction {SEED_TRANSACTION['id']}": _created(
+            transactions.create, Transaction.model_validate(SEED_TRANSACTION)
+        ),
     }

@@ -24,6 +24,7 @@ import pytest
 from confluent_kafka import Producer
 from kafka import KafkaConsumer, TopicPartition
 
+from eventflow.fraud.models import Account
 from eventflow.fraud.store import AccountStore
 from local.demo import http_json
 from local.seed import SEED_ACCOUNT
@@ -197,7 +198,7 @@ def test_a_parked_record_is_redriven_once_from_the_cli(outside, counted):
     accounts = AccountStore(
         outside.stack.table_name("AccountsTable"), outside.stack.dynamodb_client()
     )
-    accounts.create({**SEED_ACCOUNT, "id": account, "status": "active"})
+    accounts.create(Account.model_validate({**SEED_ACCOUNT, "id": account, "status": "active"}))
     outside.stack.write_state_file()
     cli = [sys.executable, "-m", "local", "redrive", "--state-dir", str(outside.stack.state_dir)]
     first = subprocess.run([*cli, letter["id"]], cwd=ROOT, capture_output=True, text=True)

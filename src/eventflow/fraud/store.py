@@ -169,11 +169,8 @@ class AccountStore:
         self.table = tables.bind(Accounts, table).Meta.table_name
         self.client = client or dynamodb_client()
 
-    def create(self, account: Account | Mapping[str, Any]) -> None:
-        """Write a new account; ``ConditionalCheckFailedException`` if its id exists. ``account``
-        may also come in the API's JSON shape (as the sample data does)."""
-        if not isinstance(account, Account):
-            account = Account.model_validate(account)
+    def create(self, account: Account) -> None:
+        """Write a new account; ``ConditionalCheckFailedException`` if its id exists."""
         with transient_errors():
             self.client.put_item(
                 TableName=self.table,
@@ -280,11 +277,8 @@ class TransactionStore:
         )
         self.client = client or dynamodb_client()
 
-    def create(self, txn: Transaction | Mapping[str, Any]) -> None:
-        """Write a new transaction; ``ConditionalCheckFailedException`` if its id exists. ``txn``
-        may also come in the API's JSON shape (as the sample data does)."""
-        if not isinstance(txn, Transaction):
-            txn = Transaction.model_validate(txn)
+    def create(self, txn: Transaction) -> None:
+        """Write a new transaction; ``ConditionalCheckFailedException`` if its id exists."""
         with transient_errors():
             self.client.put_item(
                 TableName=self.table,
