@@ -37,6 +37,7 @@ class Call:
     operation: str
     seconds: float
     body: bytes = b""
+    ended: float = 0.0  # perf_counter() when the answer came back
     _parsed: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
@@ -78,7 +79,22 @@ class Window:
 
     @staticmethod
     def server_seconds(calls: Iterable[Call]) -> float:
-        return sum(c.seconds for c in calls)
+        """Wall-clock time during which at least one of ``calls`` was at the engine: the union
+        of their intervals. Parallel requests overlap (the consumer sends a phase's writes
+        together), so the sum of their latencies would count the engine's time once per request
+        in flight."""
+        spans = sorted((c.ended - c.seconds, c.ended) for c in calls)
+        total, start, end = 0.0, None, None
+        for s, e in spans:
+            if end is None or s > end:
+                if end is not None and start is not None:
+                    total += end - start
+                start, end = s, e
+            else:
+                end = max(end, e)
+        if end is not None and start is not None:
+            total += end - start
+        return total
 
     @staticmethod
     def units(calls: Iterable[Call], sizes: SizeLookup) -> Units:
@@ -112,7 +128,7 @@ class DynamoMeter:
             server.close()
         self._proxies = []
 
-    def _record(self, target: str, seconds: float, body: bytes) -> None:
+    def _record(self, target: str, seconds: float, body: bytes, ended: float) -> None:
         if target.startswith(DYNAMODB_PREFIX):
             service, operation = "dynamodb", target[len(DYNAMODB_PREFIX) :]
         elif target.startswith(STREAMS_PREFIX):
@@ -123,7 +139,7 @@ class DynamoMeter:
             self.total += 1
             if not self._windows:
                 return
-            call = Call(service, operation, seconds, body)
+            call = Call(service, operation, seconds, body, ended)
             for window in self._windows:
                 window.calls.append(call)
 
@@ -187,8 +203,10 @@ class _MeteringProxy:
                         local.conn = None
                         if attempt == 2:
                             raise
-                seconds = time.perf_counter() - started
-                meter._record(str(self.headers.get("X-Amz-Target", "")), seconds, body)
+                ended = time.perf_counter()
+                meter._record(
+                    str(self.headers.get("X-Amz-Target", "")), ended - started, body, ended
+                )
                 head = [f"HTTP/1.1 {resp.status} {resp.reason}"]
                 for name, value in resp.getheaders():
                     if name.lower() not in ("content-length", "connection", "transfer-encoding"):

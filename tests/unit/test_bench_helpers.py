@@ -155,3 +155,15 @@ def test_cost_per_million_events_at_on_demand_prices():
     assert round(p.lambda_duration, 4) == round(1e6 * 0.001 * 0.5 * 0.0000166667, 4)
     assert round(p.lambda_requests, 4) == 0.002
     assert p.total == p.write_units + p.read_units + p.lambda_duration + p.lambda_requests
+
+
+def test_the_engine_time_of_parallel_requests_is_the_union_of_their_intervals():
+    from bench.meter import Call, Window
+
+    calls = [
+        Call("dynamodb", "UpdateItem", 1.0, ended=2.0),  # 1.0 - 2.0
+        Call("dynamodb", "UpdateItem", 1.5, ended=2.5),  # 1.0 - 2.5, overlapping
+        Call("dynamodb", "UpdateItem", 0.5, ended=4.0),  # 3.5 - 4.0, apart
+    ]
+    assert Window.server_seconds(calls) == 2.0
+    assert Window.server_seconds([]) == 0.0
