@@ -23,6 +23,21 @@ class InvocationResult:
     #: the lines the function wrote during the invocation (stdout and stderr)
     logs: tuple[str, ...] = ()
 
+    @property
+    def outcome(self) -> str:
+        """``ok``, ``ok 200``, ``ok, 2 batch item failure(s)`` or ``error Type: message``: how the
+        harness's invocation line and the console say it."""
+        if not self.ok:
+            err = self.error or {}
+            return f"error {err.get('errorType', '?')}: {str(err.get('errorMessage', ''))[:200]}"
+        if isinstance(self.payload, dict):
+            failures = self.payload.get("batchItemFailures")
+            if failures:
+                return f"ok, {len(failures)} batch item failure(s)"
+            if "statusCode" in self.payload:
+                return f"ok {self.payload['statusCode']}"
+        return "ok"
+
 
 class Invoker(Protocol):
     function_name: str

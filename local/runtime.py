@@ -424,18 +424,8 @@ class FunctionRuntime:
         return InvocationResult(False, error=reply.get("error"), logs=logs)
 
     def describe(self, result: InvocationResult, trigger: str, batch_size: int | None) -> str:
-        outcome = "ok"
-        if not result.ok:
-            err = result.error or {}
-            outcome = f"error {err.get('errorType', '?')}: {str(err.get('errorMessage', ''))[:200]}"
-        elif isinstance(result.payload, dict):
-            if "statusCode" in result.payload:
-                outcome = f"ok {result.payload['statusCode']}"
-            failures = result.payload.get("batchItemFailures")
-            if failures:
-                outcome = f"ok, {len(failures)} batch item failure(s)"
         batch = "-" if batch_size is None else str(batch_size)
         return (
             f"invoke {self.function_name} trigger={trigger} batch={batch} "
-            f"duration={result.duration_ms:.0f}ms outcome={outcome}"
+            f"duration={result.duration_ms:.0f}ms outcome={result.outcome}"
         )

@@ -25,21 +25,6 @@ CAPACITY = 500
 LISTENER_QUEUE = 200
 
 
-def outcome(result: InvocationResult) -> str:
-    """The outcome as the harness's invocation line says it."""
-    if not result.ok:
-        err = result.error or {}
-        return f"error {err.get('errorType', '?')}: {str(err.get('errorMessage', ''))[:200]}"
-    payload = result.payload
-    if isinstance(payload, dict):
-        failures = payload.get("batchItemFailures")
-        if failures:
-            return f"ok, {len(failures)} batch item failure(s)"
-        if "statusCode" in payload:
-            return f"ok {payload['statusCode']}"
-    return "ok"
-
-
 class Listener:
     """One subscriber's queue of ``(event name, data)``."""
 
@@ -85,7 +70,7 @@ class Activity:
             "batchSize": batch_size,
             "durationMs": round(result.duration_ms, 1),
             "ok": result.ok,
-            "outcome": outcome(result),
+            "outcome": result.outcome,
             "requestId": result.request_id,
             "at": time.time(),
             "logs": list(result.logs),
