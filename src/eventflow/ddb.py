@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from decimal import Decimal
 from typing import Any
 
@@ -46,6 +46,32 @@ def _native(v: Any) -> Any:
     if isinstance(v, bytes | bytearray):
         return bytes(v)
     return v
+
+
+def batch_get(
+    client: Any,
+    request: dict[str, Any],
+    *,
+    attempts: int,
+    what: str,
+    sent: Callable[[], None] = lambda: None,
+) -> list[tuple[str, dict[str, Any]]]:
+    """One ``BatchGetItem`` (``request`` is its ``RequestItems``), sent again with its
+    ``UnprocessedKeys`` until every key is read: the items found, as ``(table, item)``. ``sent``
+    is called before each request; after ``attempts`` requests, ``TransientError`` naming
+    ``what``."""
+    from eventflow.errors import TransientError
+
+    found: list[tuple[str, dict[str, Any]]] = []
+    for _ in range(attempts):
+        sent()
+        resp = client.batch_get_item(RequestItems=request)
+        for table, items in resp.get("Responses", {}).items():
+            found += [(table, item) for item in items]
+        request = resp.get("UnprocessedKeys") or {}
+        if not request:
+            return found
+    raise TransientError(f"{what} stayed unprocessed after {attempts} attempts")
 
 
 TOKEN_MISMATCH = "nextToken does not belong to this list; pass the value this list returned"

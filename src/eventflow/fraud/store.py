@@ -429,36 +429,35 @@ class FraudLedger:
         names = {f"#a{i}": tables.name(a) for i, a in enumerate(_LEDGER_ATTRS)}
         chunks = [ids[i : i + self.MAX_KEYS] for i in range(0, len(ids), self.MAX_KEYS)]
 
-        def read_chunk(chunk: list[str]) -> list[dict[str, Any]]:
-            keys: list[dict[str, Any]] = [{tables.name(_A.id): {"S": a}} for a in chunk]
-            found: list[dict[str, Any]] = []
+        def read_chunk(chunk: list[str]) -> list[tuple[str, dict[str, Any]]]:
+            request = {
+                self.table: {
+                    "Keys": [{tables.name(_A.id): {"S": a}} for a in chunk],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": ", ".join(names),
+                    "ExpressionAttributeNames": names,
+                }
+            }
             with transient_errors():
-                for _ in range(self.ATTEMPTS):
-                    self.requests += 1
-                    resp = self.client.batch_get_item(
-                        RequestItems={
-                            self.table: {
-                                "Keys": keys,
-                                "ConsistentRead": True,
-                                "ProjectionExpression": ", ".join(names),
-                                "ExpressionAttributeNames": names,
-                            }
-                        }
-                    )
-                    found += resp.get("Responses", {}).get(self.table, [])
-                    keys = resp.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
-                    if not keys:
-                        return found
-            raise TransientError("account reads stayed unprocessed after 10 attempts")
+                return ddb.batch_get(
+                    self.client,
+                    request,
+                    attempts=self.ATTEMPTS,
+                    what="account reads",
+                    sent=self._sent,
+                )
 
         out: dict[str, AccountLedger] = {}
         for result in parallel(read_chunk, chunks):
             if isinstance(result, BaseException):
                 raise result
-            for item in result:
+            for _, item in result:
                 ledger = ledger_of(item)
                 out[ledger.account_id] = ledger
         return out
+
+    def _sent(self) -> None:
+        self.requests += 1
 
     def _update(self, s: Settlement, now: str) -> LedgerWrite:
         before, after = s.before, s.after

@@ -90,6 +90,9 @@ class QuakeLedger:
         self.requests = 0
         self.round_trips = 0
 
+    def _sent(self) -> None:
+        self.requests += 1
+
     def lookup(
         self, event_ids: Sequence[str], regions: Sequence[str]
     ) -> tuple[dict[str, str], dict[str, RegionAggregate]]:
@@ -114,17 +117,14 @@ class QuakeLedger:
                         "#id": tables.name(Quakes.id),
                         "#src": tables.name(Quakes.source),
                     }
-            found: list[tuple[str, dict[str, Any]]] = []
             with transient_errors():
-                for _ in range(self.ATTEMPTS):
-                    self.requests += 1
-                    resp = self.client.batch_get_item(RequestItems=request)
-                    for table, items in resp.get("Responses", {}).items():
-                        found += [(table, item) for item in items]
-                    request = resp.get("UnprocessedKeys") or {}
-                    if not request:
-                        return found
-            raise TransientError("catalogue reads stayed unprocessed after 10 attempts")
+                return ddb.batch_get(
+                    self.client,
+                    request,
+                    attempts=self.ATTEMPTS,
+                    what="catalogue reads",
+                    sent=self._sent,
+                )
 
         chunks = [wanted[i : i + self.MAX_KEYS] for i in range(0, len(wanted), self.MAX_KEYS)]
         for result in parallel(read, chunks):  # 100 keys a request, all at once
