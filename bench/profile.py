@@ -84,7 +84,7 @@ def record(target: list[str] | int, out: Path, rate: int = 100) -> subprocess.Po
 
 
 def profile_emitter(seconds: float, out_dir: Path) -> None:
-    from local.broker import EmbeddedBroker, ensure_topics
+    from eventflow_local.services.broker import EmbeddedBroker, ensure_topics
 
     broker = EmbeddedBroker().start()
     try:
@@ -101,7 +101,7 @@ def profile_emitter(seconds: float, out_dir: Path) -> None:
 def profile_consumer(events: int, out_dir: Path) -> None:
     from bench import fraud
     from bench.tap import LogTap
-    from local.stack import Stack
+    from eventflow_local.stack import Stack
 
     state = Path(tempfile.mkdtemp(prefix="eventflow-profile-"))
     stack = Stack(port=0, state_dir=state, log=LogTap(state / "stack.log"), environ={}).start()

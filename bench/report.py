@@ -99,7 +99,7 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-#: what helps which side on each engine. Both sides write with UpdateItem; ``local/moto_patches.py``
+#: what helps which side on each engine. Both sides write with UpdateItem; ``eventflow_local/services/moto_patches.py``
 #: gives moto's server a TransactWriteItems fast path (on neither side's path) and caches parsed
 #: expressions (both sides; the baseline's constant ``count + 1`` hits it more often).
 ENGINE_NOTES = {
@@ -513,7 +513,7 @@ def _engines(add: Any, h: dict[str, Any]) -> None:
     add(
         "The same events, the same consumer and the same baseline, on each engine in turn (both "
         "in memory, every request through the same metering proxy). Both sides write with "
-        "`UpdateItem`: the embedded moto server's fast path (`local/moto_patches.py`) is for "
+        "`UpdateItem`: the embedded moto server's fast path (`eventflow_local/services/moto_patches.py`) is for "
         "`TransactWriteItems`, which neither uses, and its cache of parsed expressions serves "
         "both (the baseline's constant `count + 1` more often). DynamoDB Local is AWS's own "
         "engine, unpatched: its ratio is the fair one.\n"
@@ -764,7 +764,7 @@ def changes(results: dict[str, Any]) -> str:
     lag = f"{h['consumer_max_lag_s']:.2f} s"
     return f"""## What changed the figures
 
-1. **moto's transaction rollback** (now fixed in `local/moto_patches.py`). moto 5 deep-copied the
+1. **moto's transaction rollback** (now fixed in `eventflow_local/services/moto_patches.py`). moto 5 deep-copied the
    whole table before every item of a `TransactWriteItems`. Measured while building this
    benchmark: one 100-item transaction cost 0.08 s on an empty table, 0.86 s at 250 items, 1.6 s
    at 500 and 2.2 s at 1,000, so with the dedupe-marker table growing by one item per event the

@@ -133,7 +133,7 @@ def run(settings: Settings) -> dict[str, Any]:
 
 def metered_stack(engine: str, meter: DynamoMeter, state: Path, tap: LogTap) -> Any:
     """This project's stack on ``engine`` (in memory), its DynamoDB requests through the meter."""
-    from local.stack import Stack
+    from eventflow_local.stack import Stack
 
     class MeteredStack(Stack):
         def _start_dynamodb(self) -> None:
@@ -299,7 +299,7 @@ def run_latency(
 def run_quakes(
     stack: Any, tap: LogTap, meter: DynamoMeter, settings: Settings, log: Any
 ) -> dict[str, Any]:
-    from local.broker import ensure_topics
+    from eventflow_local.services.broker import ensure_topics
 
     log("3. earthquake emitter at full speed ...")
     topic = "bench-emitter-probe"

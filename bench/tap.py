@@ -1,6 +1,6 @@
 """The harness's log, timestamped as it arrives, with the runtime's invocation lines parsed.
 
-``local.runtime`` logs one line per invocation when it ends::
+``eventflow_local.runtime.functions`` logs one line per invocation when it ends::
 
     invoke <LogicalId> trigger=<trigger> batch=<n|-> duration=<ms>ms outcome=<...>
 

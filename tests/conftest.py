@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,11 @@ os.environ["AWS_REGION"] = "us-east-1"
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "EventFlowTests")
 os.environ.setdefault("POWERTOOLS_DEV", "false")
 os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
+# DynamoDB Local as `make test` installs it (the harness's own default is the user's cache)
+os.environ.setdefault(
+    "DYNAMODB_LOCAL_HOME",
+    str(Path(__file__).resolve().parent.parent / ".tools" / "dynamodb-local"),
+)
 for var in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
     os.environ.pop(var, None)
 
@@ -39,7 +45,7 @@ def dynamodb_engine(request: pytest.FixtureRequest) -> str:
 def dynamodb_local(tmp_path_factory: pytest.TempPathFactory):
     """One DynamoDB Local per test worker, in memory (started on first use; a JVM takes
     seconds to start, a table milliseconds to create)."""
-    from local.dynamodb_local import DynamoDBLocalServer
+    from eventflow_local.services.dynamodb_local import DynamoDBLocalServer
 
     log_path = tmp_path_factory.mktemp("dynamodb-local") / "dynamodb-local.log"
     server = DynamoDBLocalServer(None, log_path=log_path, log=lambda line: None)

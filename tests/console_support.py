@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from local.demo import FRAUD_STEPS, Demo, run_steps
-from local.stack import Stack
+from eventflow_local.cli.demo import FRAUD_STEPS, Demo, run_steps
+from eventflow_local.stack import Stack
 
 CONSOLE = "/_console"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from local.events import LambdaContext, api_event
-from local.template import SamTemplate
+from eventflow_local.events.shapes import LambdaContext, api_event
+from eventflow_local.template.sam import SamTemplate
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_PARAMETERS = {

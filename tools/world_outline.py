@@ -1,4 +1,4 @@
-"""Make the console's offline world map: ``local/console/static/world.svg``.
+"""Make the console's offline world map: ``harness/src/eventflow_local/console/static/world.svg``.
 
 Source: Natural Earth's 1:110m land polygons (public domain, naturalearthdata.com), as TopoJSON
 in the npm package ``world-atlas`` (2.0.2). This script decodes the TopoJSON (quantized, delta-
@@ -7,7 +7,7 @@ SVG's viewBox is 0 0 360 180 and a point is placed with the same two sums in the
 to a tenth of a degree and writes one ``<path>``. Run it once when the outline should change:
 
     npm pack world-atlas@2.0.2 && tar xzf world-atlas-2.0.2.tgz
-    python tools/world_outline.py package/land-110m.json local/console/static/world.svg
+    python tools/world_outline.py package/land-110m.json harness/src/eventflow_local/console/static/world.svg
 """
 
 from __future__ import annotations

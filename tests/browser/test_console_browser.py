@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from local.auth import DEFAULT_TOKEN
+from eventflow_local.apigw.local_token import DEFAULT_TOKEN
 from tests.browser.conftest import Page
 from tests.console_support import template_stack
 from tests.integration.faults import wait_for

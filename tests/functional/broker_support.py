@@ -10,7 +10,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from eventflow.config import kafka_settings
-from local.broker import EmbeddedBroker
+from eventflow_local.services.broker import EmbeddedBroker
 
 
 @pytest.fixture(scope="module")

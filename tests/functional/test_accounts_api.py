@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from local.events import api_event
+from eventflow_local.events.shapes import api_event
 
 
 def create(api, **fields):

@@ -15,7 +15,7 @@ import pytest
 
 from eventflow.quakes.domain.models import Earthquake
 from eventflow.quakes.usecases.emitter import QuakeEmitter
-from local.broker import ensure_topics
+from eventflow_local.services.broker import ensure_topics
 from tests.functional.broker_support import broker, fresh_settings, read_back
 from tests.functional.test_quakes_emitter import Rig
 from tests.support import Function, patched_env

@@ -16,7 +16,7 @@ from eventflow.quakes.adapters.stream import StreamStore
 from eventflow.quakes.domain.models import Earthquake
 from eventflow.quakes.usecases.control import StreamControl
 from eventflow.quakes.usecases.emitter import QuakeEmitter
-from local.events import LambdaContext, api_event
+from eventflow_local.events.shapes import LambdaContext, api_event
 from tests.functional.quakes_support import (
     QUAKES_TOPIC,
     FakeKicker,

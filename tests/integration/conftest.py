@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from local.broker import EmbeddedBroker, ensure_topics, wait_for_broker
+from eventflow_local.services.broker import EmbeddedBroker, ensure_topics, wait_for_broker
 
 EXTERNAL_KAFKA_ENV = "EVENTFLOW_TEST_KAFKA_BOOTSTRAP"
 
@@ -134,7 +134,7 @@ def run_app(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Callable[..., Any]
     ``tests/apps/<name>/template.yaml`` on the session's broker with its own embedded DynamoDB and
     state directory, and returns the started ``Stack`` (stopped after the test). Log lines are
     kept in ``stack.lines``."""
-    from local.stack import Stack
+    from eventflow_local.stack import Stack
 
     started: list[Any] = []
 

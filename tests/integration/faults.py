@@ -6,7 +6,7 @@
   address (a ``TcpProxy``) so that every client, after bootstrap too, goes through the proxy.
 * ``MotoProcess``: the moto DynamoDB server (serialised as the harness serves it) in a separate
   process, so its data outlives a harness that is killed.
-* ``HarnessProcess``: ``python -m local up`` in a process of its own, killable with SIGKILL
+* ``HarnessProcess``: ``python -m eventflow_local up`` in a process of its own, killable with SIGKILL
   together with its function workers.
 * HTTP helpers that send the local API's bearer token on writes, and readers for topics, tables
   and consumer-group offsets.
@@ -34,9 +34,9 @@ from typing import IO, Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from local.auth import auth_headers
-from local.broker import EmbeddedBroker, free_port, wait_for_broker
-from local.processes import stop_process
+from eventflow_local.apigw.local_token import auth_headers
+from eventflow_local.processes import stop_process
+from eventflow_local.services.broker import EmbeddedBroker, free_port, wait_for_broker
 
 ROOT = Path(__file__).resolve().parents[2]
 FRAUD_TOPIC = "transaction-service-topic"
@@ -487,7 +487,7 @@ MOTO_SCRIPT = """
 import sys
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from werkzeug.serving import make_server
-from local.moto_server import serial_app
+from eventflow_local.services.moto_server import serial_app
 server = make_server("127.0.0.1", int(sys.argv[1]), serial_app(), True, request_handler=MotoRequestHandler)
 print("ready", flush=True)
 server.serve_forever()
@@ -578,7 +578,7 @@ def sigkill(pids: Iterable[int]) -> None:
 
 
 class HarnessProcess:
-    """``python -m local up`` as a separate process against an external broker and DynamoDB."""
+    """``python -m eventflow_local up`` as a separate process against an external broker and DynamoDB."""
 
     def __init__(
         self,
@@ -607,7 +607,7 @@ class HarnessProcess:
             "PYTHONUNBUFFERED": "1",
         }
         env.pop("AWS_ENDPOINT_URL", None)
-        args = [sys.executable, "-m", "local", "up", "--port", "0"]
+        args = [sys.executable, "-m", "eventflow_local", "up", "--port", "0"]
         for key, value in self.params.items():
             args += ["--param", f"{key}={value}"]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -211,7 +211,7 @@ def test_without_a_declared_key_the_harness_prints_a_local_one(run_app):
 def test_our_lambda_token_authorizer_reads_the_generated_secret_and_covers_every_route(
     kafka_bootstrap, tmp_path
 ):
-    from local.stack import Stack
+    from eventflow_local.stack import Stack
 
     # GIVEN our template with ApiAuth=LambdaTokenAuthorizer: ApiAuthorizerFunction checks the
     # bearer token against ApiTokenSecret, which the harness generated in moto's Secrets Manager

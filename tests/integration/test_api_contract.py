@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from local.auth import auth_headers
-from local.stack import Stack
+from eventflow_local.apigw.local_token import auth_headers
+from eventflow_local.stack import Stack
 
 pytestmark = pytest.mark.integration
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from local.build import TemplateBuild, cache_dir_for
-from local.pythons import installed_interpreters
-from local.template import DEFAULT_TEMPLATE
+from eventflow_local.runtime.build import TemplateBuild, cache_dir_for
+from eventflow_local.runtime.pythons import installed_interpreters
+from eventflow_local.template.sam import DEFAULT_TEMPLATE
 from tests.support import template as our_template
 
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from local.auth import auth_headers
-from local.state import STATE_DIR_NAME, STATE_FILE
+from eventflow_local.apigw.local_token import auth_headers
+from eventflow_local.state import STATE_DIR_NAME, STATE_FILE
 from tests.integration.faults import wait_for
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from local.auth import DEFAULT_TOKEN
+from eventflow_local.apigw.local_token import DEFAULT_TOKEN
 from tests.console_support import CONSOLE, get_json, request, template_stack
 from tests.integration.faults import wait_for
 

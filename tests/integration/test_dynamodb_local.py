@@ -16,20 +16,20 @@ from typing import Any
 
 import pytest
 
-from local.auth import auth_headers
-from local.demo import http_json
-from local.state import STATE_FILE
+from eventflow_local.apigw.local_token import auth_headers
+from eventflow_local.cli.demo import http_json
+from eventflow_local.state import STATE_FILE
 from tests.integration.faults import read_all, wait_for
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPIC = "transaction-service-topic"
-UP = [sys.executable, "-m", "local", "up", "--dynamodb", "local", "--port", "0"]
+UP = [sys.executable, "-m", "eventflow_local", "up", "--dynamodb", "local", "--port", "0"]
 
 
 class Up:
-    """``python -m local up --dynamodb local`` in the background, stopped with SIGINT (Ctrl-C)."""
+    """``python -m eventflow_local up --dynamodb local`` in the background, stopped with SIGINT (Ctrl-C)."""
 
     def __init__(self, state_dir: Path, log_path: Path) -> None:
         env = {
@@ -96,7 +96,9 @@ def fraud_count(run: Up, account_id: str) -> int:
 
 
 def test_the_data_survives_ctrl_c_and_nothing_is_counted_or_published_twice(up: Any) -> None:
-    assert auth_headers()  # the protected routes take the local token (local/demo.py sends it)
+    assert (
+        auth_headers()
+    )  # the protected routes take the local token (eventflow_local/cli/demo.py sends it)
     # GIVEN `up --dynamodb local` with an account, two transactions and one fraud counted
     first = up()
     account = first.call("POST", "/accounts", {"name": "Kept", "number": uuid.uuid4().hex[:8]}, 201)

@@ -18,18 +18,22 @@ from aws_lambda_powertools.utilities.parser.models import (
 )
 from kafka import KafkaProducer
 
-from local.broker import BrokerError, EmbeddedBroker
-from local.destinations import (
+from eventflow_local.eventsources.config import EsmConfigError
+from eventflow_local.eventsources.destinations import (
     DestinationError,
     FailureDestinations,
     KafkaTopicDestination,
     SqsFileDestination,
 )
-from local.eventsources.config import EsmConfigError
-from local.eventsources.filters import FilterError, compile_filters
-from local.eventsources.kafka import MAX_PAYLOAD_BYTES, EsmOptions, KafkaEventSourceMapping
-from local.invoke import InvocationResult
-from local.template import EventSpec
+from eventflow_local.eventsources.filters import FilterError, compile_filters
+from eventflow_local.eventsources.kafka.mapping import (
+    MAX_PAYLOAD_BYTES,
+    EsmOptions,
+    KafkaEventSourceMapping,
+)
+from eventflow_local.runtime.invocation import InvocationResult
+from eventflow_local.services.broker import BrokerError, EmbeddedBroker
+from eventflow_local.template.sam import EventSpec
 from tests.support import LOCAL_PARAMETERS, template
 
 pytestmark = pytest.mark.integration

@@ -4,7 +4,7 @@ The stack runs on a Tansu broker that advertises a ``TcpProxy`` in front of it, 
 client (the relay, the emitter, the event source mappings, the tests) reaches the broker through
 the proxy; cutting it is a broker outage. DynamoDB is the embedded moto server, and the tests
 call the API over HTTP with the local bearer token. The SIGKILL test runs the broker, DynamoDB
-and ``python -m local up`` as three separate processes instead, so that the harness can be
+and ``python -m eventflow_local up`` as three separate processes instead, so that the harness can be
 killed and started again on the same data.
 
 Each test prints one ``FIGURES`` line with what it injected and what it measured
@@ -35,15 +35,15 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from local.auth import local_token
-from local.destinations import FailureDestinations
-from local.dynamo import DynamoEndpoint
-from local.events import json_record, kafka_event
-from local.eventsources.kafka import EsmOptions, KafkaEventSourceMapping
-from local.invoke import InvocationResult
-from local.schedule import ScheduleEventSource
-from local.stack import Stack
-from local.template import EventSpec
+from eventflow_local.apigw.local_token import local_token
+from eventflow_local.events.shapes import json_record, kafka_event
+from eventflow_local.eventsources.destinations import FailureDestinations
+from eventflow_local.eventsources.kafka.mapping import EsmOptions, KafkaEventSourceMapping
+from eventflow_local.eventsources.schedule.source import ScheduleEventSource
+from eventflow_local.runtime.invocation import InvocationResult
+from eventflow_local.services.dynamodb import DynamoEndpoint
+from eventflow_local.stack import Stack
+from eventflow_local.template.sam import EventSpec
 from tests.integration.faults import (
     FRAUD_TOPIC,
     QUAKES_TOPIC,
@@ -601,9 +601,9 @@ class _Utf8Breaker(str):
 
 MAPPING_PROBE = """
 import base64, json, sys, time
-from local.eventsources.kafka import KafkaEventSourceMapping
-from local.invoke import InvocationResult
-from local.template import EventSpec
+from eventflow_local.eventsources.kafka.mapping import KafkaEventSourceMapping
+from eventflow_local.runtime.invocation import InvocationResult
+from eventflow_local.template.sam import EventSpec
 
 seen = []
 
@@ -648,7 +648,7 @@ def test_a_header_name_that_is_not_utf8_does_not_stall_the_local_mapping(
 
 
 # ------------------------------------------------------------------------------- 6. SIGKILL
-# The broker (Tansu), DynamoDB (moto) and ``python -m local up`` are separate processes; the
+# The broker (Tansu), DynamoDB (moto) and ``python -m eventflow_local up`` are separate processes; the
 # harness's process and every worker it started are killed at once, mid-stream, and a new harness
 # is started against the same broker, tables and state directory.
 KILL_ACCOUNTS = 200

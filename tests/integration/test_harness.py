@@ -25,19 +25,23 @@ import pytest
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel, EventBridgeModel
 from kafka import KafkaProducer
 
-from local.apigw import ApiGateway
-from local.broker import EmbeddedBroker
-from local.demo import http_json
-from local.dynamo import DynamoEndpoint
-from local.events import dynamodb_stream_event, schedule_event
-from local.eventsources.filters import passes
-from local.invoke import InvocationResult
-from local.lambda_api import LambdaApi
-from local.runtime import FunctionRuntime, lambda_environment
-from local.schedule import ScheduleError, ScheduleEventSource, rate_seconds
-from local.seed import SEED_ACCOUNT, seed
-from local.stack import Stack
-from local.template import EventSpec, Route, SamTemplate
+from eventflow_local.apigw.gateway import ApiGateway
+from eventflow_local.cli.demo import http_json
+from eventflow_local.cli.seed import SEED_ACCOUNT, seed
+from eventflow_local.events.shapes import dynamodb_stream_event, schedule_event
+from eventflow_local.eventsources.filters import passes
+from eventflow_local.eventsources.schedule.source import (
+    ScheduleError,
+    ScheduleEventSource,
+    rate_seconds,
+)
+from eventflow_local.runtime.functions import FunctionRuntime, lambda_environment
+from eventflow_local.runtime.invocation import InvocationResult
+from eventflow_local.runtime.lambda_api import LambdaApi
+from eventflow_local.services.broker import EmbeddedBroker
+from eventflow_local.services.dynamodb import DynamoEndpoint
+from eventflow_local.stack import Stack
+from eventflow_local.template.sam import EventSpec, Route, SamTemplate
 from tests.integration.faults import read_all
 
 pytestmark = pytest.mark.integration
@@ -286,7 +290,7 @@ def _cli(harness: Harness, *args: str) -> subprocess.CompletedProcess[str]:
         "EVENTFLOW_STATE_DIR": str(harness.state_dir / "cli"),
     }
     return subprocess.run(
-        [sys.executable, "-m", "local", *args],
+        [sys.executable, "-m", "eventflow_local", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -35,15 +35,11 @@ def _run(args: list[str], **options: object) -> subprocess.CompletedProcess[str]
 
 def _build_wheel(tmp_path: Path) -> Path:
     source = tmp_path / "source"
-    source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy2(ROOT / name, source / name)
-    shutil.copytree(ROOT / "local", source / "local", ignore=IGNORE)
-    shutil.copytree(ROOT / "src" / "eventflow", source / "src" / "eventflow", ignore=IGNORE)
+    shutil.copytree(ROOT / "harness", source, ignore=IGNORE)
     dist = tmp_path / "dist"
     pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
     _run([*pip_wheel, str(source), "-w", str(dist)])
-    (wheel,) = dist.glob("eventflow-*.whl")
+    (wheel,) = dist.glob("eventflow_local-*.whl")
     return wheel
 
 
@@ -65,7 +61,7 @@ def test_the_wheel_installs_and_runs_an_app_from_its_folder(tmp_path: Path) -> N
     wheel = _build_wheel(tmp_path)
     top = {name.split("/", 1)[0] for name in zipfile.ZipFile(wheel).namelist()}
     assert "local" not in top
-    assert {"eventflow", "eventflow_local"} <= top
+    assert "eventflow_local" in top and "eventflow" not in top
     names = set(zipfile.ZipFile(wheel).namelist())
     for asset in ("index.html", "app.js", "console.css", "world.svg"):  # the console's page
         assert f"eventflow_local/console/static/{asset}" in names
@@ -77,7 +73,7 @@ def test_the_wheel_installs_and_runs_an_app_from_its_folder(tmp_path: Path) -> N
 
     # THEN no package named `local` lands in site-packages, and the harness is the installed one
     assert not (site_packages / "local").exists()
-    assert (site_packages / "eventflow_local" / "cli.py").is_file()
+    assert (site_packages / "eventflow_local" / "cli" / "main.py").is_file()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env |= {"PATH": f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"}
     for key in ("EVENTFLOW_STATE_DIR", "KAFKA_BOOTSTRAP_SERVERS", "AWS_ENDPOINT_URL_DYNAMODB"):

@@ -14,10 +14,10 @@ import pytest
 from kafka import KafkaProducer
 from kafka.record import default_records
 
-from local.destinations import FailureDestinations
-from local.eventsources.kafka import EsmOptions, KafkaEventSourceMapping
-from local.invoke import InvocationResult
-from local.template import EventSpec
+from eventflow_local.eventsources.destinations import FailureDestinations
+from eventflow_local.eventsources.kafka.mapping import EsmOptions, KafkaEventSourceMapping
+from eventflow_local.runtime.invocation import InvocationResult
+from eventflow_local.template.sam import EventSpec
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""local/kafka_snapshot.py: a memory-only broker's records and committed offsets, saved from one
+"""eventflow_local/services/kafka_snapshot.py: a memory-only broker's records and committed offsets, saved from one
 broker and restored into a fresh one at the same offsets, as a restart of ``up`` does."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from local import kafka_snapshot
-from local.broker import EmbeddedBroker, ensure_topics
+from eventflow_local.services import kafka_snapshot
+from eventflow_local.services.broker import EmbeddedBroker, ensure_topics
 
 pytestmark = pytest.mark.integration
 

@@ -26,7 +26,7 @@ import pytest
 from eventflow.config import KafkaSettings
 from eventflow.kafka.preflight import KafkaSetupError
 from eventflow.kafka.producer import KafkaPublisher, Message
-from local.broker import BrokerError, EmbeddedBroker, free_port, wait_for_broker
+from eventflow_local.services.broker import BrokerError, EmbeddedBroker, free_port, wait_for_broker
 from tests.integration.no_autocreate import NoAutoCreateProxy
 
 pytestmark = pytest.mark.integration
@@ -273,9 +273,9 @@ def test_up_with_no_broker_fails_with_one_line_and_no_traceback(tmp_path):
         "KAFKA_WAIT_SECONDS": "2",
         "PORT": "0",
     }
-    # WHEN `python -m local up` starts
+    # WHEN `python -m eventflow_local up` starts
     proc = subprocess.run(
-        [sys.executable, "-m", "local", "up", "--state-dir", str(tmp_path)],
+        [sys.executable, "-m", "eventflow_local", "up", "--state-dir", str(tmp_path)],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -26,9 +26,9 @@ from kafka import KafkaConsumer, TopicPartition
 
 from eventflow.fraud.models import Account
 from eventflow.fraud.store import AccountStore
-from local.demo import http_json
-from local.seed import SEED_ACCOUNT
-from local.stack import Stack
+from eventflow_local.cli.demo import http_json
+from eventflow_local.cli.seed import SEED_ACCOUNT
+from eventflow_local.stack import Stack
 from tests.integration.faults import caught_up, fraud_value
 
 pytestmark = pytest.mark.integration
@@ -200,7 +200,14 @@ def test_a_parked_record_is_redriven_once_from_the_cli(outside, counted):
     )
     accounts.create(Account.model_validate({**SEED_ACCOUNT, "id": account, "status": "active"}))
     outside.stack.write_state_file()
-    cli = [sys.executable, "-m", "local", "redrive", "--state-dir", str(outside.stack.state_dir)]
+    cli = [
+        sys.executable,
+        "-m",
+        "eventflow_local",
+        "redrive",
+        "--state-dir",
+        str(outside.stack.state_dir),
+    ]
     first = subprocess.run([*cli, letter["id"]], cwd=ROOT, capture_output=True, text=True)
     second = subprocess.run([*cli, letter["id"]], cwd=ROOT, capture_output=True, text=True)
     # THEN the first sends it back once, the second refuses naming when and by whom

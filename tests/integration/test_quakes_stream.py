@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from local.demo import http_json
-from local.stack import Stack
+from eventflow_local.cli.demo import http_json
+from eventflow_local.stack import Stack
 from tests.integration.faults import read_all
 
 pytestmark = [pytest.mark.integration, pytest.mark.alone]

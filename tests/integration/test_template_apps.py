@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from local.stack import Stack
+from eventflow_local.stack import Stack
 
 AUTH = {"Authorization": "Bearer local-dev-token"}
 

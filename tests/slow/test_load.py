@@ -1,6 +1,6 @@
 """Fault 9, load: 50,000 fraud events across 2,000 accounts through the harness.
 
-Broker (Tansu), DynamoDB (moto) and ``python -m local up`` run as separate processes, as
+Broker (Tansu), DynamoDB (moto) and ``python -m eventflow_local up`` run as separate processes, as
 ``make up`` runs them for a user with their own broker and tables; the harness runs the template
 as it is (batches of 100, one-second window). 500 of the events are published a second time
 (new offsets), as a relay that retried would. Every account with three or more distinct events
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from local.dynamo import DynamoEndpoint
+from eventflow_local.services.dynamodb import DynamoEndpoint
 from tests.integration.faults import (
     FRAUD_TOPIC,
     HarnessProcess,

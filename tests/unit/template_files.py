@@ -9,7 +9,7 @@ from typing import Any
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
-from local.template import SamTemplate
+from eventflow_local.template.sam import SamTemplate
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = "AWSTemplateFormatVersion: '2010-09-09'\nTransform: AWS::Serverless-2016-10-31\n"

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from local.apiauth import AWS_IAM, REQUEST, TOKEN, plan_auth
-from local.authorizers import (
+from eventflow_local.apigw.auth_plan import AWS_IAM, REQUEST, TOKEN, plan_auth
+from eventflow_local.apigw.authorizers import (
     ALLOW,
     DENY,
     AuthorizerCache,
@@ -20,8 +20,8 @@ from local.authorizers import (
     evaluate_policy,
     method_arn,
 )
-from local.invoke import InvocationResult
-from local.template import SamTemplate
+from eventflow_local.runtime.invocation import InvocationResult
+from eventflow_local.template.sam import SamTemplate
 
 ARN = method_arn("us-east-1", "123456789012", "abc123", "dev", "POST", "/orders/7/items")
 
@@ -141,7 +141,7 @@ def request(method: str, path: str, token: str | None = "Bearer t") -> AuthReque
 
 
 def spec(ttl: int = 300, **extra: Any) -> Any:
-    from local.apiauth import AuthorizerSpec
+    from eventflow_local.apigw.auth_plan import AuthorizerSpec
 
     return AuthorizerSpec("Auth", extra.pop("kind", TOKEN), "Api", "Fn", ttl=ttl, **extra)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from local.build import (
+from eventflow_local.runtime.build import (
     BuildError,
     BuildJob,
     LayerContent,
@@ -17,8 +17,8 @@ from local.build import (
     last_error_line,
     requirement_lines,
 )
-from local.pythons import Interpreter, choose_interpreter, installed_interpreters
-from local.template import SamTemplate
+from eventflow_local.runtime.pythons import Interpreter, choose_interpreter, installed_interpreters
+from eventflow_local.template.sam import SamTemplate
 
 PY313 = (3, 13)
 OWN = installed_interpreters()[-1]

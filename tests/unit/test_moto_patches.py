@@ -10,8 +10,8 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 
-from local import moto_patches
-from local.dynamo import DynamoEndpoint
+from eventflow_local.services import moto_patches
+from eventflow_local.services.dynamodb import DynamoEndpoint
 
 ORIGINAL = DynamoDBBackend.transact_write_items
 ORIGINAL_CONDITION = responses.create_condition_expression_parser

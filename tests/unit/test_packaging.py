@@ -1,4 +1,5 @@
-"""The distribution lists every package folder, and installs the harness as ``eventflow_local``."""
+"""Two distributions: the app (``eventflow``, src/) and the harness (``eventflow-local``,
+harness/src/), which installs as ``eventflow_local`` and needs nothing of the app."""
 
 from __future__ import annotations
 
@@ -6,32 +7,31 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+HARNESS = ROOT / "harness"
 
 
-def _declared() -> tuple[list[str], dict[str, str]]:
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    return list(config["packages"]), dict(config["package-dir"])
+def _project(folder: Path) -> dict:
+    return tomllib.loads((folder / "pyproject.toml").read_text())
 
 
-def _on_disk(base: Path, name: str) -> set[str]:
-    return {
-        ".".join([name, *init.parent.relative_to(base).parts])
-        for init in base.rglob("__init__.py")
-        if "__pycache__" not in init.parts
-    }
-
-
-def test_every_package_folder_is_in_the_distribution() -> None:
-    # GIVEN the packages pyproject.toml lists
-    packages, package_dir = _declared()
-    # THEN they are exactly the folders with an __init__.py under src/eventflow and local/
-    expected = _on_disk(ROOT / "src" / "eventflow", "eventflow") | _on_disk(
-        ROOT / "local", "eventflow_local"
-    )
-    assert set(packages) == expected
-    assert package_dir["eventflow_local"] == "local"
+def test_each_distribution_finds_its_packages_under_its_own_src() -> None:
+    for folder in (ROOT, HARNESS):
+        assert _project(folder)["tool"]["setuptools"]["packages"]["find"]["where"] == ["src"]
+    assert (HARNESS / "src" / "eventflow_local" / "__init__.py").is_file()
+    assert not (ROOT / "src" / "eventflow_local").exists()
+    assert not (ROOT / "local").exists()
 
 
 def test_the_harness_has_a_console_script_named_after_the_project() -> None:
-    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts["eventflow-local"] == "eventflow_local.cli:main"
+    scripts = _project(HARNESS)["project"]["scripts"]
+    assert scripts["eventflow-local"] == "eventflow_local.cli.main:main"
+
+
+def test_the_harness_depends_on_nothing_of_the_app() -> None:
+    names = {
+        dep.split("[")[0].split(">")[0].split("=")[0].split("<")[0].strip().lower()
+        for dep in _project(HARNESS)["project"]["dependencies"]
+    }
+    assert not names & {"eventflow", "pynamodb", "pydantic", "aws-lambda-powertools"}
+    # AND the app's development install brings the harness
+    assert "eventflow-local" in _project(ROOT)["project"]["optional-dependencies"]["dev"]

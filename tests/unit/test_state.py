@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from local.state import (
-    OWN_STATE_DIR,
+from eventflow_local.state import (
     STATE_DIR_NAME,
     STATE_FILE,
     default_state_dir,
@@ -22,7 +21,7 @@ from local.state import (
     running_harness,
     stale_reason,
 )
-from local.template import ROOT
+from tests.support import ROOT
 
 needs_proc = pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="no /proc")
 
@@ -33,8 +32,8 @@ def test_the_state_dir_lies_beside_the_template(tmp_path: Path) -> None:
     # THEN its state dir is in the template's folder, whatever the working folder
     assert default_state_dir(template) == (tmp_path / "app" / STATE_DIR_NAME).resolve()
     assert resolve_state_dir(None, {}, template) == (tmp_path / "app" / STATE_DIR_NAME).resolve()
-    # AND this repository's own template keeps .local/
-    assert default_state_dir(ROOT / "template.yaml") == OWN_STATE_DIR == ROOT / ".local"
+    # AND this repository's own template is no exception: the harness knows no project
+    assert default_state_dir(ROOT / "template.yaml") == ROOT / STATE_DIR_NAME
     # AND --state-dir, then EVENTFLOW_STATE_DIR, choose another
     env = {"EVENTFLOW_STATE_DIR": str(tmp_path / "env")}
     assert resolve_state_dir(None, env, template) == tmp_path / "env"
@@ -175,7 +174,7 @@ def test_no_state_file_means_no_harness(tmp_path: Path) -> None:
 
 def test_a_harness_run_by_any_program_is_alive_when_its_api_names_its_instance(tmp_path):
     # GIVEN a stack.json written by a stack run inside this very process (a test, a benchmark)
-    from local.httpserver import HttpService
+    from eventflow_local.httpserver import HttpService
 
     class Answering(HttpService):
         def handle(self, req):

@@ -10,8 +10,8 @@ from __future__ import annotations
 import boto3
 from moto import mock_aws
 
-from local.dynamo import ensure_tables
-from local.template import SamTemplate
+from eventflow_local.services.dynamodb import ensure_tables
+from eventflow_local.template.sam import SamTemplate
 from tests.unit.template_files import load, sam_transform, write
 
 

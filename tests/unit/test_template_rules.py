@@ -13,8 +13,8 @@ import sys
 import pytest
 from samtranslator.plugins.globals.globals import Globals
 
-from local import sam_globals
-from local.template import SamTemplate, TemplateError
+from eventflow_local.template import globals as sam_globals
+from eventflow_local.template.sam import SamTemplate, TemplateError
 from tests.unit.template_files import ROOT, load, sam_transform, write
 
 
@@ -269,7 +269,7 @@ def test_cli_stops_with_one_message_and_exit_code_2_on_a_rejected_template(tmp_p
         [
             sys.executable,
             "-m",
-            "local",
+            "eventflow_local",
             "up",
             "--template",
             str(path),

@@ -3,7 +3,7 @@
 A record lands on the dead-letter table because the consumer could not process it (malformed,
 wrong schema, unknown account). Once the cause is fixed (a deployed consumer fix, an account
 created), an operator sends it again: ``POST /dead-letters/{id}/redrive`` or
-``python -m local redrive ID|--all``. The record goes back to its topic with its original key,
+``python -m eventflow_local redrive ID|--all``. The record goes back to its topic with its original key,
 value and headers, so it lands on the partition its key chooses and the consumer sees it as
 the producer first wrote it (a null value stays a tombstone).
 

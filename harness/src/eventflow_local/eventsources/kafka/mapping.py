@@ -1,0 +1,528 @@
+"""The Lambda Kafka event source mapping (MSK and self-managed Apache Kafka), emulated locally.
+
+``KafkaEventSourceMapping`` reads the topic of one ``MSK``/``SelfManagedKafka`` event of a SAM
+template from a real Kafka broker and invokes the function through an ``Invoker`` with events
+shaped as Lambda delivers them (``eventflow_local.events.shapes.kafka_event``). Configuration comes from
+``config.parse_config`` (AWS's validation), filtering from ``filters`` (``value`` only, JSON or
+plain string), retries / bisect / max age / partial batches from the shared ``engine``.
+
+Batching across partitions. AWS's pages "Using Lambda with Amazon MSK" / "...self-managed Apache
+Kafka" (the example event: ``records`` keyed by ``<topic>-<partition>``, several keys in one
+event), "Batching behavior" (BatchSize, MaximumBatchingWindowInSeconds with its 500 ms Kafka
+default, the 6 MB payload) and the Serverless Land guide "Processing with the event source
+mapping" for Lambda and Kafka ("polls records from one or many partitions and sends them to your
+Lambda function"): records fetched from every partition that is not waiting for a retry go into
+one batch, invoked when it holds ``BatchSize`` records, when the window has passed since its first
+record, or at the 6 MB payload limit. Within a partition records keep their offset order; a failed
+batch blocks only the partitions it holds (they leave the consumer's assignment until it is
+settled) while the others go on. A partial batch response names items as
+``{"partition": "<topic>-<n>", "offset": N}`` ("Configuring error handling controls for Kafka
+event sources"): each named partition resumes at its lowest named offset, the other partitions
+of the batch are done.
+
+Offsets are committed under the consumer group once every record before them is settled
+(succeeded, filtered out, or sent to the failure destination). ``StartingPosition`` is used only
+for partitions the group has no committed offset for; partitions that appear later are read from
+their beginning. A record that alone exceeds the 6 MB payload is given up on (condition
+``MaximumPayloadSizeExceeded``) without an invocation: AWS's pages state the limit, not what the
+poller does with such a record.
+
+Not emulated: authentication (SourceAccessConfigurations), provisioned pollers and their scaling,
+schema registries, and concurrent invocations (one batch of a mapping is invoked at a time).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.structs import OffsetAndMetadata
+
+from eventflow_local.eventsources.config import (
+    DEFAULT_MSK_ARN,
+    KAFKA_TYPES,
+    EsmConfigError,
+    parse_config,
+)
+from eventflow_local.eventsources.engine import (
+    MAX_PAYLOAD_BYTES,
+    Engine,
+    EngineOptions,
+    Entry,
+    Stats,
+)
+from eventflow_local.eventsources.kafka.batches import KafkaBatchSource
+from eventflow_local.eventsources.kafka.decode import FetchGuard
+from eventflow_local.eventsources.kafka.offsets import latest_offsets, start_offsets
+from eventflow_local.eventsources.kafka.records import lenient_header_names, record_size
+from eventflow_local.runtime.invocation import Invoker
+from eventflow_local.template.sam import LOCAL_ACCOUNT, EventSpec
+
+if TYPE_CHECKING:
+    from eventflow_local.eventsources.destinations import FailureDestination, FailureDestinations
+
+__all__ = [
+    "DEFAULT_MSK_ARN",
+    "MAX_PAYLOAD_BYTES",
+    "EsmOptions",
+    "EsmStats",
+    "KafkaEventSourceMapping",
+]
+
+lenient_header_names()
+EsmStats = Stats
+
+
+@dataclass
+class EsmOptions:
+    """Local knobs of the mapping (timings are in seconds)."""
+
+    retry_initial_delay: float = 0.1
+    retry_max_delay: float = 2.0
+    #: longest wait for new records in one ``poll_once``
+    poll_interval: float = 0.1
+    #: how often to look for new partitions / topics
+    partition_refresh_interval: float = 5.0
+    max_payload_bytes: int = MAX_PAYLOAD_BYTES
+    max_poll_records: int = 10_000
+    region: str = "us-east-1"
+    #: one log line per invocation (off when the invoker logs invocations itself)
+    log_invocations: bool = True
+    #: extra KafkaConsumer settings (security, timeouts, ...)
+    consumer_config: Mapping[str, Any] = field(default_factory=dict)
+    clock: Callable[[], float] = time.monotonic
+    wall_clock: Callable[[], float] = time.time
+
+
+class _Partition:
+    __slots__ = ("committed", "dirty", "key", "next_offset", "start", "tp")
+
+    def __init__(self, tp: TopicPartition) -> None:
+        self.tp = tp
+        self.key = f"{tp.topic}-{tp.partition}"
+        self.committed: int | None = None
+        self.next_offset: int | None = None  # offset after the last record fetched
+        self.start = 0  # where reading started (nothing to commit before it)
+        self.dirty = False
+
+
+class KafkaEventSourceMapping(KafkaBatchSource):
+    """One Kafka event source mapping: a consumer of ``event``'s topic invoking ``invoker``.
+
+    ``event_source_arn``/``self_managed`` default from the event. ``destinations`` resolves
+    ``DestinationConfig.OnFailure`` (required when the event has one). Raises ``EsmConfigError``
+    for a configuration AWS refuses.
+    """
+
+    def __init__(
+        self,
+        function_name: str,
+        event: EventSpec,
+        invoker: Invoker,
+        bootstrap_servers: str,
+        *,
+        event_source_arn: str | None = None,
+        self_managed: bool | None = None,
+        destinations: FailureDestinations | None = None,
+        log: Callable[[str], None] = print,
+        options: EsmOptions | None = None,
+    ) -> None:
+        if event.type not in KAFKA_TYPES:
+            raise EsmConfigError(f"{function_name}.{event.name}", "Type", "not a Kafka event")
+        self.config = cfg = parse_config(function_name, event.name, event.type, event.properties)
+        self.function_name = function_name
+        self.event = event
+        self.invoker = invoker
+        self.bootstrap_servers = bootstrap_servers
+        self.log = log
+        self.options = opts = options or EsmOptions()
+        self.self_managed = (
+            event.type == "SelfManagedKafka" if self_managed is None else self_managed
+        )
+        self.event_source_arn: str | None = (
+            None if self.self_managed else (event_source_arn or cfg.stream or DEFAULT_MSK_ARN)
+        )
+        self.topics = cfg.topics
+        self.group_id = cfg.group_id
+        self.starting_position = cfg.starting_position
+        self.batch_size = cfg.batch_size
+        self.batching_window = cfg.batching_window
+        self.max_retries = cfg.max_retries
+        self.max_record_age = cfg.max_record_age
+        self.bisect = cfg.bisect
+        self.report_batch_item_failures = cfg.report_batch_item_failures
+        self.filter = cfg.filter
+        #: the record's metadata is built for the filter only when a pattern names it
+        self._filter_uses_metadata = bool(cfg.filter_metadata_keys)
+        self.destination: FailureDestination | None = None
+        if cfg.on_failure:
+            if destinations is None:
+                raise EsmConfigError(cfg.where, "DestinationConfig", "no FailureDestinations given")
+            self.destination = destinations.resolve(
+                cfg.on_failure, bootstrap_servers=bootstrap_servers, source_topics=list(self.topics)
+            )
+        self.function_arn = f"arn:aws:lambda:{opts.region}:{LOCAL_ACCOUNT}:function:{function_name}"
+        self.engine = Engine(
+            cfg,
+            self,
+            cross_lane=True,
+            envelope=300 + len(bootstrap_servers) + len(self.event_source_arn or ""),
+            options=EngineOptions(
+                retry_initial_delay=opts.retry_initial_delay,
+                retry_max_delay=opts.retry_max_delay,
+                max_payload_bytes=opts.max_payload_bytes,
+                clock=opts.clock,
+                wall_clock=opts.wall_clock,
+            ),
+            log=log,
+            log_invocations=opts.log_invocations,
+        )
+        self.stats = self.engine.stats
+        self._consumer: KafkaConsumer | None = None
+        self._guard: FetchGuard
+        self._parts: dict[TopicPartition, _Partition] = {}
+        self._by_key: dict[str, _Partition] = {}
+        self._assigned: set[TopicPartition] = set()
+        self._next_refresh = 0.0
+        self._initial_assignment_done = False
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()  # one poll cycle at a time
+
+    # ------------------------------------------------------------------ public
+    def __repr__(self) -> str:
+        return f"KafkaEventSourceMapping({self.function_name} <- {','.join(self.topics)} group={self.group_id})"
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _wall_clock(self) -> float:
+        return self.options.wall_clock()
+
+    def committed_offsets(self) -> dict[TopicPartition, int | None]:
+        """The offsets this mapping committed last, per assigned partition."""
+        return {tp: part.committed for tp, part in self._parts.items()}
+
+    def open(self) -> None:
+        """Connect and assign the partitions (done by ``start``/``poll_once`` when needed)."""
+        if self._consumer is not None:
+            return
+        cfg: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap_servers,
+            "group_id": self.group_id,
+            "client_id": f"esm-{self.function_name}",
+            "enable_auto_commit": False,
+            "auto_offset_reset": "latest" if self.starting_position == "LATEST" else "earliest",
+            "isolation_level": "read_committed",
+            "max_partition_fetch_bytes": self.options.max_payload_bytes,
+            "fetch_max_bytes": max(52_428_800, 2 * self.options.max_payload_bytes),
+            "fetch_max_wait_ms": 100,
+            # full fetch requests: the assignment changes whenever a partition waits for a retry
+            "enable_incremental_fetch_sessions": False,
+            "check_crcs": False,  # CRC32C is pure Python in kafka-python: the hot path's largest cost
+            "metadata_max_age_ms": max(1000, int(self.options.partition_refresh_interval * 1000)),
+        }
+        cfg.update(self.options.consumer_config)
+        self._consumer = KafkaConsumer(**cfg)
+        self._guard = FetchGuard(self._consumer)
+        self._refresh_partitions(force=True)
+        self._initial_assignment_done = True
+
+    def close(self) -> None:
+        """Commit what is done and disconnect (a later ``poll_once`` reconnects)."""
+        consumer, self._consumer = self._consumer, None
+        if consumer is None:
+            return
+        try:
+            self._commit(consumer)
+        except Exception as exc:
+            self.log(f"[esm] {self.function_name}: final commit failed: {exc}")
+        finally:
+            consumer.close(autocommit=False)
+            for part in self._parts.values():
+                self.engine.drop_lane(part.key)
+            self._parts.clear()
+            self._by_key.clear()
+            self._assigned = set()
+            self._initial_assignment_done = False
+
+    def start(self) -> None:
+        """Run the mapping in a background thread until ``stop``."""
+        if self.running:
+            return
+        self.open()
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._run, name=f"esm-{self.function_name}-{self.event.name}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop the thread (after the invocation under way), commit and disconnect."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                self.log(f"[esm] {self.function_name}: still busy after {timeout}s; stopping later")
+                return False
+            self._thread = None
+        with self._lock:
+            self.close()
+        return True
+
+    def poll_once(self, timeout: float | None = None) -> int:
+        """One cycle: fetch, invoke the batches that are due, commit. Returns invocations made."""
+        if self.running and threading.current_thread() is not self._thread:
+            raise RuntimeError("the mapping runs in its thread: use stop() before poll_once()")
+        with self._lock:
+            return self._cycle(self.options.poll_interval if timeout is None else timeout)
+
+    def run_until_idle(self, timeout: float = 10.0) -> bool:
+        """Poll until every record present when called has been handled and nothing waits."""
+        if self.running:
+            raise RuntimeError("the mapping runs in its thread: use stop() before run_until_idle()")
+        clock = self.options.clock
+        deadline = clock() + timeout
+        with self._lock:
+            self.open()
+            targets = self._end_offsets()
+        while True:
+            self.poll_once(min(self.options.poll_interval, max(0.0, deadline - clock())))
+            with self._lock:
+                if self._idle(targets):
+                    return True
+                if clock() >= deadline:
+                    return False
+                if len(targets) != len(self._parts):
+                    targets = self._end_offsets()
+
+    def run_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+        """Poll until ``predicate()`` is true (True) or ``timeout`` passes (False)."""
+        clock = self.options.clock
+        deadline = clock() + timeout
+        while not predicate():
+            if clock() >= deadline:
+                return False
+            self.poll_once(min(self.options.poll_interval, max(0.0, deadline - clock())))
+        return True
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                self.poll_once()
+                failures = 0
+            except Exception as exc:
+                failures += 1
+                delay = min(
+                    self.options.retry_max_delay, self.options.retry_initial_delay * 2**failures
+                )
+                self.log(
+                    f"[esm] {self.function_name}: poll failed ({type(exc).__name__}: {exc}); "
+                    f"retrying in {delay:.1f}s"
+                )
+                self._stop.wait(delay)
+                with self._lock, contextlib.suppress(Exception):
+                    if failures >= 3:  # reconnect from the committed offsets
+                        self.close()
+        with self._lock:
+            try:
+                self.close()
+            except Exception as exc:
+                self.log(f"[esm] {self.function_name}: close failed: {exc}")
+
+    # ------------------------------------------------------------------ partitions
+    def _refresh_partitions(self, force: bool = False) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        now = self.options.clock()
+        if not force and now < self._next_refresh:
+            return
+        self._next_refresh = now + self.options.partition_refresh_interval
+        found = [
+            TopicPartition(topic, p)
+            for topic in self.topics
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        new = [tp for tp in found if tp not in self._parts]
+        if not new:
+            return
+        for tp in new:
+            part = self._parts[tp] = _Partition(tp)
+            self._by_key[part.key] = part
+            self.engine.lane(part.key)
+        self._sync_assignment(consumer)
+        starts = start_offsets(
+            consumer,
+            new,
+            position=self.starting_position
+            if not self._initial_assignment_done
+            else "TRIM_HORIZON",
+            timestamp=self.config.starting_timestamp,
+            latest=self._latest_offsets,
+        )
+        commit = {}
+        for tp, (offset, committed) in starts.items():
+            part = self._parts[tp]
+            consumer.seek(tp, offset)
+            part.next_offset = part.start = offset
+            if committed:
+                part.committed = offset
+            elif self.starting_position != "TRIM_HORIZON":
+                commit[tp] = OffsetAndMetadata(offset, "", -1)
+        if commit:  # a restart must resume here, not at a later "latest"
+            consumer.commit(commit)
+            for tp in commit:
+                self._parts[tp].committed = commit[tp].offset
+
+    def _latest_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        assert self._consumer is not None
+        return latest_offsets(
+            self._consumer, tps, self.bootstrap_servers, self.options.consumer_config
+        )
+
+    def _sync_assignment(self, consumer: KafkaConsumer) -> None:
+        """Assign the partitions that may fetch: all but those with a batch being retried.
+
+        A partition comes back at the offset after the last record it fetched (its unsent records
+        stay buffered). Leaving the assignment, rather than ``pause()``, keeps the client from
+        holding fetched data of a partition it will not return.
+        """
+        blocked = self.engine.blocked_lanes()
+        wanted = {tp for tp, part in self._parts.items() if part.key not in blocked}
+        if wanted == self._assigned:
+            return
+        added = wanted - self._assigned
+        if wanted:
+            consumer.assign(list(wanted))
+        else:
+            consumer.unsubscribe()
+        self._assigned = wanted
+        for tp in added:
+            offset = self._parts[tp].next_offset
+            if offset is not None:
+                consumer.seek(tp, offset)
+
+    def _end_offsets(self) -> dict[TopicPartition, int]:
+        assert self._consumer is not None
+        tps = list(self._parts)
+        return dict(self._consumer.end_offsets(tps)) if tps else {}
+
+    def _idle(self, targets: Mapping[TopicPartition, int]) -> bool:
+        consumer = self._consumer
+        if consumer is None or not self.engine.idle():
+            return False
+        for tp, part in self._parts.items():
+            position = part.next_offset
+            if position is None:
+                return False
+            highwater = consumer.highwater(tp)
+            if highwater is None or position < highwater or position < targets.get(tp, 0):
+                return False
+        return True
+
+    # ------------------------------------------------------------------ the cycle
+    def _cycle(self, max_wait: float) -> int:
+        self.open()
+        consumer = self._consumer
+        assert consumer is not None
+        clock = self.options.clock
+        self._refresh_partitions()
+        wait = self.engine.wait_time(clock(), max_wait)
+        if self._assigned:
+            try:
+                fetched = consumer.poll(
+                    timeout_ms=int(wait * 1000), max_records=self.options.max_poll_records
+                )
+            except Exception:
+                if not self._step_over_undecodable(consumer):
+                    raise
+                fetched = {}
+            if fetched:
+                self._ingest(fetched, clock())
+        elif wait > 0:
+            time.sleep(wait)  # every partition waits for a retry
+        before = self.stats.invocations
+        retries = True  # a retry at most once per cycle
+        while self.engine.step(clock(), retries):
+            retries = False
+            # what succeeded is committed before the next batches run
+            self._commit(consumer)
+        self._sync_assignment(consumer)
+        self._commit(consumer)
+        return self.stats.invocations - before
+
+    def _step_over_undecodable(self, consumer: KafkaConsumer) -> bool:
+        """After ``poll`` raised: queue each batch that cannot be decoded as a record to give up
+        on (in its partition's order) and move the partition past it. False: none found."""
+        found = False
+        for tp in list(self._assigned):
+            part = self._parts[tp]
+            bad = self._guard.find_bad(tp, consumer.position(tp))
+            if bad is None:
+                continue
+            found = True
+            self.log(
+                f"[esm] {self.function_name}: {part.key} offsets {bad.offset}-"
+                f"{bad.next_offset - 1} cannot be decoded ({bad.reason}); skipping them"
+            )
+            entry = Entry(part.key, bad, len(bad.value) * 2, condition="RecordDecodingFailed")
+            self.engine.add(entry, self.options.clock())
+            part.next_offset = bad.next_offset
+            part.dirty = True
+            consumer.seek(tp, bad.next_offset)
+        return found
+
+    @staticmethod
+    def _filter_metadata(rec: Any) -> dict[str, Any]:
+        return {
+            "topic": rec.topic,
+            "partition": rec.partition,
+            "offset": rec.offset,
+            "timestamp": rec.timestamp,
+            "timestampType": "LOG_APPEND_TIME" if rec.timestamp_type == 1 else "CREATE_TIME",
+        }
+
+    def _ingest(self, fetched: Mapping[TopicPartition, list[Any]], now: float) -> None:
+        flt = self.filter
+        metadata = self._filter_metadata if self._filter_uses_metadata else None
+        for tp, records in fetched.items():
+            part = self._parts.get(tp)
+            if part is None or not records:
+                continue
+            part.dirty = True
+            part.next_offset = records[-1].offset + 1
+            for rec in records:
+                if flt is not None and not flt(rec.value, metadata(rec) if metadata else None):
+                    self.stats.records_filtered += 1
+                    continue
+                ts = rec.timestamp if rec.timestamp and rec.timestamp > 0 else 0
+                self.engine.add(Entry(part.key, rec, record_size(rec), ts), now)
+
+    # ------------------------------------------------------------------ commits
+    def _commit(self, consumer: KafkaConsumer) -> None:
+        offsets = {}
+        dirty = []
+        for tp, part in self._parts.items():
+            if not part.dirty:
+                continue
+            dirty.append(part)
+            first = self.engine.unsettled(part.key)
+            point = int(first.rec.offset) if first is not None else part.next_offset
+            floor = part.start if part.committed is None else part.committed
+            if point is not None and point > floor:
+                offsets[tp] = OffsetAndMetadata(point, "", -1)
+        if offsets:
+            consumer.commit(offsets)  # on error the partitions stay dirty: committed next cycle
+            self.stats.commits += 1
+            for tp, om in offsets.items():
+                self._parts[tp].committed = om.offset
+        for part in dirty:
+            part.dirty = False

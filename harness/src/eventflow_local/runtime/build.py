@@ -1,0 +1,486 @@
+"""Per-function builds, as ``sam build`` makes them, so that imports fail locally as on AWS.
+
+On Lambda a Python function imports only from its deployment package (``/var/task``: the CodeUri
+and the packages of its ``requirements.txt``), its own layers (extracted under ``/opt``; Python
+looks in ``/opt/python/lib/python3.X/site-packages`` and ``/opt/python``) and what the runtime
+itself provides (boto3 and its dependencies), plus the standard library
+(https://docs.aws.amazon.com/lambda/latest/dg/python-package.html, "Dependency search path and
+runtime-included libraries"; https://docs.aws.amazon.com/lambda/latest/dg/packaging-layers.html,
+"Layer paths for each Lambda runtime"; ``sam build`` for layers:
+https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/building-layers.html).
+A package the developer's virtualenv happens to hold is not there. So each function's worker runs
+isolated (``-I -S``) with an explicit ``sys.path`` built here:
+
+1. the function's code directory, then its build (``pip install -r requirements.txt -t``);
+2. its layers, the template's last one first (Lambda extracts them in order, so a later layer's
+   file wins): every layer's ``python/lib/python3.X/site-packages``, then every ``python/``.
+   A ``LayerVersion`` with ``Metadata.BuildMethod: python3.x`` is built as ``sam build`` builds
+   it: its ``requirements.txt`` installed with that Python and its ``ContentUri`` importable as
+   ``/opt/python``; a layer without a BuildMethod is used as prebuilt (its folder holds
+   ``python/``);
+3. the runtime's own packages (boto3, botocore, s3transfer, jmespath, dateutil, urllib3, six),
+   linked from the harness's own install into a directory holding nothing else.
+
+Builds are cached under ``<template folder>/.aws-sam-local/``, one directory per function or
+layer named by a hash of its requirements (comments and blank lines aside), the Python version
+and the machine: a restart, another state directory or a test run reuses them, and a change of
+requirements builds again (the previous build of that owner is then removed).
+
+The interpreter is the one the function's ``Runtime`` names when installed (``eventflow_local.runtime.pythons``);
+otherwise the newest installed Python stands in, said once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import os
+import platform
+import re
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eventflow_local.runtime.pythons import (
+    Interpreter,
+    choose_interpreter,
+    installed_interpreters,
+    runtime_version,
+)
+
+Log = Callable[[str], None]
+
+CACHE_FOLDER = ".aws-sam-local"
+BUILD_FORMAT = "1"  # part of every cache key: a change of layout here rebuilds everything
+PIP_TIMEOUT_S = 900.0
+#: modules the Lambda Python runtime provides, and the distributions that ship them
+RUNTIME_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+RUNTIME_DISTRIBUTIONS = (
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "jmespath",
+    "python-dateutil",
+    "urllib3",
+    "six",
+)
+#: AWS's public Powertools for AWS Lambda (Python) layers: ``...:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:N``.
+#: The layer holds the library with all its extras (https://docs.aws.amazon.com/powertools/python/latest/#lambda-layer).
+POWERTOOLS_LAYER = re.compile(
+    r"^arn:aws[\w-]*:lambda:[^:]*:[^:]*:layer:AWSLambdaPowertoolsPython(V(\d+))?"
+)
+LAYER_ARN = re.compile(r"^arn:aws[\w-]*:lambda:")
+_PIP_COMMENT = re.compile(r"(^|\s+)#.*$")  # pip's own rule for comments in requirement files
+
+
+class BuildError(Exception):
+    """pip could not install a function's or a layer's requirements."""
+
+
+# ---------------------------------------------------------------------------------- cache keys
+def requirement_lines(text: str) -> list[str]:
+    """The requirement lines of a requirements file: comments, blanks and spacing aside."""
+    lines = []
+    for raw in text.splitlines():
+        line = _PIP_COMMENT.sub("", raw).strip()
+        if line:
+            lines.append(" ".join(line.split()))
+    return lines
+
+
+def cache_key(requirements: str, python: tuple[int, int], machine: str | None = None) -> str:
+    """What a build depends on: the requirements, the Python version and the machine."""
+    digest = hashlib.sha256()
+    parts = [BUILD_FORMAT, f"{python[0]}.{python[1]}", machine or platform.machine()]
+    digest.update("\n".join([*parts, *requirement_lines(requirements)]).encode())
+    return digest.hexdigest()[:16]
+
+
+def cache_dir_for(template_path: Path) -> Path:
+    """Where a template's builds are kept: next to it, like ``sam build``'s ``.aws-sam``."""
+    return template_path.resolve().parent / CACHE_FOLDER
+
+
+@dataclass(frozen=True)
+class BuildJob:
+    """One ``pip install -r`` into a cached directory."""
+
+    owner: str  # the function's or layer's logical id (or the public layer's name)
+    requirements: str  # the requirements file's text
+    source: str  # what the messages call it: "-r src/requirements.txt"
+    interpreter: Interpreter
+    cwd: Path  # relative paths in the requirements file are relative to it
+
+    @property
+    def key(self) -> str:
+        return cache_key(self.requirements, self.interpreter.version)
+
+    @property
+    def prefix(self) -> str:
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.owner)
+        return f"{safe}-py{self.interpreter.version[0]}.{self.interpreter.version[1]}-"
+
+    def target(self, cache: Path) -> Path:
+        return cache / (self.prefix + self.key)
+
+
+def last_error_line(output: str) -> str:
+    """pip's last ``ERROR:`` line (else its last line), for a one-line message."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("ERROR:")]
+    return (errors or lines or ["pip failed without a message"])[-1]
+
+
+def _pip_environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env.pop("VIRTUAL_ENV", None)
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env["PIP_NO_INPUT"] = "1"
+    return env
+
+
+def build(job: BuildJob, cache: Path, log: Log) -> Path:
+    """The job's build directory: the cached one, else a new one made by pip (BuildError)."""
+    target = job.target(cache)
+    if target.is_dir():
+        return target
+    cache.mkdir(parents=True, exist_ok=True)
+    for left in cache.glob(f".tmp-{job.prefix}*"):  # of a build that was killed long ago
+        if time.time() - left.stat().st_mtime > 2 * PIP_TIMEOUT_S:
+            shutil.rmtree(left, ignore_errors=True)
+    work = cache / f".tmp-{job.prefix}{uuid.uuid4().hex[:8]}"
+    work.mkdir()
+    started = time.monotonic()
+    log(
+        f"build {job.owner}: pip install {job.source} with {job.interpreter.name} "
+        f"into {target.parent.name}/{target.name}"
+    )
+    try:
+        if requirement_lines(job.requirements):
+            req_file = work.with_suffix(".requirements.txt")
+            req_file.write_text(job.requirements)
+            try:
+                pip = [job.interpreter.path, "-m", "pip", "install", "--quiet", "--no-input"]
+                done = subprocess.run(
+                    [*pip, "--disable-pip-version-check", "-r", str(req_file), "-t", str(work)],
+                    cwd=str(job.cwd),
+                    env=_pip_environment(),
+                    capture_output=True,
+                    text=True,
+                    timeout=PIP_TIMEOUT_S,
+                )
+            finally:
+                req_file.unlink(missing_ok=True)
+            if done.returncode != 0:
+                raise BuildError(
+                    f"build {job.owner} failed: pip install {job.source} "
+                    f"({job.interpreter.name}): {last_error_line(done.stderr + done.stdout)}"
+                )
+        try:
+            work.rename(target)
+        except OSError:  # another process built the same key meanwhile: use its build
+            if not target.is_dir():
+                raise
+    except subprocess.TimeoutExpired as exc:
+        raise BuildError(
+            f"build {job.owner} failed: pip install {job.source} took over {exc.timeout:.0f} s"
+        ) from exc
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    for stale in cache.glob(job.prefix + "*"):  # earlier builds of other requirements
+        if stale != target and stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+    log(f"build {job.owner}: done in {time.monotonic() - started:.1f}s")
+    return target
+
+
+# ---------------------------------------------------------------------------------- runtime libs
+def _runtime_sources() -> list[Path]:
+    """The harness's own copies of the runtime-provided modules and their dist-info folders."""
+    sources: list[Path] = []
+    for module in RUNTIME_MODULES:
+        spec = importlib.util.find_spec(module)
+        if spec is None or spec.origin is None:
+            continue
+        origin = Path(spec.origin)
+        sources.append(origin.parent if spec.submodule_search_locations else origin)
+    for name in RUNTIME_DISTRIBUTIONS:
+        try:
+            dist = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for file in dist.files or []:
+            if file.parts and file.parts[0].endswith(".dist-info"):
+                sources.append(Path(str(dist.locate_file(file.parts[0]))))
+                break
+    return sources
+
+
+def runtime_libraries(cache: Path) -> Path:
+    """A directory holding only the runtime-provided packages (links to the harness's own)."""
+    sources = _runtime_sources()
+    key = hashlib.sha256("\n".join(str(s.resolve()) for s in sources).encode()).hexdigest()[:16]
+    target = cache / f"runtime-{key}"
+    if target.is_dir():
+        return target
+    cache.mkdir(parents=True, exist_ok=True)
+    work = cache / f".tmp-runtime-{uuid.uuid4().hex[:8]}"
+    work.mkdir()
+    try:
+        for source in sources:
+            (work / source.name).symlink_to(source.resolve())
+        try:
+            work.rename(target)
+        except OSError:
+            if not target.is_dir():
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+# ---------------------------------------------------------------------------------- layers
+@dataclass
+class LayerContent:
+    """What one layer puts under ``/opt``: its site-packages folders and its ``python/`` roots."""
+
+    name: str
+    roots: list[Path] = field(default_factory=list)
+    site_dirs: list[Path] = field(default_factory=list)  # python/lib/python3.X/site-packages
+    job: BuildJob | None = None
+
+    def paths(self, python: tuple[int, int], cache: Path) -> tuple[list[Path], list[Path]]:
+        sites = [d / f"python{python[0]}.{python[1]}" / "site-packages" for d in self.site_dirs]
+        roots = ([self.job.target(cache)] if self.job else []) + self.roots
+        return [s for s in sites if s.is_dir()], roots
+
+
+def import_paths(
+    code_build: Path | None,
+    layers: list[LayerContent],
+    python: tuple[int, int],
+    cache: Path,
+    runtime_dir: Path,
+) -> list[Path]:
+    """The function's ``sys.path`` after its code directory, as Lambda orders it."""
+    sites: list[Path] = []
+    roots: list[Path] = []
+    for layer in reversed(layers):  # a later layer's files overwrite an earlier layer's
+        layer_sites, layer_roots = layer.paths(python, cache)
+        sites.extend(layer_sites)
+        roots.extend(layer_roots)
+    return [*([code_build] if code_build else []), *sites, *roots, runtime_dir]
+
+
+# ---------------------------------------------------------------------------------- the template
+@dataclass
+class FunctionBuild:
+    """How one function's worker runs: its interpreter, its import path, or why it cannot."""
+
+    interpreter: Interpreter
+    paths: list[Path]
+    error: dict[str, str] | None = None
+
+
+def _host_architecture() -> str:
+    machine = platform.machine().lower()
+    return {"aarch64": "arm64", "amd64": "x86_64"}.get(machine, machine)
+
+
+class TemplateBuild:
+    """The builds of a template's functions and layers; ``skipped`` names what is not emulated."""
+
+    def __init__(
+        self,
+        template: Any,
+        cache: Path,
+        *,
+        log: Log = print,
+        interpreters: Iterable[Interpreter] | None = None,
+    ) -> None:
+        self.template = template
+        self.cache = cache
+        self.log = log
+        self.interpreters = list(interpreters or installed_interpreters())
+        self.skipped: list[str] = []
+        self._said: set[str] = set()
+
+    def _say_once(self, line: str) -> None:
+        if line not in self._said:
+            self._said.add(line)
+            self.log(line)
+
+    def interpreter(self, runtime: str) -> Interpreter:
+        chosen, note = choose_interpreter(runtime, self.interpreters)
+        if note:
+            self._say_once(note)
+        return chosen
+
+    # ------------------------------------------------------------------ resolution
+    def _function_job(self, spec: Any, interpreter: Interpreter) -> BuildJob | None:
+        if getattr(spec, "inline_code", None) is not None:
+            return None
+        metadata = self.template.doc["Resources"][spec.logical_id].get("Metadata") or {}
+        method = str(metadata.get("BuildMethod") or "")
+        if method and not runtime_version(method):
+            self.skipped.append(
+                f"{spec.logical_id}.Metadata.BuildMethod: {method} is not run locally; "
+                "the CodeUri folder is used as it is"
+            )
+            return None
+        requirements = Path(spec.code_uri) / "requirements.txt"
+        if not requirements.is_file():
+            return None
+        return BuildJob(
+            owner=spec.logical_id,
+            requirements=requirements.read_text(),
+            source=f"-r {self._relative(requirements)}",
+            interpreter=interpreter,
+            cwd=requirements.parent,
+        )
+
+    def _relative(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.template.root.resolve()))
+        except ValueError:
+            return str(path)
+
+    def layer(self, entry: str, function: str, interpreter: Interpreter) -> LayerContent | None:
+        """The content of one ``Layers`` entry (None, with a ``skipped`` line, if none here)."""
+        resources = self.template.doc.get("Resources", {})
+        resource = resources.get(entry)
+        kinds = ("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion")
+        if resource is not None and resource.get("Type") in kinds:
+            return self._template_layer(entry, resource)
+        powertools = POWERTOOLS_LAYER.match(entry)
+        if powertools:
+            major = int(powertools.group(2) or 1)
+            extras = "[all]" if major >= 2 else ""
+            spec = f"aws-lambda-powertools{extras}>={major},<{major + 1}"
+            self._say_once(
+                f"Layers: AWS's public Powertools layer {entry} cannot be downloaded here: "
+                f"'{spec}' from PyPI stands in for it"
+            )
+            job = BuildJob(
+                owner=f"AWSLambdaPowertoolsPythonV{major}",
+                requirements=spec,
+                source=f"'{spec}'",
+                interpreter=interpreter,
+                cwd=self.template.root,
+            )
+            return LayerContent(job.owner, job=job)
+        why = (
+            "a layer outside the template cannot be downloaded"
+            if LAYER_ARN.match(entry)
+            else "neither a LayerVersion of the template nor a layer ARN"
+        )
+        self.skipped.append(f"{function}.Layers: {entry}: {why}; the function runs without it")
+        return None
+
+    def _template_layer(self, logical_id: str, resource: dict[str, Any]) -> LayerContent | None:
+        if not self.template.resource_enabled(logical_id):
+            return None
+        props = self.template.resolve(resource.get("Properties", {}))
+        content = props.get("ContentUri", props.get("Content"))
+        folder = (
+            (self.template.root / content).resolve()
+            if isinstance(content, str) and not content.startswith("s3://")
+            else None
+        )
+        if folder is None or not folder.is_dir():
+            return None  # named by the template's findings (SamTemplate.layer_dirs)
+        method = str((resource.get("Metadata") or {}).get("BuildMethod") or "")
+        if runtime_version(method):
+            requirements = folder / "requirements.txt"
+            job = None
+            if requirements.is_file():
+                job = BuildJob(
+                    owner=logical_id,
+                    requirements=requirements.read_text(),
+                    source=f"-r {self._relative(requirements)}",
+                    interpreter=self.interpreter(method),
+                    cwd=folder,
+                )
+            return LayerContent(logical_id, roots=[folder], job=job)
+        if method:
+            line = (
+                f"{logical_id}.Metadata.BuildMethod: {method} is not run locally; "
+                "the ContentUri folder is used as built"
+            )
+            if line not in self.skipped:
+                self.skipped.append(line)
+        python = folder / "python"
+        return LayerContent(logical_id, roots=[python], site_dirs=[python / "lib"])
+
+    # ------------------------------------------------------------------ build
+    def prepare(self, specs: Mapping[str, Any]) -> dict[str, FunctionBuild]:
+        """Build what the functions need; a function with a non-Python runtime is left out."""
+        planned: dict[str, tuple[Interpreter, BuildJob | None, list[LayerContent]]] = {}
+        architectures: dict[str, list[str]] = {}
+        for logical_id, spec in specs.items():
+            if runtime_version(spec.runtime) is None:
+                self.skipped.append(
+                    f"{logical_id}.Runtime: {spec.runtime or 'none (PackageType Image?)'} is not "
+                    "emulated (the harness runs Python functions); its routes and event sources "
+                    "are not started"
+                )
+                continue
+            interpreter = self.interpreter(spec.runtime)
+            for arch in spec.properties.get("Architectures") or []:
+                if str(arch) != _host_architecture():
+                    architectures.setdefault(str(arch), []).append(logical_id)
+            found = [self.layer(str(e), logical_id, interpreter) for e in spec.layers]
+            layers = [layer for layer in found if layer is not None]
+            planned[logical_id] = (interpreter, self._function_job(spec, interpreter), layers)
+        for arch, names in architectures.items():
+            self.log(
+                f"Architectures: {arch} ({', '.join(names)}) runs on this machine's "
+                f"{_host_architecture()} Python, with packages built for it"
+            )
+        jobs = {
+            job.target(self.cache): job
+            for _, own, layers in planned.values()
+            for job in [own, *(layer.job for layer in layers)]
+            if job is not None
+        }
+        errors = self._run(list(jobs.values()))
+        runtime_dir = runtime_libraries(self.cache)
+        out: dict[str, FunctionBuild] = {}
+        for logical_id, (interpreter, own, layers) in planned.items():
+            failed = [
+                errors[job.target(self.cache)]
+                for job in [own, *(layer.job for layer in layers)]
+                if job is not None and job.target(self.cache) in errors
+            ]
+            paths = import_paths(
+                own.target(self.cache) if own else None,
+                layers,
+                interpreter.version,
+                self.cache,
+                runtime_dir,
+            )
+            error = {"errorType": "BuildError", "errorMessage": failed[0]} if failed else None
+            out[logical_id] = FunctionBuild(interpreter, paths, error)
+        return out
+
+    def _run(self, jobs: list[BuildJob]) -> dict[Path, str]:
+        """Run the builds (a few at once); the error message of each that failed."""
+        errors: dict[Path, str] = {}
+
+        def one(job: BuildJob) -> None:
+            try:
+                build(job, self.cache, self.log)
+            except BuildError as exc:
+                errors[job.target(self.cache)] = str(exc)
+                self.log(str(exc))
+
+        with ThreadPoolExecutor(max_workers=max(1, min(4, len(jobs)))) as pool:
+            list(pool.map(one, jobs))
+        return errors

@@ -1,0 +1,153 @@
+"""The execution environment of one function: a long-lived process, like a warm Lambda sandbox.
+
+Started by ``eventflow_local.runtime.functions.FunctionRuntime`` as ``python3.X -I -S eventflow_local/runtime/worker.py REQ_FD RESP_FD``
+(the Python of the function's Runtime, isolated: no site-packages, no virtualenv) with the
+function's environment. It receives one init message (code directory, handler, import paths),
+imports the handler once (the cold start), then answers invocations one at a time:
+
+    request   {"event": ..., "requestId": "...", "deadlineMs": epoch ms}
+    response  {"ok": true, "payload": ...}
+              {"ok": false, "error": {"errorType", "errorMessage", "stackTrace"}}
+
+Messages are JSON over two pipes that are not stdout/stderr, so whatever the handler prints goes
+to the log, as on Lambda. This file imports nothing from the harness and runs on every Python the
+Lambda runtimes name (3.9 and later): the function sees only its own code, the paths it is given
+(its build, its layers, the runtime's boto3) and the standard library.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import tempfile
+import time
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any
+
+END_MARK = "\x00END "
+
+
+class Context:
+    """The ``context`` Lambda passes to a Python handler."""
+
+    def __init__(self, request_id: str, deadline_ms: int) -> None:
+        env = os.environ
+        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME", "")
+        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        region = env.get("AWS_REGION", "us-east-1")
+        account = env.get("EVENTFLOW_LOCAL_ACCOUNT", "123456789012")
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:{region}:{account}:function:{self.function_name}"
+        )
+        self.memory_limit_in_mb = int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"))
+        self.aws_request_id = request_id
+        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
+        self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
+        self.identity = None
+        self.client_context = None
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, self._deadline_ms - int(time.time() * 1000))
+
+
+def _user_frames(exc: BaseException) -> traceback.StackSummary:
+    """The traceback without this file's own frame, as Lambda shows only the function's."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return traceback.StackSummary.from_list([f for f in frames if f.filename != __file__])
+
+
+def error_payload(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
+    return {
+        "errorType": error_type or type(exc).__name__,
+        "errorMessage": str(exc),
+        "stackTrace": traceback.format_list(_user_frames(exc)),
+    }
+
+
+def load_handler(init: dict[str, Any]) -> Any:
+    code_dir = init["codeUri"]
+    if init.get("inlineCode") is not None:
+        # InlineCode / Code.ZipFile: Lambda's package is one file, index.py
+        code_dir = tempfile.mkdtemp(prefix="inline-code-")
+        with open(os.path.join(code_dir, "index.py"), "w", encoding="utf-8") as file:
+            file.write(init["inlineCode"])
+    sys.path[:0] = [code_dir, *init.get("paths", [])]  # before the standard library, as on Lambda
+    os.chdir(code_dir)
+    module_name, _, attr = init["handler"].rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:  # Lambda's words for it
+        raise _InitError(
+            exc, "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}"
+        ) from exc
+    except Exception as exc:
+        raise _InitError(
+            exc, "Runtime.UserCodeSyntaxError" if isinstance(exc, SyntaxError) else None
+        ) from exc
+    handler = getattr(module, attr, None)
+    if not callable(handler):
+        raise _InitError(
+            AttributeError(f"Handler '{attr}' missing on module '{module_name}'"),
+            "Runtime.HandlerNotFound",
+        )
+    return handler
+
+
+class _InitError(Exception):
+    def __init__(
+        self, exc: BaseException, error_type: str | None, message: str | None = None
+    ) -> None:
+        super().__init__(message or str(exc))
+        self.payload = error_payload(exc, error_type)
+        if message:
+            self.payload["errorMessage"] = message
+
+
+def send(conn: Connection, message: dict[str, Any]) -> None:
+    try:
+        data = json.dumps(message)
+    except (TypeError, ValueError) as exc:
+        data = json.dumps({"ok": False, "error": error_payload(exc, "Runtime.MarshalError")})
+    conn.send_bytes(data.encode())
+
+
+def main(argv: list[str]) -> int:
+    requests = Connection(int(argv[1]), readable=True, writable=False)
+    responses = Connection(int(argv[2]), readable=False, writable=True)
+    init = json.loads(requests.recv_bytes())
+    try:
+        handler = load_handler(init)
+    except _InitError as exc:
+        traceback.print_exc()
+        send(responses, {"ready": False, "error": exc.payload})
+        return 1
+    send(responses, {"ready": True})
+    while True:
+        try:
+            request = json.loads(requests.recv_bytes())
+        except EOFError:
+            return 0
+        context = Context(request["requestId"], int(request["deadlineMs"]))
+        try:
+            payload = handler(request["event"], context)
+            reply: dict[str, Any] = {"ok": True, "payload": payload}
+        except Exception as exc:
+            trace = "".join(traceback.format_list(_user_frames(exc)))
+            print(
+                f"[ERROR] {type(exc).__name__}: {exc}\nTraceback (most recent call last):\n{trace}",
+                end="",
+                file=sys.stderr,
+            )
+            reply = {"ok": False, "error": error_payload(exc)}
+        for stream in (sys.stdout, sys.stderr):  # the invocation's logs end here
+            stream.write(f"{END_MARK}{request['requestId']}\n")
+            stream.flush()
+        send(responses, reply)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
