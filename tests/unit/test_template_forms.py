@@ -264,9 +264,10 @@ def test_ref_to_a_simple_table_is_its_table_name_once_created(tmp_path):
         client = boto3.client("dynamodb", region_name="us-east-1")
         created = ensure_tables(tpl, client, table_prefix="app-", log=lambda _: None)
         described = client.describe_table(TableName="numbered-table")["Table"]
-    env = tpl.functions()["Reader"].environment
+    # (the template is read again with the created tables' physical ids, as the stack does)
+    env = tpl.with_physical_ids(created.physical_ids()).functions()["Reader"].environment
     assert env == {"DEFAULTS": "app-Defaults", "NUMBERED": "numbered-table"}
-    assert set(created) == {"Defaults", "Numbered"}
+    assert set(created.tables) == {"Defaults", "Numbered"}
     assert described["KeySchema"] == [{"AttributeName": "seq", "KeyType": "HASH"}]
     assert described["ProvisionedThroughput"]["WriteCapacityUnits"] == 3
 

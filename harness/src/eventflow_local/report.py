@@ -1,29 +1,35 @@
-"""What a started stack tells its user: each function's triggers and the start-up banner."""
+"""What a started stack tells its user: each function's triggers, ``stack.json`` and the
+start-up banner. Built from plain values the stack hands over (``StackReport``), never from the
+stack itself."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from eventflow_local.apigw.auth_plan import AuthPlan, describe_auth_routes
-from eventflow_local.eventsources.factory import KAFKA_EVENT_TYPES
-
-if TYPE_CHECKING:
-    from eventflow_local.stack import Stack
+from eventflow_local.aws import KAFKA_EVENT_TYPES
+from eventflow_local.template.sam import FunctionSpec
 
 
-def _stream_table(stack: Stack, stream_arn: str) -> str:
-    for attrs in stack.tables.values():
+def _stream_table(tables: Mapping[str, Mapping[str, Any]], stream_arn: str) -> str:
+    for attrs in tables.values():
         if attrs.get("StreamArn") == stream_arn:
             return str(attrs["Ref"])
     return stream_arn
 
 
-def triggers(stack: Stack) -> dict[str, list[str]]:
+def triggers(
+    specs: Iterable[FunctionSpec], tables: Mapping[str, Mapping[str, Any]]
+) -> dict[str, list[str]]:
     """Function logical id -> one line per trigger (route, topic, stream, schedule)."""
     out: dict[str, list[str]] = {}
-    for logical_id, runtime in stack.runtimes.items():
+    for spec in specs:
         items = []
-        for event in runtime.spec.events:
+        for event in spec.events:
             props = event.properties
             if event.type == "Api":
                 items.append(f"{props.get('Method', '').upper()} {props.get('Path')}")
@@ -31,48 +37,99 @@ def triggers(stack: Stack) -> dict[str, list[str]]:
                 topics = ", ".join(props.get("Topics", []))
                 items.append(f"{event.type} {topics} (group {props.get('ConsumerGroupId', '-')})")
             elif event.type == "DynamoDB":
-                items.append(f"DynamoDB stream of {_stream_table(stack, str(props.get('Stream')))}")
+                items.append(
+                    f"DynamoDB stream of {_stream_table(tables, str(props.get('Stream')))}"
+                )
             elif event.type in ("Schedule", "ScheduleV2"):
                 expression = props.get("Schedule") or props.get("ScheduleExpression")
                 items.append(f"{event.type} {expression}")
             else:
                 items.append(event.type)
-        out[logical_id] = items
+        out[spec.logical_id] = items
     return out
 
 
-def summary(stack: Stack) -> str:
-    """The banner ``up`` prints once ready."""
-    info = stack.describe()
-    lines = ["eventflow local stack is up"]
-    if info["apiUrl"]:
-        stage = stack.gateway.stage if stack.gateway else ""
-        lines.append(f"  API          {info['apiUrl']}   (stage prefix /{stage} optional)")
-        lines.append(f"  Console      {info['consoleUrl']}")
-        lines.append(f"  OpenAPI      {info['apiUrl']}/openapi.json   (Swagger UI: /swagger)")
-        for n, line in enumerate(describe_auth_routes(stack.auth or AuthPlan(), stack.api_token)):
-            lines.append(f"  {'Auth' if n == 0 else '':<12} {line}")
-        if stack.gateway is not None and stack.gateway.http_routes:
-            keys = ", ".join(r.route_key for r in stack.gateway.http_routes)
-            lines.append(f"  HTTP API     {info['apiUrl']}   ($default stage, no prefix): {keys}")
-        for logical_id, arn in stack.secrets.items():
-            lines.append(
-                f"  Secret       {logical_id} (made at each start): AWS_ENDPOINT_URL="
-                f"{stack.dynamo.services_url if stack.dynamo else ''} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test "
-                f"AWS_DEFAULT_REGION={stack.region} aws secretsmanager get-secret-value "
-                f"--secret-id {arn} --query SecretString --output text"
-            )
-    lines.append(f"  Kafka        {info['bootstrapServers']}   ({info['kafka']})")
-    lines.append(f"  DynamoDB     {info['dynamodbEndpoint']}   ({info['dynamodb']})")
-    lines.append(
-        f"  Topics       {', '.join(stack.topics) or '-'}   "
-        f"({stack.partitions} partitions when created here)"
-    )
-    lines.append(f"  Tables       {', '.join(info['tables'].values())}")
-    lines.append(f"  State dir    {stack.state_dir}")
-    lines.append("  Functions")
-    for logical_id, items in info["functions"].items():
-        lines.append(f"    {logical_id}")
-        for item in items:
-            lines.append(f"      <- {item}")
-    return "\n".join(lines)
+@dataclass(frozen=True)
+class StackReport:
+    """A started stack, as its user is told of it."""
+
+    api_url: str | None
+    bootstrap_servers: str | None
+    kafka: str  # "embedded" | "external"
+    dynamodb_endpoint: str | None
+    dynamodb: str | None  # the engine's kind
+    lambda_endpoint: str | None
+    region: str
+    tables: Mapping[str, Mapping[str, Any]]
+    topics: list[str]
+    partitions: int
+    state_dir: Path
+    functions: Mapping[str, list[str]]
+    instance: str
+    #: the API's stage (its routes answer with and without the prefix)
+    stage: str = ""
+    #: lines saying which routes need what (``apigw.auth_plan.describe_auth_routes``)
+    auth: list[str] = field(default_factory=list)
+    #: the HTTP API's route keys, served on the $default stage
+    http_routes: list[str] = field(default_factory=list)
+    #: the template's secrets made here: logical id -> ARN
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    #: the endpoint of the other emulated services (Secrets Manager ...)
+    services_url: str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        """What ``stack.json`` holds (``state.py`` reads it for ``invoke`` and the tests)."""
+        return {
+            "apiUrl": self.api_url,
+            "consoleUrl": f"{self.api_url}/_console/" if self.api_url else None,
+            "bootstrapServers": self.bootstrap_servers,
+            "kafka": self.kafka,
+            "dynamodbEndpoint": self.dynamodb_endpoint,
+            "dynamodb": self.dynamodb,
+            "lambdaEndpoint": self.lambda_endpoint,
+            "region": self.region,
+            "tables": {lid: attrs["Ref"] for lid, attrs in self.tables.items()},
+            "topics": list(self.topics),
+            "stateDir": str(self.state_dir),
+            "functions": dict(self.functions),
+            "pid": os.getpid(),
+            #: the API server names it in its ``Server`` header (state.py checks it)
+            "instance": self.instance,
+            "startedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+
+    def banner(self) -> str:
+        """The lines ``up`` prints once ready."""
+        lines = ["eventflow local stack is up"]
+        if self.api_url:
+            url = self.api_url
+            lines.append(f"  API          {url}   (stage prefix /{self.stage} optional)")
+            lines.append(f"  Console      {url}/_console/")
+            lines.append(f"  OpenAPI      {url}/openapi.json   (Swagger UI: /swagger)")
+            for n, line in enumerate(self.auth):
+                lines.append(f"  {'Auth' if n == 0 else '':<12} {line}")
+            if self.http_routes:
+                keys = ", ".join(self.http_routes)
+                lines.append(f"  HTTP API     {url}   ($default stage, no prefix): {keys}")
+            for logical_id, arn in self.secrets.items():
+                lines.append(
+                    f"  Secret       {logical_id} (made at each start): AWS_ENDPOINT_URL="
+                    f"{self.services_url or ''} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test "
+                    f"AWS_DEFAULT_REGION={self.region} aws secretsmanager get-secret-value "
+                    f"--secret-id {arn} --query SecretString --output text"
+                )
+        lines.append(f"  Kafka        {self.bootstrap_servers}   ({self.kafka})")
+        lines.append(f"  DynamoDB     {self.dynamodb_endpoint}   ({self.dynamodb})")
+        lines.append(
+            f"  Topics       {', '.join(self.topics) or '-'}   "
+            f"({self.partitions} partitions when created here)"
+        )
+        tables = ", ".join(str(attrs["Ref"]) for attrs in self.tables.values())
+        lines.append(f"  Tables       {tables}")
+        lines.append(f"  State dir    {self.state_dir}")
+        lines.append("  Functions")
+        for logical_id, items in self.functions.items():
+            lines.append(f"    {logical_id}")
+            for item in items:
+                lines.append(f"      <- {item}")
+        return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""The whole template running on this machine: ``Stack`` starts everything in-process.
+"""The whole template running on this machine: ``Stack`` wires the emulated services together.
 
     with Stack(port=0) as stack:
         stack.api_url, stack.bootstrap_servers, stack.dynamodb_endpoint, stack.topics
@@ -7,89 +7,49 @@ Start-up order: Kafka (``bootstrap_servers`` / ``KAFKA_BOOTSTRAP_SERVERS``, else
 broker), DynamoDB (``dynamodb_endpoint`` / ``AWS_ENDPOINT_URL_DYNAMODB`` / ``AWS_ENDPOINT_URL``,
 else the embedded engine: ``dynamodb="moto"``, the default, a moto server in its own process;
 ``dynamodb="local"``, DynamoDB Local with its tables under ``<state dir>/dynamodb``, or in memory
-with ``dynamodb_in_memory``), the template read with the local parameters, tables and topics
+with ``dynamodb_in_memory``), the template's tables and secrets created, the template read again
+with their physical ids (so every ``!Ref`` resolves the same whatever starts first), topics
 created, one worker process per function, then the event sources (Kafka event source mappings,
 DynamoDB streams, schedules) and the API Gateway server. ``stop()`` goes the other way: event
-sources, then workers, then the broker and moto.
+sources, then workers, then the broker and DynamoDB.
+
+Each part gets narrow inputs and returns what it found (refused and not-emulated lines); only
+this module keeps them, and only this module changes the stack's fields.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sys
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
-from eventflow_local.apigw.auth_plan import AuthPlan, plan_auth
+from eventflow_local.apigw.auth_plan import AuthPlan, describe_auth_routes
 from eventflow_local.apigw.gateway import ApiGateway
-from eventflow_local.apigw.httpapi import http_routes as http_routes_of
-from eventflow_local.apigw.local_token import DEFAULT_TOKEN
 from eventflow_local.apigw.openapi import build_openapi
+from eventflow_local.apigw.plan import plan_api
+from eventflow_local.aws import DEFAULT_REGION, local_msk_arn
 from eventflow_local.console import Activity, ConsoleApp
 from eventflow_local.eventsources.destinations import FailureDestinations
-from eventflow_local.eventsources.factory import (
-    KAFKA_EVENT_TYPES,
-    LOCAL_MSK_ARN,
-    start_event_sources,
-)
-from eventflow_local.report import summary, triggers
-from eventflow_local.runtime.build import TemplateBuild, cache_dir_for
+from eventflow_local.eventsources.factory import SourceContext, start_event_sources
+from eventflow_local.output import Console
+from eventflow_local.report import StackReport, triggers
+from eventflow_local.runtime.build import cache_dir_for
 from eventflow_local.runtime.functions import FunctionRuntime, lambda_environment
 from eventflow_local.runtime.invocation import InvocationResult
 from eventflow_local.runtime.lambda_api import LambdaApi
-from eventflow_local.services.broker import EmbeddedBroker, ensure_topics, wait_for_broker
-from eventflow_local.services.dynamodb import (
-    ENGINES,
-    DynamoEndpoint,
-    endpoint_from_env,
-    ensure_tables,
-)
+from eventflow_local.runtime.starting import start_functions
+from eventflow_local.services import kafka_snapshot
+from eventflow_local.services.broker import EmbeddedBroker, ensure_topics
+from eventflow_local.services.dynamodb import DynamoEndpoint, ensure_tables
 from eventflow_local.services.secretsmanager import ensure_secrets
-from eventflow_local.state import STATE_FILE, resolve_state_dir
+from eventflow_local.services.startup import start_dynamodb, start_kafka
+from eventflow_local.settings import StackOptions, StackSettings
+from eventflow_local.state import STATE_FILE
 from eventflow_local.template.sam import DEFAULT_TEMPLATE, SamTemplate, load_document
-
-DEFAULT_API_PORT = 3000
-DEFAULT_PARTITIONS = 3
-
-
-class Console:
-    """Thread-safe line output shared by the harness and the workers' logs."""
-
-    def __init__(self, stream: Any = None) -> None:
-        self.stream = stream
-        self._lock = threading.Lock()
-
-    def __call__(self, line: str) -> None:
-        stream = self.stream or sys.stdout
-        with self._lock:
-            stream.write(line + "\n")
-            stream.flush()
-
-
-def template_topics(template: SamTemplate) -> list[str]:
-    """Topics the template names: ``*Topic`` parameters and the Topics of every Kafka event."""
-    topics: list[str] = []
-    for name, value in template.parameters.items():
-        if name.endswith("Topic") and isinstance(value, str) and value:
-            topics.append(value)
-    for fn in template.functions().values():
-        for event in fn.events_of(*KAFKA_EVENT_TYPES):
-            topics.extend(str(t) for t in event.properties.get("Topics", []))
-    return list(dict.fromkeys(topics))
-
-
-def _int_env(environ: Mapping[str, str], name: str) -> int | None:
-    raw = (environ.get(name) or "").strip()
-    return int(raw) if raw else None
-
-
-DEFAULT_STREAM_POLL_INTERVAL = 0.05
-DEFAULT_KAFKA_WAIT = 60.0
+from eventflow_local.template.topics import template_topics
 
 
 class Stack:
@@ -101,67 +61,34 @@ class Stack:
         template_path: Path | str = DEFAULT_TEMPLATE,
         parameters: Mapping[str, str] | None = None,
         host: str = "127.0.0.1",
-        port: int | None = None,
-        state_dir: Path | str | None = None,
-        bootstrap_servers: str | None = None,
-        kafka_port: int | None = None,
-        dynamodb_endpoint: str | None = None,
-        dynamodb: str | None = None,
-        dynamodb_in_memory: bool = False,
-        region: str = "us-east-1",
+        region: str = DEFAULT_REGION,
         functions: Iterable[str] | None = None,
         api: bool = True,
         event_sources: bool = True,
-        partitions: int | None = None,
         table_prefix: str = "",
         log: Callable[[str], None] | None = None,
         environ: Mapping[str, str] | None = None,
-        api_token: str | None = None,
-        stream_poll_interval: float | None = None,
+        **options: Unpack[StackOptions],
     ) -> None:
-        env = os.environ if environ is None else environ
-        #: seconds between GetRecords calls of the DynamoDB stream pollers (STREAM_POLL_INTERVAL);
-        #: Lambda polls a shard about four times a second, locally a shorter wait costs little
-        self.stream_poll_interval = (
-            stream_poll_interval
-            if stream_poll_interval is not None
-            else float(env.get("STREAM_POLL_INTERVAL") or DEFAULT_STREAM_POLL_INTERVAL)
-        )
-        #: the bearer token of the protected routes (LOCAL_API_TOKEN; "" turns the check off)
-        self.api_token = (
-            api_token if api_token is not None else env.get("LOCAL_API_TOKEN", DEFAULT_TOKEN)
-        )
+        """``options``: the port, state dir, broker, DynamoDB, partitions, token and stream
+        poll interval, each else from the environment (``settings.StackSettings``)."""
         self.template_path = Path(template_path).resolve()
+        env = os.environ if environ is None else environ
+        self.settings = settings = StackSettings.resolve(env, self.template_path, **options)
         self.extra_parameters = dict(parameters or {})
         self.host = host
-        self.port = port if port is not None else (_int_env(env, "PORT") or DEFAULT_API_PORT)
-        self.state_dir = resolve_state_dir(state_dir, env, self.template_path)
-        self._external_bootstrap = (
-            bootstrap_servers or (env.get("KAFKA_BOOTSTRAP_SERVERS") or "").strip() or None
-        )
-        self._bootstrap: str | None = None
-        #: seconds to wait for an external broker that is still booting (KAFKA_WAIT_SECONDS)
-        self.kafka_wait = float(env.get("KAFKA_WAIT_SECONDS") or DEFAULT_KAFKA_WAIT)
-        self.kafka_port = (
-            kafka_port if kafka_port is not None else (_int_env(env, "KAFKA_PORT") or 0)
-        )
-        #: the embedded engine: "moto" (default) or "local" (DynamoDB Local, eventflow_local/services/dynamodb_local.py)
-        self.dynamodb_engine = dynamodb or "moto"
-        if self.dynamodb_engine not in ENGINES:
-            raise ValueError(f"dynamodb: {dynamodb!r} is not one of {', '.join(ENGINES)}")
-        #: DynamoDB Local without -dbPath: nothing kept when it stops (moto keeps nothing anyway)
-        self.dynamodb_in_memory = dynamodb_in_memory
-        self._dynamodb_url = dynamodb_endpoint or (
-            endpoint_from_env(env) if dynamodb is None else None
-        )
+        self.port = settings.port
+        self.state_dir = settings.state_dir
+        self.api_token = settings.api_token
+        self.partitions = settings.partitions
         self.region = region
         self.only = set(functions) if functions is not None else None
         self.with_api = api
         self.with_event_sources = event_sources
-        self.partitions = partitions or _int_env(env, "KAFKA_PARTITIONS") or DEFAULT_PARTITIONS
         self.table_prefix = table_prefix
         self.log = log or Console()
 
+        self._bootstrap: str | None = None
         self.broker: EmbeddedBroker | None = None
         self.dynamo: DynamoEndpoint | None = None
         self.template: SamTemplate | None = None
@@ -169,15 +96,15 @@ class Stack:
         self.topics: list[str] = []
         self.runtimes: dict[str, FunctionRuntime] = {}
         self.sources: list[Any] = []
+        #: what is accepted but not emulated, one line each (printed as "not emulated: ...")
         self.skipped: list[str] = []
-        #: configurations AWS would refuse at deploy ("<Function>.<Event>: <Property>: <reason>");
-        #: they do not start, the rest does
+        #: configurations AWS would refuse at deploy; they do not start, the rest does
         self.refused: list[str] = []
         #: the template's Secrets Manager secrets created locally: logical id -> ARN
         self.secrets: dict[str, str] = {}
         self.auth: AuthPlan | None = None
         self.gateway: ApiGateway | None = None
-        #: every invocation, for the console (local/console/) served by the API server
+        #: every invocation, for the console served by the API server
         self.activity = Activity()
         self.console: ConsoleApp | None = None
         #: tells this stack's API server from any other's (stack.json, ``Server`` header)
@@ -224,6 +151,21 @@ class Stack:
     ) -> InvocationResult:
         return self.runtimes[logical_id].invoke(event, trigger=trigger)
 
+    def secret_value(self, logical_id: str) -> str:
+        """The value of one of the template's secrets (e.g. a Lambda authorizer's token)."""
+        assert self.dynamo is not None
+        client = self.dynamo.client("secretsmanager")
+        return str(client.get_secret_value(SecretId=self.secrets[logical_id])["SecretString"])
+
+    @property
+    def keeps_tables(self) -> bool:
+        """True when DynamoDB keeps this stack's tables after it stops (DynamoDB Local on disk)."""
+        return (
+            self.dynamo is not None
+            and self.dynamo.kind == "dynamodb-local"
+            and not self.settings.dynamodb_in_memory
+        )
+
     # ------------------------------------------------------------------ start / stop
     def __enter__(self) -> Stack:
         self.start()
@@ -240,18 +182,17 @@ class Stack:
         self._started = True
         self.state_dir.mkdir(parents=True, exist_ok=True)
         try:
-            self._start_kafka()
-            self._start_dynamodb()
-            self.template = self._read_template(self.bootstrap_servers)
-            self.tables = ensure_tables(
-                self.template,
-                self.dynamodb_client(),
-                table_prefix=self.table_prefix,
+            settings = self.settings
+            self.broker, self._bootstrap = start_kafka(
+                settings.external_bootstrap,
+                port=settings.kafka_port,
+                wait=settings.kafka_wait,
+                state_dir=self.state_dir,
                 log=self.log,
             )
-            self._create_secrets()
+            self._start_dynamodb()
+            self.template = self._create_resources(self._read_template(self.bootstrap_servers))
             self._create_topics()
-            self._restore_topics()
             self._template_findings()
             self.lambda_api = LambdaApi(host="127.0.0.1", port=0, log=self.log)
             self._start_functions()
@@ -264,43 +205,24 @@ class Stack:
         except BaseException:
             self.stop()
             raise
-        self._print_findings()
+        for line in self.refused:
+            self.log(f"refused: {line}")
+        for line in self.skipped:
+            self.log(f"not emulated: {line}")
         return self
 
-    def _start_kafka(self) -> None:
-        self._bootstrap = self._external_bootstrap
-        if self._bootstrap is None:
-            self.broker = EmbeddedBroker(
-                port=self.kafka_port or None, log_path=self.state_dir / "kafka-broker.log"
-            )
-            self.broker.start()
-            self._bootstrap = self.broker.bootstrap_servers
-            wait_for_broker(self.bootstrap_servers)
-            return
-        # a broker of the user's (docker compose, a cluster) may still be booting
-        wait_for_broker(
-            self.bootstrap_servers,
-            self.kafka_wait,
-            log=self.log,
-            setting="KAFKA_BOOTSTRAP_SERVERS",
-        )
-
     def _start_dynamodb(self) -> None:
-        if self._dynamodb_url:
-            self.dynamo = DynamoEndpoint.connect(self._dynamodb_url, self.region)
-        elif self.dynamodb_engine == "local":
-            db_path = None if self.dynamodb_in_memory else self.state_dir / "dynamodb"
-            self.dynamo = DynamoEndpoint.dynamodb_local(
-                db_path, region=self.region, log_dir=self.state_dir, log=self.log
-            )
-            self.log(
-                f"DynamoDB Local {self.dynamo.url}: "
-                + (f"tables kept in {db_path}" if db_path else "in memory, nothing kept")
-            )
-        else:
-            self.dynamo = DynamoEndpoint.embedded(
-                region=self.region, log_path=self.state_dir / "moto.log"
-            )
+        """The DynamoDB of the stack (a subclass may wrap ``self.dynamo.url``, as the bench's
+        request meter does, before anything uses it)."""
+        settings = self.settings
+        self.dynamo = start_dynamodb(
+            settings.dynamodb_url,
+            engine=settings.dynamodb_engine,
+            in_memory=settings.dynamodb_in_memory,
+            region=self.region,
+            state_dir=self.state_dir,
+            log=self.log,
+        )
 
     def _read_template(self, bootstrap_servers: str) -> SamTemplate:
         """The template with the parameters that point it at the local resources, then the user's."""
@@ -308,22 +230,24 @@ class Stack:
         local = {
             "KafkaBootstrapServers": bootstrap_servers,
             "KafkaAuth": "NONE",
-            "MskClusterArn": LOCAL_MSK_ARN,
+            "MskClusterArn": local_msk_arn(self.region),
         }
         parameters = {k: v for k, v in local.items() if k in declared} | self.extra_parameters
         return SamTemplate(self.template_path, parameters, region=self.region)
 
-    def _create_secrets(self) -> None:
-        """The template's secrets, before the functions start (``!Ref Secret`` = its ARN)."""
-        assert self.template is not None and self.dynamo is not None
-        self.secrets, skipped = ensure_secrets(self.template, self.dynamo)
-        self.skipped.extend(skipped)
-
-    def secret_value(self, logical_id: str) -> str:
-        """The value of one of the template's secrets (e.g. a Lambda authorizer's token)."""
+    def _create_resources(self, declared: SamTemplate) -> SamTemplate:
+        """The template's tables and secrets, before anything reads their names; returns the
+        template read again with their physical ids (frozen from here on)."""
         assert self.dynamo is not None
-        client = self.dynamo.client("secretsmanager")
-        return str(client.get_secret_value(SecretId=self.secrets[logical_id])["SecretString"])
+        created = ensure_tables(
+            declared, self.dynamodb_client(), table_prefix=self.table_prefix, log=self.log
+        )
+        self.tables = created.tables
+        self.refused.extend(created.refused)
+        secrets, skipped = ensure_secrets(declared, self.dynamo)
+        self.secrets = {lid: attrs["Ref"] for lid, attrs in secrets.items()}
+        self.skipped.extend(skipped)
+        return declared.with_physical_ids({**created.physical_ids(), **secrets})
 
     def _template_findings(self) -> None:
         """What the template declares that is refused or not emulated, for the start-up report."""
@@ -333,41 +257,22 @@ class Stack:
         self.refused[:0] = self.template.refused
         self.skipped[:0] = self.template.findings()  # the event sources add theirs after
 
-    def _print_findings(self) -> None:
-        for line in self.refused:
-            self.log(f"refused: {line}")
-        for line in self.skipped:
-            self.log(f"not emulated: {line}")
-
     def _create_topics(self) -> None:
+        """The template's topics; on an embedded broker whose tables were kept, the records and
+        group offsets saved at the last stop come back first (services/kafka_snapshot.py)."""
         assert self.template is not None
         self.topics = template_topics(self.template)
         ensure_topics(self.bootstrap_servers, {topic: self.partitions for topic in self.topics})
-
-    @property
-    def keeps_tables(self) -> bool:
-        """True when DynamoDB keeps this stack's tables after it stops (DynamoDB Local on disk)."""
-        return (
-            self.dynamo is not None
-            and self.dynamo.kind == "dynamodb-local"
-            and not self.dynamodb_in_memory
-        )
-
-    def _restore_topics(self) -> None:
-        """The embedded broker forgets its topics; with tables that survive, the records and
-        group offsets saved at the last stop come back first (eventflow_local/services/kafka_snapshot.py)."""
         if self.broker is not None and self.keeps_tables:
-            from eventflow_local.services.kafka_snapshot import restore_for
-
-            restore_for(self)
+            finding = kafka_snapshot.restore_for(
+                self.bootstrap_servers,
+                self.state_dir,
+                tables_reused=any(a.get("State") == "reused" for a in self.tables.values()),
+                log=self.log,
+            )
+            if finding:
+                self.skipped.append(finding)
             self._save_topics_on_stop = True
-
-    def _save_topics(self) -> None:
-        if self._save_topics_on_stop and self.broker is not None:
-            from eventflow_local.services.kafka_snapshot import save_for
-
-            save_for(self, self._kafka_groups)
-        self._save_topics_on_stop = False
 
     def function_environment(self, logical_id: str) -> dict[str, str]:
         assert self.template is not None and self.dynamo is not None
@@ -393,60 +298,56 @@ class Stack:
         selected = {
             lid: spec for lid, spec in specs.items() if self.only is None or lid in self.only
         }
-        # each function's requirements and layers, built as sam build does (cached); a function
-        # whose runtime is not Python is named in `skipped` and not started
-        builds = TemplateBuild(self.template, cache_dir_for(self.template_path), log=self.log)
-        plans = builds.prepare(selected)
-        self.skipped.extend(builds.skipped)
-        for logical_id, spec in selected.items():
-            plan = plans.get(logical_id)
-            if plan is None:
-                continue
-            runtime = FunctionRuntime(
-                spec,
-                self.function_environment(logical_id),
-                plan.paths,
-                python=plan.interpreter.path,
-                init_error=plan.error,
-                log=self.log,
-            )
-            runtime.recorder = self.activity.record
-            runtime.start()  # cold starts run in parallel
-            self.runtimes[logical_id] = runtime
-        for logical_id, runtime in self.runtimes.items():
-            error = runtime.wait_ready()
-            if error:
-                self.log(
-                    f"{logical_id}: init failed: {error.get('errorType')}: {error.get('errorMessage')}"
-                )
+        self.runtimes, skipped = start_functions(
+            self.template,
+            selected,
+            environment=self.function_environment,
+            cache_dir=cache_dir_for(self.template_path),
+            recorder=self.activity.record,
+            log=self.log,
+        )
+        self.skipped.extend(skipped)
 
     def _start_event_sources(self) -> None:
-        """Kafka and DynamoDB stream mappings and schedules of every function (eventflow_local/eventsources/factory.py)."""
-        start_event_sources(self)
+        """Kafka and DynamoDB stream mappings and schedules of every function."""
+        assert self.dynamo is not None
+        self.destinations = FailureDestinations(self.state_dir)
+        started = start_event_sources(
+            self.runtimes,
+            SourceContext(
+                bootstrap_servers=self.bootstrap_servers,
+                region=self.region,
+                state_dir=self.state_dir,
+                streams_client=self.dynamo.streams,
+                destinations=self.destinations,
+                log=self.log,
+                stream_poll_interval=self.settings.stream_poll_interval,
+            ),
+        )
+        self.sources = started.sources
+        self.refused.extend(started.refused)
+        self.skipped.extend(started.skipped)
 
     def _start_api(self) -> None:
-        """The REST API with the authorization the template declares (eventflow_local/apigw/auth_plan.py)."""
+        """The REST and HTTP APIs with the authorization the template declares (apigw/)."""
         assert self.template is not None
-        routes = [r for r in self.template.routes() if r.function in self.runtimes]
-        self.auth = plan_auth(self.template, routes, running=set(self.runtimes))
-        http_routes, http_skipped = http_routes_of(self.template, set(self.runtimes))
-        self.auth.skipped.extend(http_skipped)
-        self.skipped.extend(self.auth.skipped)
-        self.refused.extend(self.auth.refused)
-        stage = self._api_stage()
+        plan = plan_api(self.template, set(self.runtimes))
+        self.auth = plan.auth
+        self.skipped.extend(plan.skipped)
+        self.refused.extend(plan.refused)
         self.console = ConsoleApp(self, self.activity)
         self.gateway = ApiGateway(
-            [route for route, _ in self.auth.routes],
+            plan.routes,
             self.runtimes,
             host=self.host,
             port=self.port,
-            stage=stage,
+            stage=plan.stage,
             log=self.log,
             api_token=self.api_token,
             openapi=self._openapi_document,
             auth=self.auth,
             region=self.region,
-            http_routes=http_routes,
+            http_routes=plan.http_routes,
             instance=self.instance,
             console=self.console,
         )
@@ -463,16 +364,8 @@ class Stack:
             only=set(self.runtimes),
         )
 
-    def _api_stage(self) -> str:
-        assert self.template is not None
-        for props in self.template.resources_of("AWS::Serverless::Api").values():
-            stage = self.template.resolve(props.get("Properties", {})).get("StageName")
-            if stage:
-                return str(stage)
-        return "Prod"
-
     def stop(self) -> None:
-        """Event sources first (no new invocations), then the API, workers, broker and moto."""
+        """Event sources first (no new invocations), then the API, workers, broker and DynamoDB."""
         self._kafka_groups = [str(s.group_id) for s in self.sources if hasattr(s, "group_id")]
         for source in reversed(self.sources):
             try:
@@ -495,7 +388,11 @@ class Stack:
         if self.destinations is not None:
             self.destinations.close()
         self.destinations = None
-        self._save_topics()
+        if self._save_topics_on_stop and self.broker is not None:
+            kafka_snapshot.save_for(
+                self.bootstrap_servers, self.topics, self._kafka_groups, self.state_dir, self.log
+            )
+        self._save_topics_on_stop = False
         if self.broker is not None:
             self.broker.stop()
             self.broker = None
@@ -505,32 +402,39 @@ class Stack:
 
     # ------------------------------------------------------------------ reporting
     def triggers(self) -> dict[str, list[str]]:
-        """Each running function's triggers, one line each (eventflow_local/report.py)."""
-        return triggers(self)
+        """Each running function's triggers, one line each (report.py)."""
+        return triggers((r.spec for r in self.runtimes.values()), self.tables)
+
+    def report(self) -> StackReport:
+        """The started stack as its user is told of it (report.py)."""
+        gateway = self.gateway
+        return StackReport(
+            api_url=gateway.url if gateway else None,
+            bootstrap_servers=self._bootstrap,
+            kafka=self.kafka_kind,
+            dynamodb_endpoint=self.dynamo.url if self.dynamo else None,
+            dynamodb=self.dynamo.kind if self.dynamo else None,
+            lambda_endpoint=self.lambda_api.url if self.lambda_api else None,
+            region=self.region,
+            tables=self.tables,
+            topics=self.topics,
+            partitions=self.partitions,
+            state_dir=self.state_dir,
+            functions=self.triggers(),
+            instance=self.instance,
+            stage=gateway.stage if gateway else "",
+            auth=describe_auth_routes(self.auth or AuthPlan(), self.api_token) if gateway else [],
+            http_routes=[r.route_key for r in gateway.http_routes] if gateway else [],
+            secrets=self.secrets,
+            services_url=self.dynamo.services_url if self.dynamo else None,
+        )
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "apiUrl": self.gateway.url if self.gateway else None,
-            "consoleUrl": f"{self.gateway.url}/_console/" if self.gateway else None,
-            "bootstrapServers": self._bootstrap,
-            "kafka": self.kafka_kind,
-            "dynamodbEndpoint": self.dynamo.url if self.dynamo else None,
-            "dynamodb": self.dynamo.kind if self.dynamo else None,
-            "lambdaEndpoint": self.lambda_api.url if self.lambda_api else None,
-            "region": self.region,
-            "tables": {lid: attrs["Ref"] for lid, attrs in self.tables.items()},
-            "topics": self.topics,
-            "stateDir": str(self.state_dir),
-            "functions": self.triggers(),
-            "pid": os.getpid(),
-            #: the API server names it in its ``Server`` header (eventflow_local/state.py checks it)
-            "instance": self.instance,
-            "startedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
+        return self.report().describe()
 
     def summary(self) -> str:
-        """The start-up banner (eventflow_local/report.py)."""
-        return summary(self)
+        """The start-up banner."""
+        return self.report().banner()
 
     def write_state_file(self) -> Path:
         path = self.state_dir / STATE_FILE

@@ -41,10 +41,11 @@ from eventflow_local.apigw.httpapi import HttpRoute, http_event, http_response, 
 from eventflow_local.apigw.local_token import LOCAL_PRINCIPAL, check_api_key
 from eventflow_local.apigw.local_token import check as check_auth
 from eventflow_local.apigw.openapi import swagger_html
+from eventflow_local.aws import DEFAULT_REGION, LOCAL_ACCOUNT
 from eventflow_local.events.shapes import api_event
 from eventflow_local.httpserver import HttpService, read_body, result_body, send
 from eventflow_local.runtime.invocation import Invoker
-from eventflow_local.template.sam import LOCAL_ACCOUNT, Route
+from eventflow_local.template.sam import Route
 
 if TYPE_CHECKING:
     from eventflow_local.console import ConsoleApp
@@ -125,7 +126,7 @@ class ApiGateway(HttpService):
         api_token: str | None = None,
         openapi: Callable[[], dict[str, Any]] | None = None,
         auth: AuthPlan | None = None,
-        region: str = "us-east-1",
+        region: str = DEFAULT_REGION,
         cache: AuthorizerCache | None = None,
         http_routes: Sequence[HttpRoute] = (),
         instance: str = "",

@@ -33,9 +33,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from eventflow_local.aws import LOCAL_ACCOUNT
 from eventflow_local.httpserver import result_body
 from eventflow_local.template.globals import merge as _deep_merge
-from eventflow_local.template.sam import LOCAL_ACCOUNT, SamTemplate
+from eventflow_local.template.sam import SamTemplate
 
 IMPLICIT_HTTP_API = "ServerlessHttpApi"
 DEFAULT_ROUTE = "$default"

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from eventflow_local.template.sam import LOCAL_ACCOUNT
+from eventflow_local.aws import DEFAULT_REGION, LOCAL_ACCOUNT, function_arn, local_msk_arn
 
 
 # --------------------------------------------------------------------------------- API Gateway
@@ -145,8 +145,7 @@ def kafka_event(
     records: Iterable[RawRecord],
     *,
     bootstrap_servers: str = "127.0.0.1:9092",
-    event_source_arn: str
-    | None = f"arn:aws:kafka:us-east-1:{LOCAL_ACCOUNT}:cluster/local/00000000-0000-0000-0000-000000000000-1",
+    event_source_arn: str | None = local_msk_arn(),
     self_managed: bool = False,
 ) -> dict[str, Any]:
     """A Lambda Kafka event; ``self_managed`` gives the SelfManagedKafka shape (no ARN)."""
@@ -213,7 +212,7 @@ def _jsonable(value: Any) -> Any:
 
 
 # --------------------------------------------------------------------------------- Schedule
-def schedule_event(rule_arn: str, region: str = "us-east-1") -> dict[str, Any]:
+def schedule_event(rule_arn: str, region: str = DEFAULT_REGION) -> dict[str, Any]:
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
@@ -236,13 +235,11 @@ class LambdaContext:
         function_name: str,
         timeout_s: int = 3,
         memory_mb: int = 128,
-        region: str = "us-east-1",
+        region: str = DEFAULT_REGION,
     ) -> None:
         self.function_name = function_name
         self.function_version = "$LATEST"
-        self.invoked_function_arn = (
-            f"arn:aws:lambda:{region}:{LOCAL_ACCOUNT}:function:{function_name}"
-        )
+        self.invoked_function_arn = function_arn(function_name, region)
         self.memory_limit_in_mb = memory_mb
         self.aws_request_id = str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{function_name}"

@@ -29,22 +29,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from eventflow_local.aws import KAFKA_EVENT_TYPES
 from eventflow_local.eventsources.filters import FilterError, compile_filters, kafka_metadata_keys
 
 __all__ = [
-    "DEFAULT_MSK_ARN",
-    "KAFKA_TYPES",
     "STREAM_TYPES",
     "EsmConfigError",
     "SourceConfig",
     "parse_config",
 ]
 
-KAFKA_TYPES = ("MSK", "SelfManagedKafka")
 STREAM_TYPES = ("DynamoDB",)
-DEFAULT_MSK_ARN = (
-    "arn:aws:kafka:us-east-1:123456789012:cluster/local/00000000-0000-0000-0000-000000000000-1"
-)
 RETRIES_WITH_DESTINATION = 10  # infinite retries with an OnFailure destination: at most 10
 
 _COMMON = {
@@ -168,7 +163,7 @@ def parse_config(
     if event_type not in ALLOWED:
         raise EsmConfigError(where, "Type", f"{event_type} is not a stream or Kafka event source")
     r = _Reader(where, props)
-    kafka = event_type in KAFKA_TYPES
+    kafka = event_type in KAFKA_EVENT_TYPES
     unknown = sorted(set(props) - ALLOWED[event_type])
     if unknown:
         raise r.fail(unknown[0], f"not a property of a {event_type} event source")

@@ -133,7 +133,10 @@ class Engine:
         log: Callable[[str], None] = print,
         log_invocations: bool = True,
         tag: str = "[esm]",
+        stats: Stats | None = None,
     ) -> None:
+        """``stats``: the counters to keep (shared with the source, which counts what it
+        gives up on); a fresh ``Stats`` when None."""
         self.config = config
         self.source = source
         self.cross_lane = cross_lane
@@ -144,7 +147,7 @@ class Engine:
         self.tag = tag
         self.lanes: dict[str, Lane] = {}
         self.inflight: list[Batch] = []
-        self.stats = Stats()
+        self.stats = stats if stats is not None else Stats()
 
     # ------------------------------------------------------------------ feeding
     def lane(self, key: str) -> Lane:

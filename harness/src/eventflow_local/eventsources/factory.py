@@ -1,16 +1,21 @@
-"""The stack's event sources: one per Kafka, DynamoDB-stream and Schedule event of each function.
+"""The event sources of the running functions: one per Kafka, DynamoDB-stream and Schedule event.
 
-``start_event_sources(stack)`` builds and starts them on a started ``Stack``. A Kafka or stream
-event whose configuration AWS would refuse at deploy (``EsmConfigError``) goes to
-``stack.refused`` and does not start; what is not emulated (a property, a destination type, an
-event type) goes to ``stack.skipped``; the rest of the stack starts either way. ``Api`` and
-``HttpApi`` events are the API server's.
+``start_event_sources(runtimes, context)`` builds and starts them from narrow inputs (the broker,
+the region, the state dir, a DynamoDB Streams client, the OnFailure destinations) and returns
+what it started and what it found: an event whose configuration AWS would refuse at deploy
+(``EsmConfigError``) is ``refused`` and does not start; what is not emulated (a property, a
+destination type, an event type) is ``skipped``; the rest starts either way. ``Api`` and
+``HttpApi`` events are the API server's. Nothing here reads or writes the stack.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+from eventflow_local.aws import KAFKA_EVENT_TYPES, function_arn, local_msk_arn
 from eventflow_local.eventsources.config import EsmConfigError, parse_config
 from eventflow_local.eventsources.destinations import DestinationError, FailureDestinations
 from eventflow_local.eventsources.dynamodb.mapping import DynamoStreamEventSource
@@ -21,111 +26,138 @@ from eventflow_local.eventsources.schedule.source import (
     is_enabled,
 )
 from eventflow_local.runtime.functions import FunctionRuntime, function_name
-from eventflow_local.template.sam import LOCAL_ACCOUNT, EventSpec
-
-if TYPE_CHECKING:
-    from eventflow_local.stack import Stack
-
-KAFKA_EVENT_TYPES = ("MSK", "SelfManagedKafka")
-LOCAL_MSK_ARN = f"arn:aws:kafka:us-east-1:{LOCAL_ACCOUNT}:cluster/eventflow-local/00000000-0000-0000-0000-000000000000-1"
+from eventflow_local.template.sam import EventSpec
 
 
-def destinations(stack: Stack) -> FailureDestinations:
-    """The stack's OnFailure destinations (made on first use)."""
-    if stack.destinations is None:
-        stack.destinations = FailureDestinations(stack.state_dir)
-    return stack.destinations
+@dataclass(frozen=True)
+class SourceContext:
+    """What the event sources need of the running stack."""
+
+    bootstrap_servers: str
+    region: str
+    state_dir: Path
+    #: a DynamoDB Streams client of the stack's DynamoDB (made when a stream source starts)
+    streams_client: Callable[[], Any]
+    destinations: FailureDestinations
+    log: Callable[[str], None]
+    #: seconds between GetRecords calls of the DynamoDB stream pollers
+    stream_poll_interval: float
 
 
-def on_failure(stack: Stack, event: EventSpec) -> Any:
+@dataclass
+class StartedSources:
+    """The started sources (stop them in reverse order) and the start-up findings."""
+
+    sources: list[Any] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def on_failure(context: SourceContext, event: EventSpec) -> Any:
     """The event's resolved OnFailure destination (None when it has none)."""
     target = ((event.properties.get("DestinationConfig") or {}).get("OnFailure") or {}).get(
         "Destination"
     )
     if not target:
         return None
-    return destinations(stack).resolve(
+    return context.destinations.resolve(
         str(target),
-        bootstrap_servers=stack.bootstrap_servers,
+        bootstrap_servers=context.bootstrap_servers,
         source_topics=[str(t) for t in event.properties.get("Topics", [])],
     )
 
 
 def stream_source(
-    stack: Stack, logical_id: str, event: EventSpec, runtime: FunctionRuntime, function_arn: str
+    context: SourceContext,
+    logical_id: str,
+    event: EventSpec,
+    runtime: FunctionRuntime,
+    arn: str,
 ) -> Any:
     """The Kafka or DynamoDB stream source of ``event`` (EsmConfigError: AWS refuses it)."""
-    assert stack.dynamo is not None
     if event.type == "DynamoDB":
         parse_config(logical_id, event.name, event.type, event.properties)  # refuse first
         return DynamoStreamEventSource(
             logical_id,
             event,
             runtime,
-            stack.dynamo.streams(),
+            context.streams_client(),
             stream_arn=str(event.properties.get("Stream")),
-            state_dir=stack.state_dir,
-            destination=on_failure(stack, event),
-            function_arn=function_arn,
-            log=stack.log,
-            poll_interval=stack.stream_poll_interval,
+            state_dir=context.state_dir,
+            destination=on_failure(context, event),
+            function_arn=arn,
+            log=context.log,
+            poll_interval=context.stream_poll_interval,
         )
     self_managed = event.type == "SelfManagedKafka"
     return KafkaEventSourceMapping(
         logical_id,
         event,
         runtime,
-        stack.bootstrap_servers,
+        context.bootstrap_servers,
         event_source_arn=None
         if self_managed
-        else str(event.properties.get("Stream") or LOCAL_MSK_ARN),
+        else str(event.properties.get("Stream") or local_msk_arn(context.region)),
         self_managed=self_managed,
-        destinations=destinations(stack),
-        log=stack.log,
+        destinations=context.destinations,
+        log=context.log,
         # the runtime logs one line per invocation; the mapping adds failures
-        options=EsmOptions(log_invocations=False, region=stack.region),
+        options=EsmOptions(log_invocations=False, region=context.region),
     )
 
 
-def _source_for(stack: Stack, logical_id: str, runtime: FunctionRuntime, event: EventSpec) -> Any:
+def _source_for(
+    context: SourceContext,
+    found: StartedSources,
+    logical_id: str,
+    runtime: FunctionRuntime,
+    event: EventSpec,
+) -> Any:
     """The started-to-be source of one event, or None (refused, skipped, or the API's)."""
     where = f"{logical_id}.{event.name}"
     if event.type in KAFKA_EVENT_TYPES or event.type == "DynamoDB":
-        arn = (
-            f"arn:aws:lambda:{stack.region}:{LOCAL_ACCOUNT}:function:{function_name(runtime.spec)}"
-        )
+        arn = function_arn(function_name(runtime.spec), context.region)
         try:
-            source = stream_source(stack, logical_id, event, runtime, arn)
+            source = stream_source(context, logical_id, event, runtime, arn)
         except EsmConfigError as exc:
-            stack.refused.append(str(exc))
+            found.refused.append(str(exc))
             return None
         except DestinationError as exc:
-            stack.skipped.append(f"{where}: DestinationConfig: {exc}; not started")
+            found.skipped.append(f"{where}: DestinationConfig: {exc}; not started")
             return None
-        stack.skipped.extend(source.config.not_emulated)
+        found.skipped.extend(source.config.not_emulated)
         return source if source.config.enabled else None
     if event.type in ("Schedule", "ScheduleV2"):
         if not is_enabled(event):
-            stack.skipped.append(f"{where}: schedule disabled in the template")
+            found.skipped.append(f"{where}: schedule disabled in the template")
             return None
         try:
             return ScheduleEventSource(
-                logical_id, event, runtime, region=stack.region, log=stack.log
+                logical_id, event, runtime, region=context.region, log=context.log
             )
         except ScheduleError as exc:
-            stack.skipped.append(f"{where}: {exc}")
+            found.skipped.append(f"{where}: {exc}")
             return None
     if event.type not in ("Api", "HttpApi"):  # those are served by the API server
-        stack.skipped.append(f"{where}: event type {event.type} is not emulated")
+        found.skipped.append(f"{where}: event type {event.type} is not emulated")
     return None
 
 
-def start_event_sources(stack: Stack) -> None:
-    """Start the event sources of every running function; they join ``stack.sources``."""
-    assert stack.template is not None and stack.dynamo is not None
-    for logical_id, runtime in stack.runtimes.items():
-        for event in runtime.spec.events:
-            source = _source_for(stack, logical_id, runtime, event)
-            if source is not None:
-                source.start()
-                stack.sources.append(source)
+def start_event_sources(
+    runtimes: Mapping[str, FunctionRuntime], context: SourceContext
+) -> StartedSources:
+    """Start the event sources of every running function; if one fails to start, those
+    already started are stopped before the error goes up."""
+    found = StartedSources()
+    try:
+        for logical_id, runtime in runtimes.items():
+            for event in runtime.spec.events:
+                source = _source_for(context, found, logical_id, runtime, event)
+                if source is not None:
+                    source.start()
+                    found.sources.append(source)
+    except BaseException:
+        for source in reversed(found.sources):
+            source.stop()
+        raise
+    return found

@@ -4,8 +4,9 @@ Local), or an external endpoint (DynamoDB Local, LocalStack), and the template's
 Credentials are always dummies: nothing here can reach real AWS. Tables that already exist are
 reused as they are (a restarted harness keeps its data); missing streams and TTL are switched on.
 SAM's ``AWS::Serverless::SimpleTable`` is created as the DynamoDB table SAM turns it into. Each
-table's real name, ARN and stream ARN are registered in ``SamTemplate.attributes`` so that
-``!Ref Table``, ``!GetAtt Table.Arn`` and ``!GetAtt Table.StreamArn`` resolve to it.
+table's real name, ARN and stream ARN are returned (``CreatedTables.physical_ids``); the stack
+reads the template again with them, so that ``!Ref Table``, ``!GetAtt Table.Arn`` and
+``!GetAtt Table.StreamArn`` resolve to it.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from eventflow_local.aws import DEFAULT_REGION
 from eventflow_local.template.sam import SamTemplate
 
 DUMMY_CREDENTIALS = {
@@ -80,12 +82,12 @@ class DynamoEndpoint:
 
     url: str
     kind: str  # "moto" (embedded), "dynamodb-local" (embedded), "localstack", or "external"
-    region: str = "us-east-1"
+    region: str = DEFAULT_REGION
     services_url: str | None = None
     _servers: list[Any] = field(default_factory=list, repr=False)
 
     @classmethod
-    def connect(cls, url: str, region: str = "us-east-1") -> DynamoEndpoint:
+    def connect(cls, url: str, region: str = DEFAULT_REGION) -> DynamoEndpoint:
         kind = "localstack" if is_localstack(url) else "external"
         return cls(url.rstrip("/"), kind, region, url.rstrip("/") if kind == "localstack" else None)
 
@@ -94,7 +96,7 @@ class DynamoEndpoint:
         cls,
         host: str = "127.0.0.1",
         port: int = 0,
-        region: str = "us-east-1",
+        region: str = DEFAULT_REGION,
         log_path: Path | None = None,
     ) -> DynamoEndpoint:
         """Start a moto server (eventflow_local/services/moto_server.py: its own process, its own data) on ``port``
@@ -111,7 +113,7 @@ class DynamoEndpoint:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        region: str = "us-east-1",
+        region: str = DEFAULT_REGION,
         log_dir: Path | None = None,
         log: Callable[[str], None] = print,
         environ: Mapping[str, str] | None = None,
@@ -224,20 +226,37 @@ def _ensure_ttl(client: Any, name: str, attribute: str | None, log: Callable[[st
         )
 
 
+class CreatedTables(NamedTuple):
+    """``tables``: logical id -> ``{"Ref": name, "Arn", "StreamArn"?, "State": "created" |
+    "reused"}``; ``refused``: ``"<LogicalId>: <Code>: <Message>"`` for each table DynamoDB
+    refused (CloudFormation would not create it either)."""
+
+    tables: dict[str, dict[str, Any]]
+    refused: list[str]
+
+    def physical_ids(self) -> dict[str, dict[str, Any]]:
+        """What ``!Ref`` / ``!GetAtt`` of each table resolve to (``SamTemplate.physical_ids``)."""
+        return {
+            lid: {k: v for k, v in attrs.items() if k != "State"}
+            for lid, attrs in self.tables.items()
+        }
+
+
 def ensure_tables(
     template: SamTemplate,
     client: Any,
     *,
     table_prefix: str = "",
     log: Callable[[str], None] = print,
-) -> dict[str, dict[str, Any]]:
-    """Create (or reuse) every table of the template; register and return their attributes.
+) -> CreatedTables:
+    """Create (or reuse) every table of the template and return their attributes.
 
     The table name is the template's ``TableName`` if it sets one, else ``<prefix><LogicalId>``.
     ``AWS::Serverless::SimpleTable`` resources are created as SAM creates them (one hash key,
-    on-demand unless ``ProvisionedThroughput`` is set); a table DynamoDB refuses is added to
-    ``template.refused`` and the others are still created.
+    on-demand unless ``ProvisionedThroughput`` is set); a table DynamoDB refuses is returned in
+    ``refused`` and the others are still created. The template itself is not changed.
     """
+    refused: list[str] = []
     existing: set[str] = set()
     for page in client.get_paginator("list_tables").paginate():
         existing.update(page.get("TableNames", []))
@@ -258,7 +277,7 @@ def ensure_tables(
                 if error.get("Code") != "ResourceInUseException":
                     # DynamoDB refuses the table (keys, indexes ...): CloudFormation would not
                     # create it either; the rest of the stack still starts
-                    template.refuse(f"{logical_id}: {error.get('Code')}: {error.get('Message')}")
+                    refused.append(f"{logical_id}: {error.get('Code')}: {error.get('Message')}")
                     continue
                 state = "reused"
             table = _wait_active(client, name)
@@ -266,6 +285,5 @@ def ensure_tables(
         attrs: dict[str, Any] = {"Ref": name, "Arn": table["TableArn"], "State": state}
         if table.get("LatestStreamArn"):
             attrs["StreamArn"] = table["LatestStreamArn"]
-        template.attributes[logical_id] = {k: v for k, v in attrs.items() if k != "State"}
         registered[logical_id] = attrs
-    return registered
+    return CreatedTables(registered, refused)

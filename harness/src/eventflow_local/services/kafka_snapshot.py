@@ -2,9 +2,9 @@
 
 The bundled broker (Tansu) keeps everything in memory. When DynamoDB keeps its tables across a
 restart (``--dynamodb local``), fresh topics would contradict them: MSK keeps a topic's records and
-a consumer group's committed offsets, and offsets never start again at 0, while this project's
-tables hold state derived from them (the dead letters' ids are ``topic-partition@offset``; the
-earthquake regions remember the last offset folded in per partition). A topic that restarted at
+a consumer group's committed offsets, and offsets never start again at 0, while an app's tables
+may hold state derived from them (ids of parked records such as ``topic-partition@offset``, the
+last offset folded in per partition). A topic that restarted at
 offset 0 would have new records taken for ones already counted, and parked records overwritten.
 
 So, when the stack stops with a broker of its own, ``save`` writes every record of the template's
@@ -24,13 +24,10 @@ import json
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
-
-if TYPE_CHECKING:
-    from eventflow_local.stack import Stack
 
 SNAPSHOT = Path("kafka") / "snapshot.jsonl"
 Log = Callable[[str], None]
@@ -176,31 +173,43 @@ def restore(bootstrap: str, path: Path, log: Log) -> tuple[int, int] | None:
     return records, groups
 
 
-def restore_for(stack: Stack) -> None:
-    """At start: the last stop's records and offsets into the stack's fresh topics, or a line
-    in the start-up report when tables were kept but the topics were not."""
-    restored = restore(stack.bootstrap_servers, stack.state_dir / SNAPSHOT, stack.log)
+def restore_for(
+    bootstrap_servers: str,
+    state_dir: Path,
+    *,
+    tables_reused: bool,
+    log: Callable[[str], None],
+) -> str | None:
+    """At start: the last stop's records and offsets into the fresh topics. Returns the line
+    for the start-up report when tables were kept but the topics were not (else None)."""
+    restored = restore(bootstrap_servers, state_dir / SNAPSHOT, log)
     if restored is not None:
-        stack.log(
+        log(
             f"kafka: {restored[0]} records and the offsets of {restored[1]} consumer groups "
             "restored from the last stop"
         )
-    elif any(attrs.get("State") == "reused" for attrs in stack.tables.values()):
-        stack.skipped.append(
-            "Kafka topics of the last run: not saved (it did not stop cleanly); the topics "
-            "start empty at offset 0 while the tables kept their data, so state that names "
-            "offsets (dead-letter ids, a consumer's per-partition offsets) meets new records at "
-            "offsets it has seen: for a clean slate stop, then start with --in-memory or remove "
-            f"{stack.state_dir / 'dynamodb'}"
-        )
+        return None
+    if not tables_reused:
+        return None
+    return (
+        "Kafka topics of the last run: not saved (it did not stop cleanly); the topics "
+        "start empty at offset 0 while the tables kept their data, so state that names "
+        "offsets (dead-letter ids, a consumer's per-partition offsets) meets new records at "
+        "offsets it has seen: for a clean slate stop, then start with --in-memory or remove "
+        f"{state_dir / 'dynamodb'}"
+    )
 
 
-def save_for(stack: Stack, groups: Iterable[str]) -> None:
+def save_for(
+    bootstrap_servers: str,
+    topics: Iterable[str],
+    groups: Iterable[str],
+    state_dir: Path,
+    log: Callable[[str], None],
+) -> None:
     """At stop, after the functions, before the broker: the topics and ``groups``' offsets."""
     try:
-        records, saved = save(
-            stack.bootstrap_servers, stack.topics, groups, stack.state_dir / SNAPSHOT
-        )
-        stack.log(f"kafka: {records} records and {saved} consumer groups saved for the next start")
+        records, saved = save(bootstrap_servers, topics, groups, state_dir / SNAPSHOT)
+        log(f"kafka: {records} records and {saved} consumer groups saved for the next start")
     except Exception as exc:  # the tables are kept; this run's topics are not
-        stack.log(f"kafka: saving the topics failed: {exc!r}")
+        log(f"kafka: saving the topics failed: {exc!r}")

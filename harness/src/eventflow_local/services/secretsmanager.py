@@ -71,10 +71,13 @@ def _true(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
 
 
-def ensure_secrets(template: SamTemplate, endpoint: Any) -> tuple[dict[str, str], list[str]]:
+def ensure_secrets(
+    template: SamTemplate, endpoint: Any
+) -> tuple[dict[str, dict[str, str]], list[str]]:
     """Create (or reuse) every secret of ``template`` on ``endpoint`` (a ``DynamoEndpoint``:
-    moto's server, the one beside DynamoDB Local, and LocalStack serve Secrets Manager too); register ``!Ref`` = its ARN.
-    Returns logical id -> ARN, and the "not emulated" lines for another endpoint."""
+    moto's server, the one beside DynamoDB Local, and LocalStack serve Secrets Manager too).
+    Returns logical id -> ``{"Ref": ARN, "Id": ARN, "Name": name}`` (``!Ref`` of a secret is
+    its ARN), and the "not emulated" lines for another endpoint."""
     declared = template.resources_of("AWS::SecretsManager::Secret")
     if declared and not endpoint.emulates_services:
         return {}, [
@@ -85,7 +88,7 @@ def ensure_secrets(template: SamTemplate, endpoint: Any) -> tuple[dict[str, str]
     if not declared:
         return {}, []
     client = endpoint.client("secretsmanager")
-    out: dict[str, str] = {}
+    out: dict[str, dict[str, str]] = {}
     for logical_id, res in declared.items():
         props = template.resolve(res.get("Properties") or {})
         name = str(props.get("Name") or f"{template.stack_name}-{logical_id}")
@@ -101,6 +104,5 @@ def ensure_secrets(template: SamTemplate, endpoint: Any) -> tuple[dict[str, str]
             if exc.response["Error"]["Code"] != "ResourceExistsException":
                 raise
             arn = client.describe_secret(SecretId=name)["ARN"]
-        template.attributes[logical_id] = {"Ref": arn, "Id": arn, "Name": name}
-        out[logical_id] = arn
+        out[logical_id] = {"Ref": arn, "Id": arn, "Name": name}
     return out, []

@@ -31,7 +31,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-LOCAL_ACCOUNT = "123456789012"
+from eventflow_local.aws import LOCAL_ACCOUNT
+
 # Logical ids SAM generates for implicit resources a template may reference.
 SAM_IMPLICIT = ("ServerlessRestApi", "ServerlessHttpApi", "ServerlessDeploymentApplication")
 _SUB_VAR = re.compile(r"\$\{([^}]+)\}")

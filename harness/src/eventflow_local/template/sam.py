@@ -34,7 +34,8 @@ from typing import Any
 
 from cfn_tools import load_yaml
 
-from eventflow_local.template.cfn import LOCAL_ACCOUNT, NO_VALUE, CfnTemplate, TemplateError
+from eventflow_local.aws import DEFAULT_REGION, LOCAL_ACCOUNT, function_arn
+from eventflow_local.template.cfn import NO_VALUE, CfnTemplate, TemplateError
 from eventflow_local.template.globals import apply_globals, parse_globals
 from eventflow_local.template.inventory import resource_lines
 from eventflow_local.template.lambda_resources import (
@@ -175,17 +176,36 @@ class SamTemplate(CfnTemplate):
         self,
         path: Path | str = DEFAULT_TEMPLATE,
         parameters: Mapping[str, Any] | None = None,
-        region: str = "us-east-1",
+        region: str = DEFAULT_REGION,
         stack_name: str = "eventflow-local",
+        physical_ids: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
+        """``physical_ids``: what the resources created locally are called (logical id ->
+        ``{"Ref": ..., "Arn": ..., ...}``, from ``services``); ``!Ref`` and ``!GetAtt`` of
+        those resources resolve to them. A template read without them resolves a table's
+        ``!Ref`` to its logical id: read it again with them once the resources exist
+        (``with_physical_ids``), so that nothing depends on the order things start in."""
         self.path = Path(path)
+        self._parameter_values = dict(parameters or {})
         self.root = self.path.parent
         doc = load_document(self.path)
         self.globals = parse_globals(doc)
         self._refused: dict[str, None] = {}
         self._noted: dict[str, dict[str, None]] = {}
         super().__init__(doc, parameters or {}, region, stack_name)
+        for logical_id, attrs in (physical_ids or {}).items():
+            self.attributes[logical_id] = dict(attrs)
         self._register_functions()
+
+    def with_physical_ids(self, physical_ids: Mapping[str, Mapping[str, Any]]) -> SamTemplate:
+        """The same template, read again with the physical ids of its created resources."""
+        return SamTemplate(
+            self.path,
+            self._parameter_values,
+            region=self.region,
+            stack_name=self.stack_name,
+            physical_ids=physical_ids,
+        )
 
     # ------------------------------------------------------------------ findings
     def refuse(self, line: str) -> None:
@@ -289,7 +309,7 @@ class SamTemplate(CfnTemplate):
         for lid, _ in self._function_ids():
             raw = (self.doc["Resources"][lid].get("Properties") or {}).get("FunctionName")
             name = str(self.resolve_at(lid, raw) if raw is not None else lid)
-            arn = f"arn:aws:lambda:{self.region}:{LOCAL_ACCOUNT}:function:{name}"
+            arn = function_arn(name, self.region)
             self.attributes[lid] = {"Ref": name, "Arn": arn}
 
     def functions(self) -> dict[str, FunctionSpec]:

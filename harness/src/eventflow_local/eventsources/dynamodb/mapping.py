@@ -31,12 +31,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from eventflow_local.aws import function_arn as arn_of_function
 from eventflow_local.events.shapes import dynamodb_stream_event
 from eventflow_local.eventsources.config import EsmConfigError, parse_config
 from eventflow_local.eventsources.engine import Batch, Engine, EngineOptions, Entry
 from eventflow_local.eventsources.failures import ddb_stream_failure
 from eventflow_local.runtime.invocation import InvocationResult, Invoker
-from eventflow_local.template.sam import LOCAL_ACCOUNT, EventSpec
+from eventflow_local.template.sam import EventSpec
 
 __all__ = ["Checkpoint", "DynamoStreamEventSource"]
 
@@ -121,9 +122,7 @@ class DynamoStreamEventSource:
         self.client = streams_client
         self.stream_arn = stream_arn
         self.destination = destination
-        self.function_arn = (
-            function_arn or f"arn:aws:lambda:us-east-1:{LOCAL_ACCOUNT}:function:{function_name}"
-        )
+        self.function_arn = function_arn or arn_of_function(function_name)
         self.log = log
         self.poll_interval = poll_interval
         self.name = f"{function_name}.{event.name}"

@@ -1,4 +1,7 @@
-"""What the shared engine asks of the Kafka source: events, item identifiers, failure records.
+"""What the shared engine asks of the Kafka source (``engine.SourceAdapter``): events, item
+identifiers, failure records. ``KafkaBatches`` is handed to the engine by the mapping
+(``mapping.py``), which owns the consumer and the partitions; it tells the mapping which
+partitions have settled records through ``on_settled``.
 
 Lambda's Kafka event (AWS page "Using Lambda with Amazon MSK", event example): ``records`` keyed
 by ``<topic>-<partition>``, each record with topic, partition, offset, timestamp, timestampType,
@@ -23,28 +26,42 @@ from eventflow_local.runtime.invocation import InvocationResult, Invoker
 if TYPE_CHECKING:
     from eventflow_local.eventsources.destinations import FailureDestination
 
-__all__ = ["KafkaBatchSource"]
+__all__ = ["KafkaBatches"]
 
 
-class KafkaBatchSource:
-    """The engine's source methods of ``KafkaEventSourceMapping``."""
+class KafkaBatches:
+    """The Kafka mapping's side of the engine: how a batch becomes a Lambda event, which record
+    a partial batch response names, and where a record given up on goes."""
 
-    bootstrap_servers: str
-    event_source_arn: str | None
-    self_managed: bool
-    invoker: Invoker
-    function_name: str
-    function_arn: str
-    destination: FailureDestination | None
-    stats: Stats
-    log: Callable[[str], None]
-    _by_key: dict[str, Any]
+    def __init__(
+        self,
+        *,
+        function_name: str,
+        function_arn: str,
+        invoker: Invoker,
+        bootstrap_servers: str,
+        event_source_arn: str | None,
+        self_managed: bool,
+        destination: FailureDestination | None,
+        stats: Stats,
+        on_settled: Callable[[set[str]], None],
+        log: Callable[[str], None],
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.function_name = function_name
+        self.function_arn = function_arn
+        self.invoker = invoker
+        self.bootstrap_servers = bootstrap_servers
+        self.event_source_arn = event_source_arn
+        self.self_managed = self_managed
+        self.destination = destination
+        self.stats = stats
+        self._on_settled = on_settled
+        self.log = log
+        self._wall_clock = wall_clock
 
     def trigger(self, topic: str) -> str:
         return f"kafka:{topic}"
-
-    def _wall_clock(self) -> float:
-        return time.time()
 
     def _event(self, records: list[Any]) -> dict[str, Any]:
         return kafka_event(
@@ -96,10 +113,7 @@ class KafkaBatchSource:
         return None
 
     def settled(self, entries: list[Entry]) -> None:
-        for key in {e.lane for e in entries}:
-            part = self._by_key.get(key)
-            if part is not None:
-                part.dirty = True
+        self._on_settled({e.lane for e in entries})
 
     def describe(self, entries: list[Entry]) -> str:
         spans: dict[str, list[int]] = {}

@@ -43,9 +43,8 @@ from typing import TYPE_CHECKING, Any
 from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
+from eventflow_local.aws import KAFKA_EVENT_TYPES, function_arn, local_msk_arn
 from eventflow_local.eventsources.config import (
-    DEFAULT_MSK_ARN,
-    KAFKA_TYPES,
     EsmConfigError,
     parse_config,
 )
@@ -56,18 +55,18 @@ from eventflow_local.eventsources.engine import (
     Entry,
     Stats,
 )
-from eventflow_local.eventsources.kafka.batches import KafkaBatchSource
+from eventflow_local.eventsources.kafka.batches import KafkaBatches
 from eventflow_local.eventsources.kafka.decode import FetchGuard
 from eventflow_local.eventsources.kafka.offsets import latest_offsets, start_offsets
+from eventflow_local.eventsources.kafka.partitions import Partitions
 from eventflow_local.eventsources.kafka.records import lenient_header_names, record_size
 from eventflow_local.runtime.invocation import Invoker
-from eventflow_local.template.sam import LOCAL_ACCOUNT, EventSpec
+from eventflow_local.template.sam import EventSpec
 
 if TYPE_CHECKING:
     from eventflow_local.eventsources.destinations import FailureDestination, FailureDestinations
 
 __all__ = [
-    "DEFAULT_MSK_ARN",
     "MAX_PAYLOAD_BYTES",
     "EsmOptions",
     "EsmStats",
@@ -99,19 +98,7 @@ class EsmOptions:
     wall_clock: Callable[[], float] = time.time
 
 
-class _Partition:
-    __slots__ = ("committed", "dirty", "key", "next_offset", "start", "tp")
-
-    def __init__(self, tp: TopicPartition) -> None:
-        self.tp = tp
-        self.key = f"{tp.topic}-{tp.partition}"
-        self.committed: int | None = None
-        self.next_offset: int | None = None  # offset after the last record fetched
-        self.start = 0  # where reading started (nothing to commit before it)
-        self.dirty = False
-
-
-class KafkaEventSourceMapping(KafkaBatchSource):
+class KafkaEventSourceMapping:
     """One Kafka event source mapping: a consumer of ``event``'s topic invoking ``invoker``.
 
     ``event_source_arn``/``self_managed`` default from the event. ``destinations`` resolves
@@ -132,7 +119,7 @@ class KafkaEventSourceMapping(KafkaBatchSource):
         log: Callable[[str], None] = print,
         options: EsmOptions | None = None,
     ) -> None:
-        if event.type not in KAFKA_TYPES:
+        if event.type not in KAFKA_EVENT_TYPES:
             raise EsmConfigError(f"{function_name}.{event.name}", "Type", "not a Kafka event")
         self.config = cfg = parse_config(function_name, event.name, event.type, event.properties)
         self.function_name = function_name
@@ -145,7 +132,9 @@ class KafkaEventSourceMapping(KafkaBatchSource):
             event.type == "SelfManagedKafka" if self_managed is None else self_managed
         )
         self.event_source_arn: str | None = (
-            None if self.self_managed else (event_source_arn or cfg.stream or DEFAULT_MSK_ARN)
+            None
+            if self.self_managed
+            else (event_source_arn or cfg.stream or local_msk_arn(opts.region))
         )
         self.topics = cfg.topics
         self.group_id = cfg.group_id
@@ -166,10 +155,27 @@ class KafkaEventSourceMapping(KafkaBatchSource):
             self.destination = destinations.resolve(
                 cfg.on_failure, bootstrap_servers=bootstrap_servers, source_topics=list(self.topics)
             )
-        self.function_arn = f"arn:aws:lambda:{opts.region}:{LOCAL_ACCOUNT}:function:{function_name}"
+        self.function_arn = function_arn(function_name, opts.region)
+        self.stats = Stats()
+        #: the partitions seen so far, their offsets and the consumer's assignment
+        self.partitions = Partitions()
+        self.batches = KafkaBatches(
+            function_name=function_name,
+            function_arn=self.function_arn,
+            invoker=invoker,
+            bootstrap_servers=bootstrap_servers,
+            event_source_arn=self.event_source_arn,
+            self_managed=self.self_managed,
+            destination=self.destination,
+            stats=self.stats,
+            on_settled=self.partitions.mark_settled,
+            log=log,
+            wall_clock=opts.wall_clock,
+        )
         self.engine = Engine(
             cfg,
-            self,
+            self.batches,
+            stats=self.stats,
             cross_lane=True,
             envelope=300 + len(bootstrap_servers) + len(self.event_source_arn or ""),
             options=EngineOptions(
@@ -182,12 +188,8 @@ class KafkaEventSourceMapping(KafkaBatchSource):
             log=log,
             log_invocations=opts.log_invocations,
         )
-        self.stats = self.engine.stats
         self._consumer: KafkaConsumer | None = None
         self._guard: FetchGuard
-        self._parts: dict[TopicPartition, _Partition] = {}
-        self._by_key: dict[str, _Partition] = {}
-        self._assigned: set[TopicPartition] = set()
         self._next_refresh = 0.0
         self._initial_assignment_done = False
         self._thread: threading.Thread | None = None
@@ -202,12 +204,9 @@ class KafkaEventSourceMapping(KafkaBatchSource):
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def _wall_clock(self) -> float:
-        return self.options.wall_clock()
-
     def committed_offsets(self) -> dict[TopicPartition, int | None]:
         """The offsets this mapping committed last, per assigned partition."""
-        return {tp: part.committed for tp, part in self._parts.items()}
+        return self.partitions.committed_offsets()
 
     def open(self) -> None:
         """Connect and assign the partitions (done by ``start``/``poll_once`` when needed)."""
@@ -245,11 +244,9 @@ class KafkaEventSourceMapping(KafkaBatchSource):
             self.log(f"[esm] {self.function_name}: final commit failed: {exc}")
         finally:
             consumer.close(autocommit=False)
-            for part in self._parts.values():
+            for part in self.partitions:
                 self.engine.drop_lane(part.key)
-            self._parts.clear()
-            self._by_key.clear()
-            self._assigned = set()
+            self.partitions.clear()
             self._initial_assignment_done = False
 
     def start(self) -> None:
@@ -300,7 +297,7 @@ class KafkaEventSourceMapping(KafkaBatchSource):
                     return True
                 if clock() >= deadline:
                     return False
-                if len(targets) != len(self._parts):
+                if len(targets) != len(self.partitions):
                     targets = self._end_offsets()
 
     def run_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
@@ -351,14 +348,12 @@ class KafkaEventSourceMapping(KafkaBatchSource):
             for topic in self.topics
             for p in sorted(consumer.partitions_for_topic(topic) or ())
         ]
-        new = [tp for tp in found if tp not in self._parts]
+        new = [tp for tp in found if tp not in self.partitions]
         if not new:
             return
         for tp in new:
-            part = self._parts[tp] = _Partition(tp)
-            self._by_key[part.key] = part
-            self.engine.lane(part.key)
-        self._sync_assignment(consumer)
+            self.engine.lane(self.partitions.add(tp).key)
+        self.partitions.sync_assignment(consumer, self.engine.blocked_lanes())
         starts = start_offsets(
             consumer,
             new,
@@ -370,7 +365,7 @@ class KafkaEventSourceMapping(KafkaBatchSource):
         )
         commit = {}
         for tp, (offset, committed) in starts.items():
-            part = self._parts[tp]
+            part = self.partitions[tp]
             consumer.seek(tp, offset)
             part.next_offset = part.start = offset
             if committed:
@@ -380,7 +375,7 @@ class KafkaEventSourceMapping(KafkaBatchSource):
         if commit:  # a restart must resume here, not at a later "latest"
             consumer.commit(commit)
             for tp in commit:
-                self._parts[tp].committed = commit[tp].offset
+                self.partitions[tp].committed = commit[tp].offset
 
     def _latest_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
         assert self._consumer is not None
@@ -388,38 +383,17 @@ class KafkaEventSourceMapping(KafkaBatchSource):
             self._consumer, tps, self.bootstrap_servers, self.options.consumer_config
         )
 
-    def _sync_assignment(self, consumer: KafkaConsumer) -> None:
-        """Assign the partitions that may fetch: all but those with a batch being retried.
-
-        A partition comes back at the offset after the last record it fetched (its unsent records
-        stay buffered). Leaving the assignment, rather than ``pause()``, keeps the client from
-        holding fetched data of a partition it will not return.
-        """
-        blocked = self.engine.blocked_lanes()
-        wanted = {tp for tp, part in self._parts.items() if part.key not in blocked}
-        if wanted == self._assigned:
-            return
-        added = wanted - self._assigned
-        if wanted:
-            consumer.assign(list(wanted))
-        else:
-            consumer.unsubscribe()
-        self._assigned = wanted
-        for tp in added:
-            offset = self._parts[tp].next_offset
-            if offset is not None:
-                consumer.seek(tp, offset)
-
     def _end_offsets(self) -> dict[TopicPartition, int]:
         assert self._consumer is not None
-        tps = list(self._parts)
+        tps = self.partitions.topic_partitions()
         return dict(self._consumer.end_offsets(tps)) if tps else {}
 
     def _idle(self, targets: Mapping[TopicPartition, int]) -> bool:
         consumer = self._consumer
         if consumer is None or not self.engine.idle():
             return False
-        for tp, part in self._parts.items():
+        for part in self.partitions:
+            tp = part.tp
             position = part.next_offset
             if position is None:
                 return False
@@ -436,7 +410,7 @@ class KafkaEventSourceMapping(KafkaBatchSource):
         clock = self.options.clock
         self._refresh_partitions()
         wait = self.engine.wait_time(clock(), max_wait)
-        if self._assigned:
+        if self.partitions.assigned:
             try:
                 fetched = consumer.poll(
                     timeout_ms=int(wait * 1000), max_records=self.options.max_poll_records
@@ -455,7 +429,7 @@ class KafkaEventSourceMapping(KafkaBatchSource):
             retries = False
             # what succeeded is committed before the next batches run
             self._commit(consumer)
-        self._sync_assignment(consumer)
+        self.partitions.sync_assignment(consumer, self.engine.blocked_lanes())
         self._commit(consumer)
         return self.stats.invocations - before
 
@@ -463,8 +437,8 @@ class KafkaEventSourceMapping(KafkaBatchSource):
         """After ``poll`` raised: queue each batch that cannot be decoded as a record to give up
         on (in its partition's order) and move the partition past it. False: none found."""
         found = False
-        for tp in list(self._assigned):
-            part = self._parts[tp]
+        for tp in list(self.partitions.assigned):
+            part = self.partitions[tp]
             bad = self._guard.find_bad(tp, consumer.position(tp))
             if bad is None:
                 continue
@@ -494,7 +468,7 @@ class KafkaEventSourceMapping(KafkaBatchSource):
         flt = self.filter
         metadata = self._filter_metadata if self._filter_uses_metadata else None
         for tp, records in fetched.items():
-            part = self._parts.get(tp)
+            part = self.partitions.get(tp)
             if part is None or not records:
                 continue
             part.dirty = True
@@ -508,21 +482,5 @@ class KafkaEventSourceMapping(KafkaBatchSource):
 
     # ------------------------------------------------------------------ commits
     def _commit(self, consumer: KafkaConsumer) -> None:
-        offsets = {}
-        dirty = []
-        for tp, part in self._parts.items():
-            if not part.dirty:
-                continue
-            dirty.append(part)
-            first = self.engine.unsettled(part.key)
-            point = int(first.rec.offset) if first is not None else part.next_offset
-            floor = part.start if part.committed is None else part.committed
-            if point is not None and point > floor:
-                offsets[tp] = OffsetAndMetadata(point, "", -1)
-        if offsets:
-            consumer.commit(offsets)  # on error the partitions stay dirty: committed next cycle
+        if self.partitions.commit(consumer, self.engine.unsettled):
             self.stats.commits += 1
-            for tp, om in offsets.items():
-                self._parts[tp].committed = om.offset
-        for part in dirty:
-            part.dirty = False

@@ -15,9 +15,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from eventflow_local.aws import DEFAULT_REGION, LOCAL_ACCOUNT
 from eventflow_local.events.shapes import schedule_event
 from eventflow_local.runtime.invocation import Invoker
-from eventflow_local.template.sam import LOCAL_ACCOUNT, EventSpec
+from eventflow_local.template.sam import EventSpec
 
 Log = Callable[[str], None]
 _UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
@@ -64,7 +65,7 @@ class ScheduleEventSource:
         event: EventSpec,
         invoker: Invoker,
         *,
-        region: str = "us-east-1",
+        region: str = DEFAULT_REGION,
         stack_name: str = "eventflow-local",
         log: Log = print,
         period_s: float | None = None,

@@ -1,0 +1,51 @@
+"""What API Gateway serves for a template: the REST routes of the running functions with what
+each needs (``auth_plan``), the HTTP API routes (``httpapi``), the REST stage, and what is
+refused or not emulated about them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from eventflow_local.apigw.auth_plan import AuthPlan, plan_auth
+from eventflow_local.apigw.httpapi import HttpRoute, http_routes
+from eventflow_local.template.sam import Route, SamTemplate
+
+#: the stage SAM's implicit API deploys when the template names none
+DEFAULT_STAGE = "Prod"
+
+
+@dataclass
+class ApiPlan:
+    auth: AuthPlan
+    http_routes: list[HttpRoute]
+    stage: str
+    refused: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def routes(self) -> list[Route]:
+        """The REST routes that start (a refused route does not)."""
+        return [route for route, _ in self.auth.routes]
+
+
+def rest_api_stage(template: SamTemplate) -> str:
+    """The ``StageName`` of the template's ``AWS::Serverless::Api`` (SAM's default: Prod)."""
+    for props in template.resources_of("AWS::Serverless::Api").values():
+        stage = template.resolve(props.get("Properties", {})).get("StageName")
+        if stage:
+            return str(stage)
+    return DEFAULT_STAGE
+
+
+def plan_api(template: SamTemplate, running: set[str]) -> ApiPlan:
+    """The API of the ``running`` functions."""
+    routes = [r for r in template.routes() if r.function in running]
+    auth = plan_auth(template, routes, running=running)
+    http, http_skipped = http_routes(template, running)
+    return ApiPlan(
+        auth=auth,
+        http_routes=http,
+        stage=rest_api_stage(template),
+        refused=list(auth.refused),
+        skipped=[*auth.skipped, *http_skipped],
+    )
