@@ -37,11 +37,9 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kafka import KafkaConsumer, TopicPartition
-from kafka.structs import OffsetAndMetadata
 
 from eventflow_local.aws import KAFKA_EVENT_TYPES, function_arn, local_msk_arn
 from eventflow_local.eventsources.config import (
@@ -56,9 +54,10 @@ from eventflow_local.eventsources.engine import (
     Stats,
 )
 from eventflow_local.eventsources.kafka.batches import KafkaBatches
+from eventflow_local.eventsources.kafka.consumer import EsmOptions, filter_metadata, make_consumer
 from eventflow_local.eventsources.kafka.decode import FetchGuard
-from eventflow_local.eventsources.kafka.offsets import latest_offsets, start_offsets
-from eventflow_local.eventsources.kafka.partitions import Partitions
+from eventflow_local.eventsources.kafka.offsets import latest_offsets
+from eventflow_local.eventsources.kafka.partitions import Partitions, skip_undecodable
 from eventflow_local.eventsources.kafka.records import lenient_header_names, record_size
 from eventflow_local.runtime.invocation import Invoker
 from eventflow_local.template.sam import EventSpec
@@ -75,27 +74,6 @@ __all__ = [
 
 lenient_header_names()
 EsmStats = Stats
-
-
-@dataclass
-class EsmOptions:
-    """Local knobs of the mapping (timings are in seconds)."""
-
-    retry_initial_delay: float = 0.1
-    retry_max_delay: float = 2.0
-    #: longest wait for new records in one ``poll_once``
-    poll_interval: float = 0.1
-    #: how often to look for new partitions / topics
-    partition_refresh_interval: float = 5.0
-    max_payload_bytes: int = MAX_PAYLOAD_BYTES
-    max_poll_records: int = 10_000
-    region: str = "us-east-1"
-    #: one log line per invocation (off when the invoker logs invocations itself)
-    log_invocations: bool = True
-    #: extra KafkaConsumer settings (security, timeouts, ...)
-    consumer_config: Mapping[str, Any] = field(default_factory=dict)
-    clock: Callable[[], float] = time.monotonic
-    wall_clock: Callable[[], float] = time.time
 
 
 class KafkaEventSourceMapping:
@@ -212,23 +190,13 @@ class KafkaEventSourceMapping:
         """Connect and assign the partitions (done by ``start``/``poll_once`` when needed)."""
         if self._consumer is not None:
             return
-        cfg: dict[str, Any] = {
-            "bootstrap_servers": self.bootstrap_servers,
-            "group_id": self.group_id,
-            "client_id": f"esm-{self.function_name}",
-            "enable_auto_commit": False,
-            "auto_offset_reset": "latest" if self.starting_position == "LATEST" else "earliest",
-            "isolation_level": "read_committed",
-            "max_partition_fetch_bytes": self.options.max_payload_bytes,
-            "fetch_max_bytes": max(52_428_800, 2 * self.options.max_payload_bytes),
-            "fetch_max_wait_ms": 100,
-            # full fetch requests: the assignment changes whenever a partition waits for a retry
-            "enable_incremental_fetch_sessions": False,
-            "check_crcs": False,  # CRC32C is pure Python in kafka-python: the hot path's largest cost
-            "metadata_max_age_ms": max(1000, int(self.options.partition_refresh_interval * 1000)),
-        }
-        cfg.update(self.options.consumer_config)
-        self._consumer = KafkaConsumer(**cfg)
+        self._consumer = make_consumer(
+            self.bootstrap_servers,
+            self.group_id,
+            self.function_name,
+            self.starting_position,
+            self.options,
+        )
         self._guard = FetchGuard(self._consumer)
         self._refresh_partitions(force=True)
         self._initial_assignment_done = True
@@ -348,34 +316,19 @@ class KafkaEventSourceMapping:
             for topic in self.topics
             for p in sorted(consumer.partitions_for_topic(topic) or ())
         ]
-        new = [tp for tp in found if tp not in self.partitions]
-        if not new:
-            return
-        for tp in new:
-            self.engine.lane(self.partitions.add(tp).key)
-        self.partitions.sync_assignment(consumer, self.engine.blocked_lanes())
-        starts = start_offsets(
+        new = self.partitions.discover(
             consumer,
-            new,
+            found,
             position=self.starting_position
             if not self._initial_assignment_done
             else "TRIM_HORIZON",
             timestamp=self.config.starting_timestamp,
             latest=self._latest_offsets,
+            blocked=self.engine.blocked_lanes,
+            commit_starts=self.starting_position != "TRIM_HORIZON",
         )
-        commit = {}
-        for tp, (offset, committed) in starts.items():
-            part = self.partitions[tp]
-            consumer.seek(tp, offset)
-            part.next_offset = part.start = offset
-            if committed:
-                part.committed = offset
-            elif self.starting_position != "TRIM_HORIZON":
-                commit[tp] = OffsetAndMetadata(offset, "", -1)
-        if commit:  # a restart must resume here, not at a later "latest"
-            consumer.commit(commit)
-            for tp in commit:
-                self.partitions[tp].committed = commit[tp].offset
+        for part in new:
+            self.engine.lane(part.key)
 
     def _latest_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
         assert self._consumer is not None
@@ -436,37 +389,19 @@ class KafkaEventSourceMapping:
     def _step_over_undecodable(self, consumer: KafkaConsumer) -> bool:
         """After ``poll`` raised: queue each batch that cannot be decoded as a record to give up
         on (in its partition's order) and move the partition past it. False: none found."""
-        found = False
-        for tp in list(self.partitions.assigned):
-            part = self.partitions[tp]
-            bad = self._guard.find_bad(tp, consumer.position(tp))
-            if bad is None:
-                continue
-            found = True
+        skipped = skip_undecodable(consumer, self._guard, self.partitions)
+        for part, bad in skipped:
             self.log(
                 f"[esm] {self.function_name}: {part.key} offsets {bad.offset}-"
                 f"{bad.next_offset - 1} cannot be decoded ({bad.reason}); skipping them"
             )
             entry = Entry(part.key, bad, len(bad.value) * 2, condition="RecordDecodingFailed")
             self.engine.add(entry, self.options.clock())
-            part.next_offset = bad.next_offset
-            part.dirty = True
-            consumer.seek(tp, bad.next_offset)
-        return found
-
-    @staticmethod
-    def _filter_metadata(rec: Any) -> dict[str, Any]:
-        return {
-            "topic": rec.topic,
-            "partition": rec.partition,
-            "offset": rec.offset,
-            "timestamp": rec.timestamp,
-            "timestampType": "LOG_APPEND_TIME" if rec.timestamp_type == 1 else "CREATE_TIME",
-        }
+        return bool(skipped)
 
     def _ingest(self, fetched: Mapping[TopicPartition, list[Any]], now: float) -> None:
         flt = self.filter
-        metadata = self._filter_metadata if self._filter_uses_metadata else None
+        metadata = filter_metadata if self._filter_uses_metadata else None
         for tp, records in fetched.items():
             part = self.partitions.get(tp)
             if part is None or not records:

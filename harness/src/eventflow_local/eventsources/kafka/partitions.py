@@ -16,6 +16,8 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
+from eventflow_local.eventsources.kafka.offsets import start_offsets
+
 
 class Partition:
     __slots__ = ("committed", "dirty", "key", "next_offset", "start", "tp")
@@ -68,6 +70,44 @@ class Partitions:
         self._by_key.clear()
         self.assigned = set()
 
+    def discover(
+        self,
+        consumer: KafkaConsumer,
+        found: list[TopicPartition],
+        *,
+        position: str,
+        timestamp: float | None,
+        latest: Callable[[list[TopicPartition]], dict[TopicPartition, int]],
+        blocked: Callable[[], set[str]],
+        commit_starts: bool,
+    ) -> list[Partition]:
+        """Add the partitions of ``found`` not seen yet, assign them and seek each to where it
+        starts (``offsets.start_offsets``: the group's committed offset, else ``position``).
+        With ``commit_starts`` (the mapping's StartingPosition is not TRIM_HORIZON) a start the
+        group has not committed is committed at once: a restart must resume there, not at a
+        later "latest". Returns the new partitions."""
+        new = [self.add(tp) for tp in found if tp not in self._by_tp]
+        if not new:
+            return []
+        self.sync_assignment(consumer, blocked())
+        starts = start_offsets(
+            consumer, [p.tp for p in new], position=position, timestamp=timestamp, latest=latest
+        )
+        commit = {}
+        for tp, (offset, committed) in starts.items():
+            part = self._by_tp[tp]
+            consumer.seek(tp, offset)
+            part.next_offset = part.start = offset
+            if committed:
+                part.committed = offset
+            elif commit_starts:
+                commit[tp] = OffsetAndMetadata(offset, "", -1)
+        if commit:
+            consumer.commit(commit)
+            for tp in commit:
+                self._by_tp[tp].committed = commit[tp].offset
+        return new
+
     def mark_settled(self, keys: set[str]) -> None:
         """Records of these partitions were settled: their next commit may move."""
         for key in keys:
@@ -116,3 +156,21 @@ class Partitions:
         for part in dirty:
             part.dirty = False
         return bool(offsets)
+
+
+def skip_undecodable(
+    consumer: KafkaConsumer, guard: Any, partitions: Partitions
+) -> list[tuple[Partition, Any]]:
+    """Each assigned partition whose next batch cannot be decoded (``decode.FetchGuard``) moves
+    past it; returns the partitions with the raw batch each skipped, to be given up on."""
+    skipped = []
+    for tp in list(partitions.assigned):
+        part = partitions[tp]
+        bad = guard.find_bad(tp, consumer.position(tp))
+        if bad is None:
+            continue
+        part.next_offset = bad.next_offset
+        part.dirty = True
+        consumer.seek(tp, bad.next_offset)
+        skipped.append((part, bad))
+    return skipped
