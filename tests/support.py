@@ -11,7 +11,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from eventflow_local.events.shapes import LambdaContext, api_event
+from eventflow_local.events.apigateway import api_event
+from eventflow_local.events.context import LambdaContext
 from eventflow_local.template.sam import SamTemplate
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,7 +12,7 @@ from eventflow.errors import TransientError
 from eventflow.kafka.producer import Message
 from eventflow.quakes.domain.generator import QuakeGenerator
 from eventflow.quakes.domain.models import Earthquake, Location, MagnitudeLaw
-from eventflow_local.events.shapes import RawRecord, json_record, kafka_event
+from eventflow_local.events.kafka import RawRecord, json_record, kafka_event
 
 QUAKES_TOPIC = "earthquake-service-topic"
 ALERTS_TOPIC = "earthquake-alerts-topic"
@@ -128,7 +128,7 @@ def batch(records: Iterable[RawRecord]) -> dict[str, Any]:
 
 
 def schedule() -> dict[str, Any]:
-    from eventflow_local.events.shapes import schedule_event
+    from eventflow_local.events.schedule import schedule_event
 
     return schedule_event(
         "arn:aws:events:us-east-1:123456789012:rule/eventflow-local-QuakeEmitterFunction-EmitSchedule"

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from eventflow import ddb
 from eventflow.fraud.settings import FraudSettings
 from eventflow.fraud.wiring import account_consumer
-from eventflow_local.events.shapes import RawRecord, json_record, kafka_event
+from eventflow_local.events.kafka import RawRecord, json_record, kafka_event
 
 TOPIC = "transaction-service-topic"
 EVENTS = Path(__file__).resolve().parents[2] / "events"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from eventflow_local.events.shapes import api_event
+from eventflow_local.events.apigateway import api_event
 
 
 def create(api, **fields):

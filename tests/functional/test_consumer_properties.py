@@ -11,7 +11,7 @@ from eventflow import ddb
 from eventflow.fraud.settings import FraudSettings
 from eventflow.fraud.wiring import account_consumer
 from eventflow.kafka.events import parse_kafka_event
-from eventflow_local.events.shapes import json_record, kafka_event
+from eventflow_local.events.kafka import json_record, kafka_event
 from tests.dynamodb_engines import fresh_tables
 from tests.support import template
 

@@ -16,7 +16,8 @@ import pytest
 
 from eventflow.consumer.deadletter import MAX_VALUE_BYTES, DeadLetterItem, DeadLetterStore
 from eventflow.consumer.redrive import Redriver
-from eventflow_local.events.shapes import RawRecord, api_event, kafka_event
+from eventflow_local.events.apigateway import api_event
+from eventflow_local.events.kafka import RawRecord, kafka_event
 from eventflow_local.services.broker import ensure_topics, free_port
 from tests.functional.broker_support import broker, fresh_settings, read_back
 from tests.support import Function

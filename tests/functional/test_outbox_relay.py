@@ -10,7 +10,7 @@ import pytest
 
 from eventflow.errors import TransientError
 from eventflow.kafka.producer import KafkaPublisher
-from eventflow_local.events.shapes import dynamodb_stream_event
+from eventflow_local.events.dynamodb import dynamodb_stream_event
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 

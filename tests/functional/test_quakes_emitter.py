@@ -16,7 +16,8 @@ from eventflow.quakes.adapters.stream import StreamStore
 from eventflow.quakes.domain.models import Earthquake
 from eventflow.quakes.usecases.control import StreamControl
 from eventflow.quakes.usecases.emitter import QuakeEmitter
-from eventflow_local.events.shapes import LambdaContext, api_event
+from eventflow_local.events.apigateway import api_event
+from eventflow_local.events.context import LambdaContext
 from tests.functional.quakes_support import (
     QUAKES_TOPIC,
     FakeKicker,

@@ -33,7 +33,7 @@ from eventflow_local.eventsources.kafka.mapping import (
 )
 from eventflow_local.runtime.invocation import InvocationResult
 from eventflow_local.services.broker import BrokerError, EmbeddedBroker
-from eventflow_local.template.sam import EventSpec
+from eventflow_local.template.specs import EventSpec
 from tests.support import LOCAL_PARAMETERS, template
 
 pytestmark = pytest.mark.integration

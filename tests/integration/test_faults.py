@@ -36,14 +36,14 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from eventflow_local.apigw.local_token import local_token
-from eventflow_local.events.shapes import json_record, kafka_event
+from eventflow_local.events.kafka import json_record, kafka_event
 from eventflow_local.eventsources.destinations import FailureDestinations
 from eventflow_local.eventsources.kafka.mapping import EsmOptions, KafkaEventSourceMapping
 from eventflow_local.eventsources.schedule.source import ScheduleEventSource
 from eventflow_local.runtime.invocation import InvocationResult
 from eventflow_local.services.dynamodb import DynamoEndpoint
 from eventflow_local.stack import Stack
-from eventflow_local.template.sam import EventSpec
+from eventflow_local.template.specs import EventSpec
 from tests.integration.faults import (
     FRAUD_TOPIC,
     QUAKES_TOPIC,

@@ -28,7 +28,8 @@ from kafka import KafkaProducer
 from eventflow_local.apigw.gateway import ApiGateway
 from eventflow_local.cli.demo import http_json
 from eventflow_local.cli.seed import SEED_ACCOUNT, seed
-from eventflow_local.events.shapes import dynamodb_stream_event, schedule_event
+from eventflow_local.events.dynamodb import dynamodb_stream_event
+from eventflow_local.events.schedule import schedule_event
 from eventflow_local.eventsources.filters import passes
 from eventflow_local.eventsources.schedule.source import (
     ScheduleError,
@@ -41,7 +42,8 @@ from eventflow_local.runtime.lambda_api import LambdaApi
 from eventflow_local.services.broker import EmbeddedBroker
 from eventflow_local.services.dynamodb import DynamoEndpoint
 from eventflow_local.stack import Stack
-from eventflow_local.template.sam import EventSpec, Route, SamTemplate
+from eventflow_local.template.sam import SamTemplate
+from eventflow_local.template.specs import EventSpec, Route
 from tests.integration.faults import read_all
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,7 @@ from kafka.record import default_records
 from eventflow_local.eventsources.destinations import FailureDestinations
 from eventflow_local.eventsources.kafka.mapping import EsmOptions, KafkaEventSourceMapping
 from eventflow_local.runtime.invocation import InvocationResult
-from eventflow_local.template.sam import EventSpec
+from eventflow_local.template.specs import EventSpec
 
 pytestmark = pytest.mark.integration
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from eventflow_local.eventsources.batching import Batch, EngineOptions, Entry
 from eventflow_local.eventsources.config import parse_config
-from eventflow_local.eventsources.engine import Batch, Engine, EngineOptions, Entry
+from eventflow_local.eventsources.engine import Engine
 from eventflow_local.runtime.invocation import InvocationResult
 
 STREAM = "arn:aws:dynamodb:us-east-1:123456789012:table/T/stream/x"

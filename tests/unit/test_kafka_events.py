@@ -19,7 +19,7 @@ from eventflow.kafka.events import (
     parse_kafka_event,
     split_partition_key,
 )
-from eventflow_local.events.shapes import RawRecord, kafka_event, signed_bytes
+from eventflow_local.events.kafka import RawRecord, kafka_event, signed_bytes
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 

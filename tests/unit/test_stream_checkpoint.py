@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from eventflow_local.eventsources.dynamodb.mapping import DynamoStreamEventSource, _Shard
-from eventflow_local.template.sam import EventSpec
+from eventflow_local.template.specs import EventSpec
 
 ARN = "arn:aws:dynamodb:ddblocal:000000000000:table/Outbox/stream/2026-01-01T00:00:00.000"
 

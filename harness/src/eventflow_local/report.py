@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from eventflow_local.aws import KAFKA_EVENT_TYPES
-from eventflow_local.template.sam import FunctionSpec
+from eventflow_local.template.specs import FunctionSpec
 
 
 def _stream_table(tables: Mapping[str, Mapping[str, Any]], stream_arn: str) -> str:

@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eventflow_local.template.globals import merge as _deep_merge
-from eventflow_local.template.sam import Route, SamTemplate
+from eventflow_local.template.sam import SamTemplate
+from eventflow_local.template.specs import Route
 
 IMPLICIT_API = "ServerlessRestApi"
 DEFAULT_TTL = 300  # ReauthorizeEvery's default, in seconds

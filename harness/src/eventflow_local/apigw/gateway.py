@@ -2,7 +2,7 @@
 
 Each request is matched against the routes of the template (``/accounts/{id}`` style paths,
 ``{proxy+}`` greedy parameters, ``ANY`` methods), turned into the REST proxy event
-(``eventflow_local.events.shapes.api_event``: resource = the template path, pathParameters, query string, headers,
+(``eventflow_local.events.apigateway.api_event``: resource = the template path, pathParameters, query string, headers,
 body, stage) and given to the route's function. The function's result
 ``{statusCode, headers, multiValueHeaders, body, isBase64Encoded}`` becomes the HTTP response.
 
@@ -42,10 +42,10 @@ from eventflow_local.apigw.local_token import LOCAL_PRINCIPAL, check_api_key
 from eventflow_local.apigw.local_token import check as check_auth
 from eventflow_local.apigw.openapi import swagger_html
 from eventflow_local.aws import DEFAULT_REGION, LOCAL_ACCOUNT
-from eventflow_local.events.shapes import api_event
+from eventflow_local.events.apigateway import api_event
 from eventflow_local.httpserver import HttpService, read_body, result_body, send
 from eventflow_local.runtime.invocation import Invoker
-from eventflow_local.template.sam import Route
+from eventflow_local.template.specs import Route
 
 if TYPE_CHECKING:
     from eventflow_local.console import ConsoleApp

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 from eventflow_local.apigw.auth_plan import AuthPlan, plan_auth
 from eventflow_local.apigw.httpapi import HttpRoute, http_routes
-from eventflow_local.template.sam import Route, SamTemplate
+from eventflow_local.template.sam import SamTemplate
+from eventflow_local.template.specs import Route
 
 #: the stage SAM's implicit API deploys when the template names none
 DEFAULT_STAGE = "Prod"

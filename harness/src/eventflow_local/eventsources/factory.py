@@ -26,7 +26,7 @@ from eventflow_local.eventsources.schedule.source import (
     is_enabled,
 )
 from eventflow_local.runtime.functions import FunctionRuntime, function_name
-from eventflow_local.template.sam import EventSpec
+from eventflow_local.template.specs import EventSpec
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from pathlib import Path
 from eventflow_local.runtime.build import TemplateBuild
 from eventflow_local.runtime.functions import FunctionRuntime
 from eventflow_local.runtime.invocation import InvocationResult
-from eventflow_local.template.sam import FunctionSpec, SamTemplate
+from eventflow_local.template.sam import SamTemplate
+from eventflow_local.template.specs import FunctionSpec
 
 Log = Callable[[str], None]
 

@@ -26,9 +26,7 @@ SimpleTable: https://docs.aws.amazon.com/serverless-application-model/latest/dev
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +41,8 @@ from eventflow_local.template.lambda_resources import (
     mapping_event,
     target_function_name,
 )
+from eventflow_local.template.lambda_rules import NOTED, RESERVED_ENV
+from eventflow_local.template.specs import EventSpec, FunctionSpec, Route
 from eventflow_local.template.tables import create_table_kwargs, simple_table
 
 __all__ = [
@@ -61,92 +61,6 @@ __all__ = [
 DEFAULT_TEMPLATE = Path("template.yaml")
 SAM_FUNCTION = "AWS::Serverless::Function"
 CFN_FUNCTION = "AWS::Lambda::Function"
-#: properties accepted as they are, with what a local run does instead
-NOTED = {
-    "Tracing": "X-Ray tracing is not emulated",
-    "Architectures": "functions run on this machine's architecture",
-    "AutoPublishAlias": "invocations run $LATEST; no version or alias is published",
-    "DeploymentPreference": "no gradual deployment: the code runs as soon as it starts",
-    "ProvisionedConcurrencyConfig": "no pre-initialised environments: the first call is a cold start",
-    "SnapStart": "no snapshots: every cold start runs the init code",
-    "LoggingConfig": "logs go to this console, as the code writes them",
-}
-#: Lambda refuses these as environment variables (they are set by the runtime)
-RESERVED_ENV = frozenset(
-    {
-        "_HANDLER",
-        "_X_AMZN_TRACE_ID",
-        "AWS_DEFAULT_REGION",
-        "AWS_REGION",
-        "AWS_EXECUTION_ENV",
-        "AWS_LAMBDA_FUNCTION_NAME",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-        "AWS_LAMBDA_FUNCTION_VERSION",
-        "AWS_LAMBDA_INITIALIZATION_TYPE",
-        "AWS_LAMBDA_LOG_GROUP_NAME",
-        "AWS_LAMBDA_LOG_STREAM_NAME",
-        "AWS_ACCESS_KEY",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_LAMBDA_RUNTIME_API",
-        "LAMBDA_TASK_ROOT",
-        "LAMBDA_RUNTIME_DIR",
-    }
-)
-
-
-@dataclass
-class EventSpec:
-    name: str
-    type: str
-    properties: dict[str, Any]
-
-
-@dataclass
-class FunctionSpec:
-    logical_id: str
-    code_uri: Path
-    handler: str
-    runtime: str
-    timeout: int
-    memory_size: int
-    environment: dict[str, str]
-    events: list[EventSpec]
-    properties: dict[str, Any] = field(repr=False, default_factory=dict)
-    #: InlineCode / Code.ZipFile text; CloudFormation writes it to an ``index`` file, so the
-    #: handler is ``index.<function>`` (aws-properties-lambda-function-code.html); code_uri is
-    #: then the template's folder
-    inline_code: str | None = None
-    #: resolved Layers entries: a LayerVersion logical id of the template, or an ARN
-    layers: list[str] = field(default_factory=list)
-
-    @property
-    def module_file(self) -> Path:
-        module = self.handler.rsplit(".", 1)[0]
-        return self.code_uri / (module.replace(".", "/") + ".py")
-
-    @property
-    def handler_name(self) -> str:
-        return self.handler.rsplit(".", 1)[1]
-
-    def events_of(self, *types: str) -> list[EventSpec]:
-        return [e for e in self.events if e.type in types]
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    path: str
-    function: str
-    event: str
-    auth: dict[str, Any] | None = None
-
-    @property
-    def pattern(self) -> re.Pattern[str]:
-        regex = re.sub(r"\{([^}/+]+)\+\}", r"(?P<\1>.+)", self.path)
-        regex = re.sub(r"\{([^}/]+)\}", r"(?P<\1>[^/]+)", regex)
-        return re.compile(f"^{regex}$")
 
 
 def _plain(value: Any) -> Any:

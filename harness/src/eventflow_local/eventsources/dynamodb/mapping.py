@@ -32,12 +32,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from eventflow_local.aws import function_arn as arn_of_function
-from eventflow_local.events.shapes import dynamodb_stream_event
+from eventflow_local.events.dynamodb import dynamodb_stream_event
+from eventflow_local.eventsources.batching import Batch, EngineOptions, Entry
 from eventflow_local.eventsources.config import EsmConfigError, parse_config
-from eventflow_local.eventsources.engine import Batch, Engine, EngineOptions, Entry
+from eventflow_local.eventsources.engine import Engine
 from eventflow_local.eventsources.failures import ddb_stream_failure
 from eventflow_local.runtime.invocation import InvocationResult, Invoker
-from eventflow_local.template.sam import EventSpec
+from eventflow_local.template.specs import EventSpec
 
 __all__ = ["Checkpoint", "DynamoStreamEventSource"]
 

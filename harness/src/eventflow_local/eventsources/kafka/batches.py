@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from eventflow_local.events.shapes import kafka_event
-from eventflow_local.eventsources.engine import Batch, Entry, Stats
+from eventflow_local.events.kafka import kafka_event
+from eventflow_local.eventsources.batching import Batch, Entry, Stats
 from eventflow_local.eventsources.failures import kafka_failure
 from eventflow_local.eventsources.kafka.records import raw_record
 from eventflow_local.runtime.invocation import InvocationResult, Invoker

@@ -12,7 +12,7 @@ from typing import Any
 from kafka import KafkaConsumer
 
 from eventflow_local.aws import DEFAULT_REGION
-from eventflow_local.eventsources.engine import MAX_PAYLOAD_BYTES
+from eventflow_local.eventsources.batching import MAX_PAYLOAD_BYTES
 
 
 @dataclass

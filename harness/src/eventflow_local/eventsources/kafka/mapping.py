@@ -2,7 +2,7 @@
 
 ``KafkaEventSourceMapping`` reads the topic of one ``MSK``/``SelfManagedKafka`` event of a SAM
 template from a real Kafka broker and invokes the function through an ``Invoker`` with events
-shaped as Lambda delivers them (``eventflow_local.events.shapes.kafka_event``). Configuration comes from
+shaped as Lambda delivers them (``eventflow_local.events.kafka.kafka_event``). Configuration comes from
 ``config.parse_config`` (AWS's validation), filtering from ``filters`` (``value`` only, JSON or
 plain string), retries / bisect / max age / partial batches from the shared ``engine``.
 
@@ -42,17 +42,12 @@ from typing import TYPE_CHECKING, Any
 from kafka import KafkaConsumer, TopicPartition
 
 from eventflow_local.aws import KAFKA_EVENT_TYPES, function_arn, local_msk_arn
+from eventflow_local.eventsources.batching import MAX_PAYLOAD_BYTES, EngineOptions, Entry, Stats
 from eventflow_local.eventsources.config import (
     EsmConfigError,
     parse_config,
 )
-from eventflow_local.eventsources.engine import (
-    MAX_PAYLOAD_BYTES,
-    Engine,
-    EngineOptions,
-    Entry,
-    Stats,
-)
+from eventflow_local.eventsources.engine import Engine
 from eventflow_local.eventsources.kafka.batches import KafkaBatches
 from eventflow_local.eventsources.kafka.consumer import EsmOptions, filter_metadata, make_consumer
 from eventflow_local.eventsources.kafka.decode import FetchGuard
@@ -60,7 +55,7 @@ from eventflow_local.eventsources.kafka.offsets import latest_offsets
 from eventflow_local.eventsources.kafka.partitions import Partitions, skip_undecodable
 from eventflow_local.eventsources.kafka.records import lenient_header_names, record_size
 from eventflow_local.runtime.invocation import Invoker
-from eventflow_local.template.sam import EventSpec
+from eventflow_local.template.specs import EventSpec
 
 if TYPE_CHECKING:
     from eventflow_local.eventsources.destinations import FailureDestination, FailureDestinations

@@ -18,7 +18,7 @@ import inspect
 import textwrap
 from typing import Any
 
-from eventflow_local.events.shapes import RawRecord
+from eventflow_local.events.kafka import RawRecord
 
 __all__ = ["lenient_header_names", "raw_record", "record_size"]
 

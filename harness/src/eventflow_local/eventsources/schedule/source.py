@@ -16,9 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 from eventflow_local.aws import DEFAULT_REGION, LOCAL_ACCOUNT
-from eventflow_local.events.shapes import schedule_event
+from eventflow_local.events.schedule import schedule_event
 from eventflow_local.runtime.invocation import Invoker
-from eventflow_local.template.sam import EventSpec
+from eventflow_local.template.specs import EventSpec
 
 Log = Callable[[str], None]
 _UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
