@@ -39,7 +39,8 @@ from eventflow_local.eventsources.factory import (
 )
 from eventflow_local.report import summary, triggers
 from eventflow_local.runtime.build import TemplateBuild, cache_dir_for
-from eventflow_local.runtime.functions import FunctionRuntime, lambda_environment
+from eventflow_local.runtime.environment import lambda_environment
+from eventflow_local.runtime.functions import FunctionRuntime
 from eventflow_local.runtime.invocation import InvocationResult
 from eventflow_local.runtime.lambda_api import LambdaApi
 from eventflow_local.services.broker import EmbeddedBroker, ensure_topics, wait_for_broker
