@@ -455,13 +455,13 @@ class Stack:
 
     def _openapi_document(self) -> dict[str, Any]:
         assert self.template is not None
-        return build_openapi(
+        return build_openapi(  # each running function describes itself in its own worker
             self.template,
-            self.function_environment,
+            self.runtimes,
             server_url=self.api_url,
             auth=self.auth,
             local_token=bool(self.api_token),
-            only=set(self.runtimes),
+            log=self.log,
         )
 
     def _api_stage(self) -> str:

@@ -17,6 +17,8 @@ library, so that a missing dependency fails as it fails on Lambda.
 - The worker's stdout/stderr lines are logged with a ``[FunctionLogicalId]`` prefix.
 - One line per invocation: function, trigger, batch size, duration, outcome; the same, with the
   invocation's own log lines, goes to ``recorder`` when one is set (the console's activity).
+- ``openapi`` asks a warm worker for the OpenAPI document of the handler module's resolver, so
+  that the harness never imports the function's code itself; it is not an invocation.
 
 The environment is built by ``eventflow_local.runtime.environment``; one process and its pipes
 are ``eventflow_local.runtime.worker_process``; this module is the pool.
@@ -24,6 +26,7 @@ are ``eventflow_local.runtime.worker_process``; this module is the pool.
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import time
@@ -37,6 +40,7 @@ from eventflow_local.runtime.worker_process import Log, WorkerProcess
 from eventflow_local.template.sam import FunctionSpec
 
 INIT_TIMEOUT_S = 60.0
+DESCRIBE_TIMEOUT_S = 30.0  # waiting for a busy function, then for its answer
 DEFAULT_CONCURRENCY = 4  # execution environments per function when the template sets no limit
 
 
@@ -122,6 +126,14 @@ class FunctionRuntime:
         return worker
 
     def _checkout(self) -> WorkerProcess:
+        worker = self._take(scale_out=True, timeout=None)
+        assert worker is not None  # without a timeout it waits as long as it takes
+        return worker
+
+    def _take(self, *, scale_out: bool, timeout: float | None) -> WorkerProcess | None:
+        """An idle worker, else a new one (if ``scale_out``, or if there is none at all), else
+        wait for one to be given back (None once ``timeout`` has passed)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while True:
                 if self._closed:
@@ -133,9 +145,12 @@ class FunctionRuntime:
                         worker.kill()
                         continue
                     return worker
-                if len(self._workers) < self.max_concurrency:
+                if len(self._workers) < self.max_concurrency and (scale_out or not self._workers):
                     return self._spawn()
-                self._cond.wait()
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return None
+                self._cond.wait(remaining)
 
     def _checkin(self, worker: WorkerProcess, *, keep: bool, replace: bool = False) -> None:
         """Give a worker back; ``keep=False`` ends it (``replace``: start a fresh one at once)."""
@@ -146,7 +161,7 @@ class FunctionRuntime:
                 self._workers.discard(worker)
                 if replace and not self._closed and not self._idle:
                     self._idle.append(self._spawn())  # its cold start overlaps what comes next
-            self._cond.notify()
+            self._cond.notify_all()  # an invocation may scale out where a description waits
         if not keep:
             worker.kill()
 
@@ -230,3 +245,61 @@ class FunctionRuntime:
             f"invoke {self.function_name} trigger={trigger} batch={batch} "
             f"duration={result.duration_ms:.0f}ms outcome={result.outcome}"
         )
+
+    # ------------------------------------------------------------------ descriptions
+    def openapi(
+        self, title: str, version: str, *, timeout: float = DESCRIBE_TIMEOUT_S
+    ) -> dict[str, Any] | None:
+        """The OpenAPI document of the function's resolver (``app.get_openapi_schema``), built
+        in its own worker with its own packages; None when the handler's module has none.
+
+        Not an invocation: no invocation line, no console activity, ``invocations`` unchanged.
+        A warm worker answers (a busy function is waited for, up to ``timeout``); none is
+        started for it unless the function has none at all. ``DescribeError`` says, in one
+        line, why there is no answer.
+        """
+        payload = self._ask({"describe": "openapi", "title": title, "version": version}, timeout)
+        if payload is not None and not isinstance(payload, dict):
+            raise DescribeError(f"the OpenAPI document is a {type(payload).__name__}")
+        return payload
+
+    def _ask(self, request: dict[str, Any], timeout: float) -> Any:
+        if self.init_error is not None:
+            raise DescribeError(_one_line(self.init_error))
+        try:
+            worker = self._take(scale_out=False, timeout=timeout)
+        except RuntimeError as exc:
+            raise DescribeError(str(exc)) from exc
+        if worker is None:
+            raise DescribeError(f"no execution environment was free within {timeout:g} s")
+        if not worker.wait_ready(self.init_timeout):
+            error = worker.init_error or {"errorType": "Runtime.InitError"}
+            self._checkin(worker, keep=False)
+            raise DescribeError(f"init failed: {_one_line(error)}")
+        try:
+            reply = worker.call(request, timeout, capture=False)
+        except (OSError, ValueError) as exc:
+            self._checkin(worker, keep=False, replace=True)
+            raise DescribeError(f"the worker failed: {exc}") from exc
+        if reply is None:
+            alive = worker.alive()
+            self._checkin(worker, keep=False, replace=True)
+            raise DescribeError(f"no answer within {timeout:g} s" if alive else "the worker exited")
+        self._checkin(worker, keep=True)
+        if not reply.get("ok"):
+            raise DescribeError(_one_line(reply.get("error") or {}))
+        return reply.get("payload")
+
+
+class DescribeError(Exception):
+    """A function could not describe itself; the message is one line."""
+
+
+def _one_line(error: dict[str, Any]) -> str:
+    """``errorType: errorMessage (file, line N)``, the line from the last frame of the trace."""
+    text = f"{error.get('errorType') or 'Error'}: {error.get('errorMessage') or ''}".rstrip(": ")
+    frames = [str(f) for f in error.get("stackTrace") or []]
+    where = re.search(r'File "([^"]+)", line (\d+)', frames[-1]) if frames else None
+    if where:
+        text += f" ({Path(where.group(1)).name}, line {where.group(2)})"
+    return " ".join(text.split())

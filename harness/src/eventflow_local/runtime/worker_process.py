@@ -112,11 +112,15 @@ class WorkerProcess:
             if self._captured is not None:
                 self._captured.append(line)
 
-    def call(self, request: dict[str, Any], timeout: float) -> dict[str, Any] | None:
+    def call(
+        self, request: dict[str, Any], timeout: float, *, capture: bool = True
+    ) -> dict[str, Any] | None:
+        """Send one request and wait for its reply (None past ``timeout``); ``capture``: keep
+        the lines it prints as an invocation's logs (``take_logs``), else only log them."""
         for ended in self._log_ends:
             ended.clear()
         with self._capture_lock:
-            self._captured = []
+            self._captured = [] if capture else None
         self.requests.send_bytes(json.dumps(request).encode())
         reply = self._recv(timeout)
         if reply is not None:  # let the invocation's log lines come out before its summary line
