@@ -36,7 +36,8 @@ from eventflow_local.eventsources.schedule.source import (
     ScheduleEventSource,
     rate_seconds,
 )
-from eventflow_local.runtime.functions import FunctionRuntime, lambda_environment
+from eventflow_local.runtime.environment import lambda_environment
+from eventflow_local.runtime.functions import FunctionRuntime
 from eventflow_local.runtime.invocation import InvocationResult
 from eventflow_local.runtime.lambda_api import LambdaApi
 from eventflow_local.services.broker import EmbeddedBroker

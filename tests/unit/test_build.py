@@ -6,14 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from eventflow_local.runtime.build import (
+from eventflow_local.runtime.build import LayerContent, TemplateBuild, import_paths
+from eventflow_local.runtime.installer import (
     BuildError,
     BuildJob,
-    LayerContent,
-    TemplateBuild,
     build,
     cache_key,
-    import_paths,
     last_error_line,
     requirement_lines,
 )

@@ -37,7 +37,8 @@ from eventflow_local.eventsources.factory import SourceContext, start_event_sour
 from eventflow_local.output import Console
 from eventflow_local.report import StackReport, triggers
 from eventflow_local.runtime.build import cache_dir_for
-from eventflow_local.runtime.functions import FunctionRuntime, lambda_environment
+from eventflow_local.runtime.environment import lambda_environment
+from eventflow_local.runtime.functions import FunctionRuntime
 from eventflow_local.runtime.invocation import InvocationResult
 from eventflow_local.runtime.lambda_api import LambdaApi
 from eventflow_local.runtime.starting import start_functions
@@ -355,13 +356,13 @@ class Stack:
 
     def _openapi_document(self) -> dict[str, Any]:
         assert self.template is not None
-        return build_openapi(
+        return build_openapi(  # each running function describes itself in its own worker
             self.template,
-            self.function_environment,
+            self.runtimes,
             server_url=self.api_url,
             auth=self.auth,
             local_token=bool(self.api_token),
-            only=set(self.runtimes),
+            log=self.log,
         )
 
     def stop(self) -> None:

@@ -1,23 +1,25 @@
 """One OpenAPI document for the whole REST API, generated from the functions' own routes.
 
-Every API function is a Powertools resolver with pydantic-typed routes, so each can describe
-itself (``app.get_openapi_schema()``). This module loads each function of the template that has
-``Type: Api`` events (in its own module namespace, with its own environment), merges their paths
-and component schemas, and adds what API Gateway contributes: the stage server and, per
-operation, what the template's Auth requires (``eventflow_local.apigw.auth_plan``): nothing, the local token
-standing in for AWS_IAM / Cognito, a Lambda authorizer's identity sources, an API key. The harness serves the result at ``/openapi.json`` and
-Swagger UI at ``/swagger`` (its assets from the harness itself, offline); ``python -m eventflow_local openapi`` prints it.
+A function whose handler module holds a Powertools resolver with typed routes can describe
+itself (``app.get_openapi_schema()``). That code is the function's, with the function's own
+packages, environment and Python, so it is asked where it runs: each running function's worker
+answers a describe request (``FunctionRuntime.openapi``, ``eventflow_local/runtime/worker.py``)
+and nothing of it is imported into the harness's process. This module merges the answers of the
+functions the API's routes reach, keeps only the paths and methods the template routes to them,
+and adds what API Gateway contributes: the stage server and, per operation, what the template's
+Auth requires (``eventflow_local.apigw.auth_plan``): nothing, the local token standing in for
+AWS_IAM / Cognito, a Lambda authorizer's identity sources, an API key. The title and description
+are the app's, from the template's ``Description``. A function that cannot describe itself is
+left out with one line saying why. The harness serves the result at ``/openapi.json`` and Swagger
+UI at ``/swagger`` (its assets from the harness itself, offline).
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import re
-import sys
-from collections.abc import Callable, Collection, Iterator, Mapping
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
 
 from eventflow_local.apigw.auth_plan import (
     AWS_IAM,
@@ -27,11 +29,19 @@ from eventflow_local.apigw.auth_plan import (
     AuthPlan,
     RouteAuth,
 )
+from eventflow_local.runtime.functions import DescribeError
 from eventflow_local.template.sam import SamTemplate
 
 ID_PATTERN = "^[A-Za-z0-9_-]{1,64}$"
 API_KEY_SCHEME = "apiKey"
 LOCAL_TOKEN_SCHEME = "localToken"
+TITLE_MAX = 80
+#: what API Gateway itself answers on error, whatever the functions answer (its default gateway
+#: responses: https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html)
+ERROR_NOTE = (
+    "Errors that API Gateway answers itself (no such route, missing or refused credentials, "
+    'a failed authorizer or integration) have the body {"message": ...}.'
+)
 SWAGGER_HTML = """<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>{title}</title>
@@ -43,40 +53,63 @@ SWAGGER_HTML = """<!doctype html>
 </body></html>
 """
 
+Log = Callable[[str], None]
 
-@contextmanager
-def _environment(env: Mapping[str, str]) -> Iterator[None]:
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+
+class Describes(Protocol):
+    """What answers for one function (``eventflow_local.runtime.functions.FunctionRuntime``)."""
+
+    def openapi(self, title: str, version: str) -> dict[str, Any] | None: ...
 
 
 def _template_path(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "{}", path)
 
 
+def api_title(description: str, folder: str) -> str:
+    """The title for a template's ``Description``: its first line's first sentence, the name
+    before a dash or colon when it starts with one (``sam init``'s ``sam-app``), "<name> API"
+    for a bare name; "<folder> API" without a Description."""
+    first = next((line.strip() for line in description.splitlines() if line.strip()), "")
+    sentence = re.split(r"(?<=[.!?])\s", first, maxsplit=1)[0].rstrip(".!? ")
+    title = re.split(r"\s+[-\u2013\u2014]\s+|:\s+", sentence, maxsplit=1)[0].strip() or sentence
+    if not title:
+        return f"{folder} API"
+    if " " not in title and not title.lower().endswith("api"):
+        title += " API"
+    if len(title) > TITLE_MAX:  # cut at a word, and before a parenthesis it would leave open
+        cut = title[:TITLE_MAX].rsplit(" ", 1)[0]
+        if cut.count("(") > cut.count(")"):
+            cut = cut[: cut.rindex("(")]
+        title = cut.rstrip(" ,;:") + "\u2026"
+    return title
+
+
+def api_info(template: SamTemplate, version: str) -> dict[str, str]:
+    """The document's ``info``: the app's title and description, and API Gateway's error body."""
+    raw = template.doc.get("Description")
+    description = raw.strip() if isinstance(raw, str) else ""
+    return {
+        "title": api_title(description, template.root.resolve().name),
+        "version": version,
+        "description": f"{description}\n\n{ERROR_NOTE}" if description else ERROR_NOTE,
+    }
+
+
 def build_openapi(
     template: SamTemplate,
-    environment: Callable[[str], Mapping[str, str]] | None = None,
+    functions: Mapping[str, Describes],
     *,
     server_url: str | None = None,
-    title: str = "eventflow API",
     version: str = "1.0.0",
     auth: AuthPlan | None = None,
     local_token: bool = True,
-    only: Collection[str] | None = None,
+    log: Log = print,
 ) -> dict[str, Any]:
-    """Merge the OpenAPI documents of every API function of ``template`` (or of ``only``);
-    ``auth`` says what each route needs (``local_token``: whether the stand-in token is checked)."""
-    functions = template.functions()
-    routes = [r for r in template.routes() if only is None or r.function in only]
+    """Merge the OpenAPI documents of the running ``functions`` that the template's API routes
+    reach; ``auth`` says what each route needs (``local_token``: whether the stand-in token is
+    checked). A function that cannot answer is logged, in one line, and left out."""
+    routes = [r for r in template.routes() if r.function in functions]
     needs: dict[tuple[str, str], RouteAuth] = {}
     if auth is not None:
         kept = {(r.function, r.event) for r, _ in auth.routes}  # refused routes do not start
@@ -84,38 +117,31 @@ def build_openapi(
         for route, route_auth in auth.routes:
             needs[(route.method.lower(), _template_path(route.path))] = route_auth
     schemes: dict[str, Any] = {}
-    api_functions = sorted({r.function for r in routes})
     declared = {(r.method.lower(), _template_path(r.path)) for r in routes}
+    info = api_info(template, version)
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
-        "info": {
-            "title": title,
-            "version": version,
-            "description": 'Fraud detection and earthquake stream. Errors are {"message": ...}.',
-        },
+        "info": info,
         "paths": {},
         "components": {"schemas": {}},
     }
-    for layer in template.layer_dirs():
-        if str(layer) not in sys.path:
-            sys.path.append(str(layer))
-    for logical_id in api_functions:
-        spec = functions[logical_id]
-        env = dict(environment(logical_id) if environment else spec.environment)
-        name = f"openapi_{logical_id}"
-        module_spec = importlib.util.spec_from_file_location(name, spec.module_file)
-        if module_spec is None or module_spec.loader is None:
-            raise RuntimeError(f"cannot load {spec.module_file}")
-        module = importlib.util.module_from_spec(module_spec)
-        with _environment(env):
-            module_spec.loader.exec_module(module)
-            app = getattr(module, "app", None)
-            if app is None or not hasattr(app, "get_openapi_schema"):
-                continue
-            part = app.get_openapi_schema(title=title, version=version).model_dump(
-                mode="json", by_alias=True, exclude_none=True
-            )
-        for path, operations in part.get("paths", {}).items():
+    asked = sorted({r.function for r in routes})
+
+    def ask(logical_id: str) -> dict[str, Any] | DescribeError | None:
+        try:
+            return functions[logical_id].openapi(info["title"], version)
+        except DescribeError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(asked)))) as pool:
+        answers = list(pool.map(ask, asked))  # each in its own worker: at once
+    for logical_id, part in zip(asked, answers, strict=True):
+        if isinstance(part, DescribeError):
+            log(f"openapi: {logical_id}: {part}; its routes are left out of /openapi.json")
+            continue
+        if part is None:
+            continue  # no resolver that describes itself: its routes are not documented
+        for path, operations in (part.get("paths") or {}).items():
             for method, operation in operations.items():
                 if (method, _template_path(path)) not in declared:
                     continue  # a route the function knows but API Gateway does not send it
@@ -123,7 +149,7 @@ def build_openapi(
                 if needed is not None:
                     _secure(operation, needed, schemes, local_token)
                 doc["paths"].setdefault(path, {})[method] = operation
-        doc["components"]["schemas"].update(part.get("components", {}).get("schemas", {}))
+        doc["components"]["schemas"].update((part.get("components") or {}).get("schemas") or {})
     _use_error_body(doc)
     if schemes:
         doc["components"]["securitySchemes"] = schemes
@@ -228,6 +254,6 @@ SWAGGER_ASSETS = "/_console/swagger-ui"
 
 
 def swagger_html(
-    spec_url: str = "/openapi.json", title: str = "eventflow API", assets: str = SWAGGER_ASSETS
+    spec_url: str = "/openapi.json", title: str = "Swagger UI", assets: str = SWAGGER_ASSETS
 ) -> str:
     return SWAGGER_HTML.format(spec_url=spec_url, title=title, assets=assets)

@@ -25,7 +25,8 @@ from eventflow_local.eventsources.schedule.source import (
     ScheduleEventSource,
     is_enabled,
 )
-from eventflow_local.runtime.functions import FunctionRuntime, function_name
+from eventflow_local.runtime.environment import function_name
+from eventflow_local.runtime.functions import FunctionRuntime
 from eventflow_local.template.specs import EventSpec
 
 

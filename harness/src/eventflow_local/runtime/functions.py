@@ -17,226 +17,31 @@ library, so that a missing dependency fails as it fails on Lambda.
 - The worker's stdout/stderr lines are logged with a ``[FunctionLogicalId]`` prefix.
 - One line per invocation: function, trigger, batch size, duration, outcome; the same, with the
   invocation's own log lines, goes to ``recorder`` when one is set (the console's activity).
+- ``openapi`` asks a warm worker for the OpenAPI document of the handler module's resolver, so
+  that the harness never imports the function's code itself; it is not an invocation.
+
+The environment is built by ``eventflow_local.runtime.environment``; one process and its pipes
+are ``eventflow_local.runtime.worker_process``; this module is the pool.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import subprocess
+import re
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from eventflow_local.runtime.invocation import InvocationResult
-from eventflow_local.template.sam import LOCAL_ACCOUNT, FunctionSpec
+from eventflow_local.runtime.worker_process import Log, WorkerProcess
+from eventflow_local.template.specs import FunctionSpec
 
-WORKER = Path(__file__).resolve().parent / "worker.py"
-END_MARK = "\x00END "  # what the worker writes to stdout and stderr after each invocation
 INIT_TIMEOUT_S = 60.0
+DESCRIBE_TIMEOUT_S = 30.0  # waiting for a busy function, then for its answer
 DEFAULT_CONCURRENCY = 4  # execution environments per function when the template sets no limit
-# Variables a process needs to run at all; everything else comes from the function's definition
-# (not VIRTUAL_ENV: the function does not run in the harness's virtualenv).
-PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
-
-Log = Callable[[str], None]
-
-
-def function_name(spec: FunctionSpec) -> str:
-    """The deployed name: the template's ``FunctionName`` if it sets one, else the logical id."""
-    return str(spec.properties.get("FunctionName") or spec.logical_id)
-
-
-def lambda_environment(
-    spec: FunctionSpec,
-    *,
-    region: str,
-    extra: Mapping[str, str] | None = None,
-    base: Mapping[str, str] | None = None,
-) -> dict[str, str]:
-    """The environment of the function's process, as Lambda would build it.
-
-    ``extra`` (local endpoints, broker, credentials) wins over the template so that the function
-    talks to the local resources and never to AWS.
-    """
-    base = os.environ if base is None else base
-    env = {k: base[k] for k in PASSTHROUGH if k in base}
-    env.update(spec.environment)
-    name = function_name(spec)
-    env.update(
-        {
-            "AWS_LAMBDA_FUNCTION_NAME": name,
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
-            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(spec.timeout),
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": f"local/[$LATEST]{uuid.uuid4().hex}",
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime or 'python'}",
-            "AWS_REGION": region,
-            "AWS_DEFAULT_REGION": region,
-            "LAMBDA_TASK_ROOT": str(spec.code_uri),
-            "_HANDLER": spec.handler,
-            "TZ": ":UTC",
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "EVENTFLOW_LOCAL_ACCOUNT": LOCAL_ACCOUNT,
-            # no shared config/credentials files: only the dummies below can be used
-            "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        }
-    )
-    env.update(extra or {})
-    return env
-
-
-class _Worker:
-    """One process and its two message pipes."""
-
-    def __init__(
-        self,
-        spec: FunctionSpec,
-        env: Mapping[str, str],
-        import_paths: list[Path],
-        log: Log,
-        python: str = sys.executable,
-    ) -> None:
-        req_read, req_write = os.pipe()
-        resp_read, resp_write = os.pipe()
-        self.proc = subprocess.Popen(
-            [python, "-I", "-S", "-u", str(WORKER), str(req_read), str(resp_write)],
-            env=dict(env),
-            pass_fds=(req_read, resp_write),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=str(spec.code_uri),
-            start_new_session=True,  # Ctrl-C reaches the harness, which stops workers in order
-        )
-        os.close(req_read)
-        os.close(resp_write)
-        self.requests = Connection(req_write, readable=False, writable=True)
-        self.responses = Connection(resp_read, readable=True, writable=False)
-        prefix = f"[{spec.logical_id}]"
-        self._log_ends = [threading.Event(), threading.Event()]
-        #: the lines of the invocation under way (None between invocations)
-        self._captured: list[str] | None = None
-        self._capture_lock = threading.Lock()
-        for stream, ended in zip((self.proc.stdout, self.proc.stderr), self._log_ends, strict=True):
-            threading.Thread(
-                target=_pump, args=(stream, prefix, log, ended, self._capture), daemon=True
-            ).start()
-        init = {
-            "codeUri": str(spec.code_uri),
-            "handler": spec.handler,
-            "paths": [str(d) for d in import_paths],
-            "inlineCode": spec.inline_code,
-        }
-        self.requests.send_bytes(json.dumps(init).encode())
-        self.ready: bool | None = None
-        self.init_error: dict[str, Any] | None = None
-        self.started = time.monotonic()
-
-    def wait_ready(self, timeout: float) -> bool:
-        """True once the handler is imported; False (with ``init_error``) if the init failed."""
-        if self.ready is None:
-            message = self._recv(timeout)
-            if message is None:
-                self.ready = False
-                self.init_error = self.init_error or {
-                    "errorType": "Runtime.InitError",
-                    "errorMessage": f"the function did not initialise within {timeout:.0f} seconds",
-                }
-            else:
-                self.ready = bool(message.get("ready"))
-                self.init_error = message.get("error")
-        return self.ready
-
-    def _recv(self, timeout: float) -> dict[str, Any] | None:
-        try:
-            if not self.responses.poll(timeout):
-                return None
-            return dict(json.loads(self.responses.recv_bytes()))
-        except (EOFError, OSError):
-            code = self.proc.wait(timeout=5)
-            self.init_error = {
-                "errorType": "Runtime.ExitError",
-                "errorMessage": f"Runtime exited with error: exit status {code}",
-            }
-            return None
-
-    def _capture(self, line: str) -> None:
-        with self._capture_lock:
-            if self._captured is not None:
-                self._captured.append(line)
-
-    def call(self, request: dict[str, Any], timeout: float) -> dict[str, Any] | None:
-        for ended in self._log_ends:
-            ended.clear()
-        with self._capture_lock:
-            self._captured = []
-        self.requests.send_bytes(json.dumps(request).encode())
-        reply = self._recv(timeout)
-        if reply is not None:  # let the invocation's log lines come out before its summary line
-            for ended in self._log_ends:
-                ended.wait(1.0)
-        return reply
-
-    def take_logs(self) -> tuple[str, ...]:
-        """The lines of the last invocation (and stop collecting)."""
-        with self._capture_lock:
-            lines, self._captured = self._captured or [], None
-        return tuple(lines)
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        self._close()
-
-    def stop(self, timeout: float = 3.0) -> None:
-        """Close the request pipe (the worker's loop ends), then kill if it lingers."""
-        self._close()
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def _close(self) -> None:
-        for conn in (self.requests, self.responses):
-            with contextlib.suppress(OSError):
-                conn.close()
-
-
-def _pump(
-    stream: IO[bytes] | None,
-    prefix: str,
-    log: Log,
-    ended: threading.Event,
-    capture: Callable[[str], None] | None = None,
-) -> None:
-    if stream is None:
-        return
-    for raw in iter(stream.readline, b""):
-        line = raw.decode("utf-8", "replace").rstrip("\n")
-        text, mark, _ = line.partition(END_MARK)
-        if text or not mark:
-            log(f"{prefix} {text}")
-            if capture is not None:
-                capture(text)
-        if mark:
-            ended.set()
-    stream.close()
 
 
 class FunctionRuntime:
@@ -276,8 +81,8 @@ class FunctionRuntime:
             reserved if reserved > 0 else DEFAULT_CONCURRENCY
         )
         self._cond = threading.Condition()
-        self._idle: list[_Worker] = []  # warm and free; the last one is used first
-        self._workers: set[_Worker] = set()
+        self._idle: list[WorkerProcess] = []  # warm and free; the last one is used first
+        self._workers: set[WorkerProcess] = set()
         self._closed = False
         self.invocations = 0
         #: told of every invocation: (function, trigger, batch size, result); see ``invoke``
@@ -315,12 +120,20 @@ class FunctionRuntime:
         with self._cond:
             return len(self._workers)
 
-    def _spawn(self) -> _Worker:
-        worker = _Worker(self.spec, self.env, self.import_paths, self.log, self.python)
+    def _spawn(self) -> WorkerProcess:
+        worker = WorkerProcess(self.spec, self.env, self.import_paths, self.log, self.python)
         self._workers.add(worker)
         return worker
 
-    def _checkout(self) -> _Worker:
+    def _checkout(self) -> WorkerProcess:
+        worker = self._take(scale_out=True, timeout=None)
+        assert worker is not None  # without a timeout it waits as long as it takes
+        return worker
+
+    def _take(self, *, scale_out: bool, timeout: float | None) -> WorkerProcess | None:
+        """An idle worker, else a new one (if ``scale_out``, or if there is none at all), else
+        wait for one to be given back (None once ``timeout`` has passed)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while True:
                 if self._closed:
@@ -332,11 +145,14 @@ class FunctionRuntime:
                         worker.kill()
                         continue
                     return worker
-                if len(self._workers) < self.max_concurrency:
+                if len(self._workers) < self.max_concurrency and (scale_out or not self._workers):
                     return self._spawn()
-                self._cond.wait()
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return None
+                self._cond.wait(remaining)
 
-    def _checkin(self, worker: _Worker, *, keep: bool, replace: bool = False) -> None:
+    def _checkin(self, worker: WorkerProcess, *, keep: bool, replace: bool = False) -> None:
         """Give a worker back; ``keep=False`` ends it (``replace``: start a fresh one at once)."""
         with self._cond:
             if keep and not self._closed:
@@ -345,7 +161,7 @@ class FunctionRuntime:
                 self._workers.discard(worker)
                 if replace and not self._closed and not self._idle:
                     self._idle.append(self._spawn())  # its cold start overlaps what comes next
-            self._cond.notify()
+            self._cond.notify_all()  # an invocation may scale out where a description waits
         if not keep:
             worker.kill()
 
@@ -378,7 +194,7 @@ class FunctionRuntime:
         return result
 
     def _invoke_on(
-        self, worker: _Worker, event: dict[str, Any], request_id: str
+        self, worker: WorkerProcess, event: dict[str, Any], request_id: str
     ) -> InvocationResult:
         if not worker.wait_ready(self.init_timeout):
             error = worker.init_error or {
@@ -429,3 +245,61 @@ class FunctionRuntime:
             f"invoke {self.function_name} trigger={trigger} batch={batch} "
             f"duration={result.duration_ms:.0f}ms outcome={result.outcome}"
         )
+
+    # ------------------------------------------------------------------ descriptions
+    def openapi(
+        self, title: str, version: str, *, timeout: float = DESCRIBE_TIMEOUT_S
+    ) -> dict[str, Any] | None:
+        """The OpenAPI document of the function's resolver (``app.get_openapi_schema``), built
+        in its own worker with its own packages; None when the handler's module has none.
+
+        Not an invocation: no invocation line, no console activity, ``invocations`` unchanged.
+        A warm worker answers (a busy function is waited for, up to ``timeout``); none is
+        started for it unless the function has none at all. ``DescribeError`` says, in one
+        line, why there is no answer.
+        """
+        payload = self._ask({"describe": "openapi", "title": title, "version": version}, timeout)
+        if payload is not None and not isinstance(payload, dict):
+            raise DescribeError(f"the OpenAPI document is a {type(payload).__name__}")
+        return payload
+
+    def _ask(self, request: dict[str, Any], timeout: float) -> Any:
+        if self.init_error is not None:
+            raise DescribeError(_one_line(self.init_error))
+        try:
+            worker = self._take(scale_out=False, timeout=timeout)
+        except RuntimeError as exc:
+            raise DescribeError(str(exc)) from exc
+        if worker is None:
+            raise DescribeError(f"no execution environment was free within {timeout:g} s")
+        if not worker.wait_ready(self.init_timeout):
+            error = worker.init_error or {"errorType": "Runtime.InitError"}
+            self._checkin(worker, keep=False)
+            raise DescribeError(f"init failed: {_one_line(error)}")
+        try:
+            reply = worker.call(request, timeout, capture=False)
+        except (OSError, ValueError) as exc:
+            self._checkin(worker, keep=False, replace=True)
+            raise DescribeError(f"the worker failed: {exc}") from exc
+        if reply is None:
+            alive = worker.alive()
+            self._checkin(worker, keep=False, replace=True)
+            raise DescribeError(f"no answer within {timeout:g} s" if alive else "the worker exited")
+        self._checkin(worker, keep=True)
+        if not reply.get("ok"):
+            raise DescribeError(_one_line(reply.get("error") or {}))
+        return reply.get("payload")
+
+
+class DescribeError(Exception):
+    """A function could not describe itself; the message is one line."""
+
+
+def _one_line(error: dict[str, Any]) -> str:
+    """``errorType: errorMessage (file, line N)``, the line from the last frame of the trace."""
+    text = f"{error.get('errorType') or 'Error'}: {error.get('errorMessage') or ''}".rstrip(": ")
+    frames = [str(f) for f in error.get("stackTrace") or []]
+    where = re.search(r'File "([^"]+)", line (\d+)', frames[-1]) if frames else None
+    if where:
+        text += f" ({Path(where.group(1)).name}, line {where.group(2)})"
+    return " ".join(text.split())

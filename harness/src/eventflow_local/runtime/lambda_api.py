@@ -25,7 +25,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from eventflow_local.httpserver import HttpService, read_body, send
-from eventflow_local.runtime.functions import FunctionRuntime, function_name
+from eventflow_local.runtime.environment import function_name
+from eventflow_local.runtime.functions import FunctionRuntime
 
 Log = Callable[[str], None]
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")

@@ -9,6 +9,18 @@ imports the handler once (the cold start), then answers invocations one at a tim
     response  {"ok": true, "payload": ...}
               {"ok": false, "error": {"errorType", "errorMessage", "stackTrace"}}
 
+Besides invocations the harness may ask the function to describe itself, which Lambda never
+does, so that nothing of the function's code runs in the harness's own process:
+
+    request   {"describe": "openapi", "title": "...", "version": "..."}
+    response  {"ok": true, "payload": OpenAPI document | null}
+              {"ok": false, "error": {"errorType", "errorMessage", "stackTrace"}}
+
+The handler's module is looked at for a module-level object with ``get_openapi_schema`` (``app``
+first, by convention: a Powertools resolver); its document comes back as JSON, ``null`` when the
+module has none. An invocation and a description both end with an END mark on stdout and
+stderr, so that what either printed is out before the harness goes on.
+
 Messages are JSON over two pipes that are not stdout/stderr, so whatever the handler prints goes
 to the log, as on Lambda. This file imports nothing from the harness and runs on every Python the
 Lambda runtimes name (3.9 and later): the function sees only its own code, the paths it is given
@@ -24,6 +36,7 @@ import sys
 import tempfile
 import time
 import traceback
+import types
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -38,7 +51,7 @@ class Context:
         self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME", "")
         self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         region = env.get("AWS_REGION", "us-east-1")
-        account = env.get("EVENTFLOW_LOCAL_ACCOUNT", "123456789012")
+        account = env.get("EVENTFLOW_LOCAL_ACCOUNT", "")  # set by the harness (aws.LOCAL_ACCOUNT)
         self.invoked_function_arn = (
             f"arn:aws:lambda:{region}:{account}:function:{self.function_name}"
         )
@@ -68,7 +81,7 @@ def error_payload(exc: BaseException, error_type: str | None = None) -> dict[str
     }
 
 
-def load_handler(init: dict[str, Any]) -> Any:
+def load_handler(init: dict[str, Any]) -> tuple[types.ModuleType, Any]:
     code_dir = init["codeUri"]
     if init.get("inlineCode") is not None:
         # InlineCode / Code.ZipFile: Lambda's package is one file, index.py
@@ -94,7 +107,7 @@ def load_handler(init: dict[str, Any]) -> Any:
             AttributeError(f"Handler '{attr}' missing on module '{module_name}'"),
             "Runtime.HandlerNotFound",
         )
-    return handler
+    return module, handler
 
 
 class _InitError(Exception):
@@ -105,6 +118,57 @@ class _InitError(Exception):
         self.payload = error_payload(exc, error_type)
         if message:
             self.payload["errorMessage"] = message
+
+
+def find_resolver(module: types.ModuleType) -> Any:
+    """The module's object that has ``get_openapi_schema``: ``app``, else the first defined."""
+    for candidate in [getattr(module, "app", None), *vars(module).values()]:
+        if candidate is None or isinstance(candidate, (type, types.ModuleType)):
+            continue
+        try:
+            if callable(getattr(candidate, "get_openapi_schema", None)):
+                return candidate
+        except Exception:  # a proxy or lazy object that fails when looked at is not a resolver
+            continue
+    return None
+
+
+def describe_openapi(module: types.ModuleType, request: dict[str, Any]) -> Any:
+    """The module's OpenAPI document as JSON-ready data, or None when it has no resolver."""
+    resolver = find_resolver(module)
+    if resolver is None:
+        return None
+    options = {k: request[k] for k in ("title", "version") if request.get(k) is not None}
+    document = resolver.get_openapi_schema(**options)
+    if hasattr(document, "model_dump"):  # Powertools: a pydantic model of the document
+        return document.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if isinstance(document, dict):
+        return document
+    raise TypeError(
+        f"get_openapi_schema() returned {type(document).__name__}, not an OpenAPI document"
+    )
+
+
+DESCRIBERS = {"openapi": describe_openapi}
+
+
+def describe(module: types.ModuleType, request: dict[str, Any]) -> dict[str, Any]:
+    describer = DESCRIBERS.get(str(request["describe"]))
+    if describer is None:
+        known = ", ".join(sorted(DESCRIBERS))
+        error = ValueError(f"cannot describe {request['describe']!r} (known: {known})")
+        return {"ok": False, "error": error_payload(error, "Runtime.UnknownRequest")}
+    try:
+        return {"ok": True, "payload": describer(module, request)}
+    except Exception as exc:
+        return {"ok": False, "error": error_payload(exc)}
+
+
+def end_logs(request_id: str) -> None:
+    """Mark the end of one request's output on both streams (the harness waits for it)."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.write(f"{END_MARK}{request_id}\n")
+        stream.flush()
 
 
 def send(conn: Connection, message: dict[str, Any]) -> None:
@@ -120,7 +184,7 @@ def main(argv: list[str]) -> int:
     responses = Connection(int(argv[2]), readable=False, writable=True)
     init = json.loads(requests.recv_bytes())
     try:
-        handler = load_handler(init)
+        module, handler = load_handler(init)
     except _InitError as exc:
         traceback.print_exc()
         send(responses, {"ready": False, "error": exc.payload})
@@ -131,6 +195,11 @@ def main(argv: list[str]) -> int:
             request = json.loads(requests.recv_bytes())
         except EOFError:
             return 0
+        if "describe" in request:  # not an invocation: no context, no deadline
+            answer = describe(module, request)
+            end_logs(str(request.get("requestId") or "describe"))
+            send(responses, answer)
+            continue
         context = Context(request["requestId"], int(request["deadlineMs"]))
         try:
             payload = handler(request["event"], context)
@@ -143,9 +212,7 @@ def main(argv: list[str]) -> int:
                 file=sys.stderr,
             )
             reply = {"ok": False, "error": error_payload(exc)}
-        for stream in (sys.stdout, sys.stderr):  # the invocation's logs end here
-            stream.write(f"{END_MARK}{request['requestId']}\n")
-            stream.flush()
+        end_logs(request["requestId"])  # the invocation's logs end here
         send(responses, reply)
 
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from cfn_tools import load_yaml
 
-from eventflow_local.aws import DEFAULT_REGION, LOCAL_ACCOUNT, function_arn
+from eventflow_local.aws import DEFAULT_REGION, function_arn
 from eventflow_local.template.cfn import NO_VALUE, CfnTemplate, TemplateError
 from eventflow_local.template.globals import apply_globals, parse_globals
 from eventflow_local.template.inventory import resource_lines
@@ -47,7 +47,6 @@ from eventflow_local.template.tables import create_table_kwargs, simple_table
 
 __all__ = [
     "DEFAULT_TEMPLATE",
-    "LOCAL_ACCOUNT",
     "NO_VALUE",
     "EventSpec",
     "FunctionSpec",
