@@ -87,6 +87,16 @@ def test_min_magnitude_filter_fills_pages(catalogue):
     assert len(page["items"]) == 4 and page["nextToken"]
 
 
+def test_a_minimum_magnitude_below_what_dynamodb_can_hold_filters_as_zero(catalogue):
+    # GIVEN a bound smaller than DynamoDB's smallest number (1E-130), as a fuzzer sends it
+    api, quakes = catalogue
+    # WHEN the list is asked for with it
+    status, page = api.get("/earthquakes", query={"minMagnitude": "1e-300", "limit": "100"})
+    # THEN it answers as for 0, instead of failing on the query's number
+    assert status == 200
+    assert [i["id"] for i in page["items"]] == [q.id for q in reversed(quakes)][:100]
+
+
 def test_since_filter_in_epoch_ms_and_iso(catalogue):
     api, quakes = catalogue
     since = T0_MS + 50_000

@@ -74,6 +74,9 @@ class CommitOutcome:
     transient: list[str] = field(default_factory=list)
 
 
+#: DynamoDB numbers: magnitude from 1E-130 to 9.9999999999999999999999999999999999999E+125
+SMALLEST_DYNAMODB_NUMBER = 1e-130
+
 class QuakeLedger:
     MAX_KEYS = 100  # BatchGetItem
     MAX_WRITES = 25  # BatchWriteItem
@@ -345,7 +348,10 @@ class QuakeCatalog:
         if min_magnitude is not None:
             query["FilterExpression"] = "#m >= :m"
             query["ExpressionAttributeNames"]["#m"] = _n(Quakes.magnitude)
-            query["ExpressionAttributeValues"][":m"] = ddb.value(min_magnitude)
+            # DynamoDB's smallest positive number is 1E-130 (below it the request fails): a
+            # smaller bound selects exactly what 0 does, as no stored magnitude lies under it
+            bound = min_magnitude if abs(min_magnitude) >= SMALLEST_DYNAMODB_NUMBER else 0.0
+            query["ExpressionAttributeValues"][":m"] = ddb.value(bound)
         if start and since_key is not None and str(start.get(sk_name, "")) < since_key:
             raise InvalidRequestError(_TOKEN_MISMATCH, field="nextToken")
         items, last = self._page(
