@@ -77,6 +77,7 @@ class CommitOutcome:
 #: DynamoDB numbers: magnitude from 1E-130 to 9.9999999999999999999999999999999999999E+125
 SMALLEST_DYNAMODB_NUMBER = 1e-130
 
+
 class QuakeLedger:
     MAX_KEYS = 100  # BatchGetItem
     MAX_WRITES = 25  # BatchWriteItem
