@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 from boto3.dynamodb.types import Binary
 
+from eventflow_dev import STATIC as PROJECT_STATIC
 from eventflow_local.apigw.openapi import swagger_html
 from eventflow_local.console.activity import Activity, Listener
 from eventflow_local.console.kafka_view import message_view
@@ -156,7 +157,14 @@ def test_the_world_outline_is_shipped_and_fills_the_map():
 
 
 def test_the_page_needs_nothing_from_the_network():
-    for name in ("index.html", "app.js", "views.js", "project.js", "lib.js", "console.css"):
-        text = (STATIC / name).read_text()
-        assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", text), name
+    for path in (
+        STATIC / "index.html",
+        STATIC / "app.js",
+        STATIC / "views.js",
+        PROJECT_STATIC / "project.js",
+        STATIC / "lib.js",
+        STATIC / "console.css",
+    ):
+        text = path.read_text()
+        assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", text), path
     assert Path(STATIC, "index.html").read_text().count('type="module"') == 1
