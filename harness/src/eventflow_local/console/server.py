@@ -15,6 +15,10 @@ as the API's protected routes (eventflow_local/apigw/local_token.py). A plugin's
 template's API from the page itself, with the user's token where a route needs one, so they see
 what any API client sees; the overview names the plugins' modules and which of their features
 the template's API has.
+
+A message larger than the console takes is answered 413 after its body has been read (up to
+``MAX_DISCARD_BYTES``, then the connection is closed): a client still sending when the answer
+comes would otherwise see a broken pipe instead of the 413.
 """
 
 from __future__ import annotations
@@ -51,6 +55,8 @@ PREFIX = "/_console"
 KEEPALIVE_S = 15.0
 WATCH_INTERVAL_S = 1.0
 MAX_PRODUCE_BYTES = 1024 * 1024
+#: a too-large body up to this size is read and dropped before the 413, beyond it not read
+MAX_DISCARD_BYTES = 16 * 1024 * 1024
 
 Reply = tuple[int, Any]
 
@@ -209,7 +215,7 @@ class ConsoleApp:
     def produce(self, req: BaseHTTPRequestHandler, topic: str, **_: Any) -> Reply:
         denied = check_auth(dict(req.headers.items()), self.stack.api_token)
         if int(req.headers.get("Content-Length") or 0) > MAX_PRODUCE_BYTES:
-            req.close_connection = True  # the body is not read
+            _discard_body(req)
             raise HttpError(413, f"a message of the console is at most {MAX_PRODUCE_BYTES} bytes")
         raw = read_body(req)
         if denied is not None:
@@ -359,6 +365,25 @@ class ConsoleApp:
             if changed:
                 self.activity.publish("offsets", changed)
             self._last_ends = ends
+
+
+def _discard_body(req: BaseHTTPRequestHandler) -> None:
+    """Read a too-large body and drop it, so that the client, done sending, reads the answer;
+    one larger than ``MAX_DISCARD_BYTES`` is left unread and the connection closed after it."""
+    left = int(req.headers.get("Content-Length") or 0)
+    if left > MAX_DISCARD_BYTES:
+        req.close_connection = True
+        return
+    try:
+        while left > 0:
+            chunk = req.rfile.read(min(left, 65536))
+            if not chunk:
+                break
+            left -= len(chunk)
+    except OSError:
+        pass
+    if left:
+        req.close_connection = True
 
 
 def _write_event(req: BaseHTTPRequestHandler, name: str, data: Any) -> None:
