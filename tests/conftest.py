@@ -21,6 +21,12 @@ os.environ.setdefault(
 )
 for var in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
     os.environ.pop(var, None)
+# this project's plugin (dev/eventflow_dev: demo, seed, redrive, the console's project views),
+# also where the venv was installed before its entry point existed; loaded once either way
+# (eventflow_local/plugins.py). Beside any plugins the user names.
+OUR_PLUGIN = "eventflow_dev:plugin"
+_plugins = [p.strip() for p in os.environ.get("EVENTFLOW_LOCAL_PLUGINS", "").split(",")]
+os.environ["EVENTFLOW_LOCAL_PLUGINS"] = ",".join([*filter(None, _plugins), OUR_PLUGIN])
 
 
 @pytest.fixture

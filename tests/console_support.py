@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from eventflow_local.cli.demo import FRAUD_STEPS, Demo, run_steps
+from eventflow_dev.demo import FRAUD_STEPS, Demo, run_steps
 from eventflow_local.stack import Stack
 
 CONSOLE = "/_console"

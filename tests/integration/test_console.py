@@ -48,14 +48,42 @@ def test_the_page_and_its_modules_are_served_from_the_package(fraud):
     stack, _ = fraud
     status, headers, raw = request("GET", console(stack, "/"))
     assert status == 200 and b'src="/_console/static/app.js"' in raw
-    for name in ("app.js", "views.js", "project.js", "lib.js"):
-        status, headers, raw = request("GET", console(stack, f"/static/{name}"))
-        assert status == 200 and headers["Content-Type"].startswith("text/javascript"), name
+    for path in (
+        "static/app.js",
+        "static/views.js",
+        "plugins/eventflow/project.js",
+        "static/lib.js",
+    ):
+        status, headers, raw = request("GET", console(stack, f"/{path}"))
+        assert status == 200 and headers["Content-Type"].startswith("text/javascript"), path
     status, _, raw = request("GET", console(stack, "/static/world.svg"))
     assert status == 200 and b'<path class="land"' in raw
     assert request("GET", console(stack, "/static/../server.py"))[0] == 404
     status, headers, _ = request("GET", f"{stack.api_url}{CONSOLE}")
     assert status == 200  # urllib follows the 308 to /_console/
+
+
+def test_the_plugins_views_are_named_by_the_overview_and_served_from_its_folder(fraud):
+    # GIVEN this project's plugin WHEN the page asks the overview THEN it names its module
+    stack, _ = fraud
+    info = get_json(console(stack, "/api/overview"))
+    ours = [p for p in info["plugins"] if p["name"] == "eventflow"]
+    assert ours == [
+        {
+            "name": "eventflow",
+            "module": "/_console/plugins/eventflow/project.js",
+            "styles": ["/_console/plugins/eventflow/project.css"],
+        }
+    ]
+    # AND the module and styles come from the plugin's folder, and nothing outside it does
+    status, headers, raw = request("GET", f"{stack.api_url}{ours[0]['module']}")
+    assert status == 200 and headers["Content-Type"].startswith("text/javascript")
+    assert b"export const views" in raw
+    status, headers, _ = request("GET", f"{stack.api_url}{ours[0]['styles'][0]}")
+    assert status == 200 and headers["Content-Type"].startswith("text/css")
+    assert request("GET", console(stack, "/plugins/eventflow/%2e%2e/__init__.py"))[0] == 404
+    assert request("GET", console(stack, "/plugins/eventflow/"))[0] == 404
+    assert request("GET", console(stack, "/plugins/nobody/project.js"))[0] == 404
 
 
 # ----------------------------------------------------------------------------------- topics

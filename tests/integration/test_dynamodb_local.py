@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from eventflow_dev.demo import http_json
 from eventflow_local.apigw.local_token import auth_headers
-from eventflow_local.cli.demo import http_json
 from eventflow_local.state import STATE_FILE
 from tests.integration.faults import read_all, wait_for
 
@@ -98,7 +98,7 @@ def fraud_count(run: Up, account_id: str) -> int:
 def test_the_data_survives_ctrl_c_and_nothing_is_counted_or_published_twice(up: Any) -> None:
     assert (
         auth_headers()
-    )  # the protected routes take the local token (eventflow_local/cli/demo.py sends it)
+    )  # the protected routes take the local token (dev/eventflow_dev/demo.py sends it)
     # GIVEN `up --dynamodb local` with an account, two transactions and one fraud counted
     first = up()
     account = first.call("POST", "/accounts", {"name": "Kept", "number": uuid.uuid4().hex[:8]}, 201)

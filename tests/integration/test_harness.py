@@ -25,9 +25,9 @@ import pytest
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel, EventBridgeModel
 from kafka import KafkaProducer
 
+from eventflow_dev.demo import http_json
+from eventflow_dev.seed import SEED_ACCOUNT, seed
 from eventflow_local.apigw.gateway import ApiGateway
-from eventflow_local.cli.demo import http_json
-from eventflow_local.cli.seed import SEED_ACCOUNT, seed
 from eventflow_local.events.dynamodb import dynamodb_stream_event
 from eventflow_local.events.schedule import schedule_event
 from eventflow_local.eventsources.filters import passes

@@ -26,8 +26,8 @@ from kafka import KafkaConsumer, TopicPartition
 
 from eventflow.fraud.models import Account
 from eventflow.fraud.store import AccountStore
-from eventflow_local.cli.demo import http_json
-from eventflow_local.cli.seed import SEED_ACCOUNT
+from eventflow_dev.demo import http_json
+from eventflow_dev.seed import SEED_ACCOUNT
 from eventflow_local.stack import Stack
 from tests.integration.faults import caught_up, fraud_value
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from eventflow_local.cli.demo import http_json
+from eventflow_dev.demo import http_json
 from eventflow_local.stack import Stack
 from tests.integration.faults import read_all
 

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 from boto3.dynamodb.types import Binary
 
+from eventflow_dev import STATIC as PROJECT_STATIC
 from eventflow_local.apigw.openapi import swagger_html
 from eventflow_local.console.activity import Activity, Listener
 from eventflow_local.console.kafka_view import message_view
@@ -156,7 +157,51 @@ def test_the_world_outline_is_shipped_and_fills_the_map():
 
 
 def test_the_page_needs_nothing_from_the_network():
-    for name in ("index.html", "app.js", "views.js", "project.js", "lib.js", "console.css"):
-        text = (STATIC / name).read_text()
-        assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", text), name
+    for path in (
+        STATIC / "index.html",
+        STATIC / "app.js",
+        STATIC / "views.js",
+        PROJECT_STATIC / "project.js",
+        STATIC / "lib.js",
+        STATIC / "console.css",
+    ):
+        text = path.read_text()
+        assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", text), path
     assert Path(STATIC, "index.html").read_text().count('type="module"') == 1
+
+
+def test_a_too_large_message_is_always_answered_413_not_a_broken_pipe():
+    # GIVEN a console on a server of its own (its stack is only asked for the token)
+    import urllib.error
+    import urllib.request
+
+    from eventflow_local.console.server import MAX_PRODUCE_BYTES, ConsoleApp
+    from eventflow_local.httpserver import HttpService
+
+    app = ConsoleApp(SimpleNamespace(api_token="t"), Activity(), plugins=())  # type: ignore[arg-type]
+
+    class Console(HttpService):
+        def handle(self, req):
+            app.handle(req)
+
+    server = Console("127.0.0.1", 0)
+    server.start()
+    try:
+        # WHEN a body one byte over the limit is sent, again and again
+        body = b'{"value": "' + b"x" * MAX_PRODUCE_BYTES + b'"}'
+        statuses = []
+        for _ in range(20):
+            req = urllib.request.Request(
+                f"{server.url}/_console/api/topics/t/messages",
+                data=body,
+                method="POST",
+                headers={"Authorization": "Bearer t", "Content-Type": "application/json"},
+            )
+            try:
+                urllib.request.urlopen(req, timeout=10)
+            except urllib.error.HTTPError as exc:
+                statuses.append((exc.code, b"at most" in exc.read()))
+        # THEN each time the client, done sending, reads the 413 and why
+        assert statuses == [(413, True)] * 20
+    finally:
+        server.stop()

@@ -1,4 +1,4 @@
-"""``python -m eventflow_local up|invoke|start-api|demo|seed`` (see ``eventflow_local.cli.main``)."""
+"""``python -m eventflow_local up|invoke|start-api|...`` (see ``eventflow_local.cli.main``; plugins add commands)."""
 
 import sys
 

@@ -1,7 +1,7 @@
 """The stack as the command line runs it: the user's ``--env-vars`` file in each function's
 environment, for the variables the template declares (SAM CLI's rule, see ``eventflow_local/cli/args.py``).
 
-Apart from ``eventflow_local/cli/main.py`` so that the command line reports a user's mistake before it imports
+Apart from ``eventflow_local/cli/commands.py`` so that the command line reports a user's mistake before it imports
 the stack and everything the stack imports.
 """
 

@@ -2,6 +2,8 @@
 
     /_console/                    the page (static/index.html and its ES modules, no build step)
     /_console/static/<file>       the page's own files, shipped in this package
+    /_console/plugins/<name>/<f>  a plugin's files: the ES module of its views, its styles
+                                  (eventflow_local/plugins.py)
     /_console/swagger-ui/<file>   Swagger UI's script and stylesheet (PyPI ``swagger-ui-py``), so
                                   that the API's ``/swagger`` works offline
     /_console/api/...             JSON read from the running stack (see ``ConsoleApp.routes``)
@@ -9,40 +11,52 @@
                                   and ``offsets`` (a topic's end offsets moved), pushed, not polled
 
 Everything is read-only except producing a message to a topic, which needs the same local token
-as the API's protected routes (eventflow_local/apigw/local_token.py). The project's own views (fraud, earthquakes, dead
-letters) read the template's API from the page itself, with the user's token where a route needs
-one, so they see what any API client sees.
+as the API's protected routes (eventflow_local/apigw/local_token.py). A plugin's views read the
+template's API from the page itself, with the user's token where a route needs one, so they see
+what any API client sees; the overview names the plugins' modules and which of their features
+the template's API has.
+
+A message larger than the console takes is answered 413 after its body has been read (up to
+``MAX_DISCARD_BYTES``, then the connection is closed): a client still sending when the answer
+comes would otherwise see a broken pipe instead of the 413.
 """
 
 from __future__ import annotations
 
 import json
-import mimetypes
 import re
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
-from importlib.util import find_spec
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from eventflow_local.apigw.local_token import check as check_auth
 from eventflow_local.console import stack_view
 from eventflow_local.console.activity import Activity, Listener
+from eventflow_local.console.files import (
+    STATIC,
+    SWAGGER_FILES,
+    PluginViews,
+    serve_file,
+    swagger_dir,
+)
 from eventflow_local.console.kafka_view import KafkaView
 from eventflow_local.console.tables_view import TablesView
 from eventflow_local.httpserver import read_body, send
+from eventflow_local.plugins import Plugin, installed
+
+__all__ = ["MAX_PRODUCE_BYTES", "PREFIX", "STATIC", "ConsoleApp", "swagger_dir"]
 
 if TYPE_CHECKING:
     from eventflow_local.stack import Stack
 
 PREFIX = "/_console"
-STATIC = Path(__file__).resolve().parent / "static"
-SWAGGER_FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png", "favicon-16x16.png")
 KEEPALIVE_S = 15.0
 WATCH_INTERVAL_S = 1.0
 MAX_PRODUCE_BYTES = 1024 * 1024
+#: a too-large body up to this size is read and dropped before the 413, beyond it not read
+MAX_DISCARD_BYTES = 16 * 1024 * 1024
 
 Reply = tuple[int, Any]
 
@@ -53,21 +67,16 @@ class HttpError(Exception):
         self.status = status
 
 
-def swagger_dir() -> Path | None:
-    """Where ``swagger-ui-py`` keeps swagger-ui-dist's files (None when it is not installed)."""
-    spec = find_spec("swagger_ui")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = Path(next(iter(spec.submodule_search_locations))) / "static"
-    return folder if folder.is_dir() else None
-
-
 class ConsoleApp:
     """The console of one started ``Stack``."""
 
-    def __init__(self, stack: Stack, activity: Activity) -> None:
+    def __init__(
+        self, stack: Stack, activity: Activity, plugins: tuple[Plugin, ...] | None = None
+    ) -> None:
         self.stack = stack
         self.activity = activity
+        #: the plugins' console views (eventflow_local/plugins.py)
+        self.views = PluginViews(installed() if plugins is None else plugins, PREFIX)
         self._kafka: KafkaView | None = None
         self._tables: TablesView | None = None
         self._stop = threading.Event()
@@ -130,30 +139,19 @@ class ConsoleApp:
             send(req, 405, {"Allow": ["GET, HEAD"]}, _json({"message": "read-only"}))
             return
         if path == "/":
-            self._file(req, STATIC / "index.html")
+            serve_file(req, STATIC / "index.html")
         elif path.startswith("/static/"):
-            self._file(req, STATIC, path[len("/static/") :])
+            serve_file(req, STATIC, path[len("/static/") :])
+        elif path.startswith("/plugins/"):
+            self.views.serve(req, path[len("/plugins/") :])
         elif path.startswith("/swagger-ui/") and path[len("/swagger-ui/") :] in SWAGGER_FILES:
             folder = swagger_dir()
             if folder is None:
                 send(req, 404, {}, _json({"message": "swagger-ui-py is not installed"}))
                 return
-            self._file(req, folder, path[len("/swagger-ui/") :])
+            serve_file(req, folder, path[len("/swagger-ui/") :])
         else:
             send(req, 404, {}, _json({"message": f"no console page {path}"}))
-
-    def _file(self, req: BaseHTTPRequestHandler, folder: Path, name: str | None = None) -> None:
-        target = folder if name is None else (folder / unquote(name)).resolve()
-        if name is not None and (folder.resolve() not in target.parents or not target.is_file()):
-            send(req, 404, {}, _json({"message": "no such file"}))
-            return
-        kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        if target.suffix == ".js":
-            kind = "text/javascript"
-        if kind.startswith("text/") or kind.endswith(("javascript", "svg+xml")):
-            kind += "; charset=utf-8"
-        headers = {"Content-Type": [kind], "Cache-Control": ["no-cache"]}
-        send(req, 200, headers, target.read_bytes())
 
     def _api(
         self, req: BaseHTTPRequestHandler, method: str, path: str, query: dict[str, list[str]]
@@ -189,7 +187,8 @@ class ConsoleApp:
             "apiUrl": gateway.url if gateway else None,
             "stage": gateway.stage if gateway else None,
             "template": str(stack.template_path),
-            "features": stack_view.features(stack),
+            "features": stack_view.features(stack, self.views.needs()),
+            "plugins": self.views.modules(),
             "topics": stack_view.topics(stack, self.kafka),
             "functions": stack_view.functions(stack),
             "invocations": self.activity.latest(100),
@@ -216,7 +215,7 @@ class ConsoleApp:
     def produce(self, req: BaseHTTPRequestHandler, topic: str, **_: Any) -> Reply:
         denied = check_auth(dict(req.headers.items()), self.stack.api_token)
         if int(req.headers.get("Content-Length") or 0) > MAX_PRODUCE_BYTES:
-            req.close_connection = True  # the body is not read
+            _discard_body(req)
             raise HttpError(413, f"a message of the console is at most {MAX_PRODUCE_BYTES} bytes")
         raw = read_body(req)
         if denied is not None:
@@ -366,6 +365,25 @@ class ConsoleApp:
             if changed:
                 self.activity.publish("offsets", changed)
             self._last_ends = ends
+
+
+def _discard_body(req: BaseHTTPRequestHandler) -> None:
+    """Read a too-large body and drop it, so that the client, done sending, reads the answer;
+    one larger than ``MAX_DISCARD_BYTES`` is left unread and the connection closed after it."""
+    left = int(req.headers.get("Content-Length") or 0)
+    if left > MAX_DISCARD_BYTES:
+        req.close_connection = True
+        return
+    try:
+        while left > 0:
+            chunk = req.rfile.read(min(left, 65536))
+            if not chunk:
+                break
+            left -= len(chunk)
+    except OSError:
+        pass
+    if left:
+        req.close_connection = True
 
 
 def _write_event(req: BaseHTTPRequestHandler, name: str, data: Any) -> None:

@@ -1,5 +1,5 @@
 """What the console tells of the running stack itself: functions, event sources, topic lag, and
-which of the template's own views apply.
+which of the plugins' views apply.
 
 Event sources are the stack's objects (eventflow_local/eventsources/factory.py): a Kafka mapping knows the offsets it
 committed under its consumer group, each source has its engine's in-flight batches (a batch with
@@ -7,40 +7,29 @@ attempts is a retry in flight) and its OnFailure destination. Lag is, as for a c
 the partition's end offset minus the committed offset; a partition the mapping has committed
 nothing for counts from the partition's beginning.
 
-The project views (fraud, earthquakes, dead letters) show when the template's API has the routes
-they read (``FEATURES``); for another SAM app they hide themselves.
+A plugin's views (eventflow_local/plugins.py) show when the template's API has the routes they
+read (``ConsoleViews.needs``); for a SAM app without them they hide themselves.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from eventflow_local.console.kafka_view import KafkaView
+from eventflow_local.plugins import Route
 
 if TYPE_CHECKING:
     from eventflow_local.stack import Stack
 
-#: a view -> the (method, path) routes of the template's API it needs
-FEATURES: dict[str, list[tuple[str, str]]] = {
-    "fraud": [("GET", "/accounts"), ("GET", "/accounts/{id}")],
-    "quakes": [
-        ("GET", "/earthquakes"),
-        ("GET", "/earthquakes/alerts"),
-        ("GET", "/earthquake-events"),
-        ("POST", "/earthquake-events/start"),
-        ("POST", "/earthquake-events/stop"),
-    ],
-    "deadLetters": [("GET", "/dead-letters")],
-    "redrive": [("POST", "/dead-letters/{id}/redrive")],
-}
 
-
-def features(stack: Stack) -> dict[str, bool]:
+def features(stack: Stack, needs: Mapping[str, Sequence[Route]]) -> dict[str, bool]:
+    """Each feature of ``needs``: whether the template's API has every route it names."""
     routes = set()
     if stack.gateway is not None:
         routes = {(r.method, r.path) for r in stack.gateway.router.routes}
-    return {name: all(need in routes for need in needs) for name, needs in FEATURES.items()}
+    return {name: all(tuple(need) in routes for need in wanted) for name, wanted in needs.items()}
 
 
 def _kind(source: Any) -> str:

@@ -1,14 +1,14 @@
-// The console's shell: hash routing, the token field, live updates by server-sent events.
-// Views (views.js, project.js) export { mount(root, arg), refresh() }; a view's refresh runs
-// when the server says something changed, at most once per REFRESH_MS.
+// The console's shell: hash routing, the token field, live updates by server-sent events, and
+// the plugins' views (eventflow_local/plugins.py). Views (views.js, a plugin's module) are
+// { mount(root, arg), refresh() }; a view's refresh runs when the server says something
+// changed, at most once per REFRESH_MS.
 import { overview, topics, topic, tables, table, functions, invocation, deadLetters } from "./views.js";
-import { fraud, quakes } from "./project.js";
-import { state, getJSON } from "./lib.js";
+import { state, getJSON, h } from "./lib.js";
 
 const REFRESH_MS = 700;
 const views = {
   "": overview, topics, topic, tables, table, functions, invocation,
-  "dead-letters": deadLetters, fraud, quakes,
+  "dead-letters": deadLetters,
 };
 let current = null;
 let timer = null;
@@ -57,6 +57,30 @@ function live() {
   }
 }
 
+// A plugin's module exports `views`: by key, a page (#/key, a nav link when it has a `title`)
+// or, with `into`, a panel of a generic view. A view whose `feature` (default: its key) the
+// template's API lacks is left out; a generic view is never replaced.
+async function loadPlugins(plugins) {
+  const swagger = document.getElementById("nav-swagger");
+  for (const plugin of plugins || []) {
+    for (const href of plugin.styles) document.head.append(h("link", { rel: "stylesheet", href }));
+    let module;
+    try { module = await import(plugin.module); } catch (e) {
+      console.error(`plugin ${plugin.name}: its views did not load: ${e}`);
+      continue;
+    }
+    for (const [name, view] of Object.entries(module.views || {})) {
+      if (state.features[view.feature ?? name] === false) continue;
+      if (view.into) {
+        (state.panels[view.into] ||= []).push(view);
+      } else if (!(name in views)) {
+        views[name] = view;
+        if (view.title) swagger.before(h("a", { href: `#/${name}`, "data-view": name }, view.title));
+      }
+    }
+  }
+}
+
 async function start() {
   const token = document.getElementById("token");
   token.value = localStorage.getItem("eventflow.token") || "";
@@ -64,9 +88,7 @@ async function start() {
   try {
     const info = await getJSON("/_console/api/overview");
     state.features = info.features;
-    for (const a of document.querySelectorAll("#nav a[data-feature]")) {
-      a.hidden = !info.features[a.dataset.feature];
-    }
+    await loadPlugins(info.plugins);
   } catch (e) { /* the overview view says what went wrong */ }
   window.addEventListener("hashchange", route);
   route();

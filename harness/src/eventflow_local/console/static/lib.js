@@ -1,5 +1,8 @@
-// Small helpers shared by the views: element building, JSON over fetch, formatting.
-export const state = { features: {}, lastEvent: null };
+// Small helpers shared by the views (and by plugins' views, which import this file as
+// /_console/static/lib.js): element building, JSON over fetch, formatting.
+// state.features: which plugin features the template's API has; state.panels: the plugins'
+// panels by the view they go into ("overview", "dead-letters").
+export const state = { features: {}, lastEvent: null, panels: {} };
 
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -65,4 +68,20 @@ export function fill(el, ...children) {
 
 export function failure(el, e) {
   fill(el, h("p", { class: "error" }, String(e.message || e)));
+}
+
+// The plugins' panels of the view `host`, each mounted in an element of its own that the host
+// places among its children (display: contents, so a panel's sections lay out as the host's).
+export function mountPanels(host) {
+  return (state.panels[host] || []).map((view) => {
+    const el = h("div", { class: "plugin-panel" });
+    Promise.resolve(view.mount(el)).catch((e) => failure(el, e));
+    return { view, el };
+  });
+}
+
+export function refreshPanels(panels) {
+  for (const { view } of panels || []) {
+    if (view.refresh) Promise.resolve(view.refresh()).catch((e) => console.warn("panel refresh:", e));
+  }
 }

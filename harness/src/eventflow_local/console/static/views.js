@@ -1,6 +1,6 @@
-// The generic views: they work for any SAM app the harness runs.
-import { h, getJSON, send, tabulate, when, pretty, outcomeBadge, fill, failure, state } from "./lib.js";
-import { accountsBoard, quakeState, quakeMap, letters } from "./project.js";
+// The generic views: they work for any SAM app the harness runs. The overview and the dead
+// letters view hold the panels plugins put into them (lib.js mountPanels).
+import { h, getJSON, send, tabulate, when, pretty, outcomeBadge, fill, failure, mountPanels, refreshPanels } from "./lib.js";
 
 const enc = encodeURIComponent;
 
@@ -18,9 +18,11 @@ export const overview = {
   async mount(root) {
     this.el = h("div", { class: "grid" });
     root.append(h("h1", {}, "Overview"), this.el);
-    await this.refresh();
+    this.panels = mountPanels("overview");
+    await this.refresh(true);
   },
-  async refresh() {
+  async refresh(first = false) {
+    if (!first) refreshPanels(this.panels);
     let info;
     try { info = await getJSON("/_console/api/overview"); } catch (e) { return failure(this.el, e); }
     const panels = [
@@ -32,18 +34,7 @@ export const overview = {
         h("h2", { style: "margin-top:1rem" }, h("a", { href: "#/tables" }, "Tables")),
         h("p", {}, info.tables.map((t) => [h("a", { href: `#/table/${enc(t.logicalId)}`, class: "badge" }, t.logicalId), " "]))),
     ];
-    if (info.features.fraud) {
-      const board = h("section", { class: "panel", id: "overview-accounts" }, h("h2", {}, h("a", { href: "#/fraud" }, "Accounts")));
-      panels.push(board);
-      accountsBoard(board, 8);
-    }
-    if (info.features.quakes) {
-      const map = h("div", { class: "map" });
-      const quake = h("section", { class: "panel", id: "overview-quakes" }, h("h2", {}, h("a", { href: "#/quakes" }, "Earthquake stream")), map);
-      panels.push(quake);
-      quakeState(quake);
-      quakeMap(map, 50).then((redraw) => redraw()).catch(() => {});
-    }
+    panels.push(...this.panels.map((p) => p.el));
     panels.push(h("section", { class: "panel wide", id: "overview-invocations" },
       h("h2", {}, h("a", { href: "#/functions" }, `Latest invocations (${info.invocationsTotal} in all)`)),
       h("p", { class: "muted" }, "Event sources and writes; reads (GET) are on Functions."),
@@ -224,13 +215,13 @@ export const invocation = {
 export const deadLetters = {
   readsApi: true,
   async mount(root) {
-    this.app = h("div");
+    this.panels = mountPanels("dead-letters");
     this.queues = h("div");
-    root.append(h("h1", {}, "Dead letters"), this.app, this.queues);
-    await this.refresh();
+    root.append(h("h1", {}, "Dead letters"), ...this.panels.map((p) => p.el), this.queues);
+    await this.refresh(true);
   },
-  async refresh() {
-    if (state.features.deadLetters) letters(this.app);
+  async refresh(first = false) {
+    if (!first) refreshPanels(this.panels);
     try {
       const data = await getJSON("/_console/api/destinations");
       fill(this.queues, data.queues.length ? data.queues.map((q) => h("section", { class: "panel" },

@@ -1,4 +1,5 @@
-"""``make demo``: the seed's scenarios end to end, through real HTTP and the real Kafka protocol.
+"""``make demo`` (``eventflow-local demo``): the seed's scenarios end to end, through real HTTP and
+the real Kafka protocol.
 
 A demo is a list of steps run in order against a started ``Stack``; each step prints what it did
 and raises ``DemoFailure`` when what it sees is not what the system promises. ``DEMO_STEPS`` is
@@ -18,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from eventflow_local.apigw.local_token import local_token
-from eventflow_local.stack import Console, Stack
+from eventflow_local.output import Console
+from eventflow_local.stack import Stack
 from eventflow_local.template.sam import DEFAULT_TEMPLATE
 
 BLOCK_TIMEOUT_S = 45.0
@@ -261,7 +263,7 @@ def run_demo(
             kafka_port=0,
             state_dir=state_dir,
             log=log,
-            **engine,  # dynamodb="local" / dynamodb_in_memory (eventflow_local/cli/main.py dynamodb_engine)
+            **engine,  # dynamodb="local" / dynamodb_in_memory (eventflow_local.cli.commands.dynamodb_engine)
         )
         try:
             stack.start()

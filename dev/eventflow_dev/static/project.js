@@ -1,13 +1,15 @@
-// The views of this project's own template (fraud, earthquakes, dead letters). They read the
-// template's API from the page, as any client does (same origin; the API token where a route
-// needs one), and show themselves only when the API has the routes (state.features).
-import { h, getJSON, send, tabulate, pretty, fill, failure } from "./lib.js";
+// This project's console views, added by its plugin (eventflow_dev, see
+// eventflow_local/plugins.py): the fraud board, the earthquake map, the parked records. They
+// read the template's API from the page, as any client does (same origin; the API token where
+// a route needs one), and the console leaves out those whose routes the API lacks (NEEDS in
+// eventflow_dev/__init__.py). `views` is what the console loads.
+import { h, getJSON, send, tabulate, fill, failure } from "/_console/static/lib.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const enc = encodeURIComponent;
 
 // ------------------------------------------------------------------ fraud
-export async function accountsBoard(el, limit = 100) {
+async function accountsBoard(el, limit = 100) {
   const body = el.querySelector(".board") || el.appendChild(h("div", { class: "board" }));
   try {
     const page = await getJSON(`/accounts?limit=${limit}`);
@@ -19,7 +21,8 @@ export async function accountsBoard(el, limit = 100) {
   } catch (e) { failure(body, e); }
 }
 
-export const fraud = {
+const fraud = {
+  title: "Fraud",
   readsApi: true,
   async mount(root) {
     this.el = h("section", { class: "panel", id: "accounts" });
@@ -31,7 +34,7 @@ export const fraud = {
 };
 
 // ------------------------------------------------------------------ earthquakes
-export async function quakeState(el) {
+async function quakeState(el) {
   const body = el.querySelector(".stream") || el.appendChild(h("div", { class: "stream" }));
   try {
     const s = await getJSON("/earthquake-events");
@@ -44,14 +47,14 @@ export async function quakeState(el) {
 let outline = null;
 async function worldOutline() {
   if (!outline) {
-    const text = await (await fetch("/_console/static/world.svg")).text();
+    const text = await (await fetch("/_console/static/world.svg")).text();  // the console's world outline
     outline = new DOMParser().parseFromString(text, "image/svg+xml").documentElement;
   }
   return document.importNode(outline, true);
 }
 
 /** A world map in ``el`` with the latest ``limit`` events; returns a function that redraws it. */
-export async function quakeMap(el, limit = 100) {
+async function quakeMap(el, limit = 100) {
   const svg = await worldOutline();
   const dots = document.createElementNS(SVG, "g");
   svg.append(dots);
@@ -75,7 +78,8 @@ export async function quakeMap(el, limit = 100) {
   };
 }
 
-export const quakes = {
+const quakes = {
+  title: "Earthquakes",
   readsApi: true,
   async mount(root) {
     this.state = h("div");
@@ -120,7 +124,7 @@ export const quakes = {
 // ------------------------------------------------------------------ dead letters (the template's)
 const b64text = (b) => { try { return b ? atob(b) : ""; } catch { return b; } };
 
-export async function letters(el) {
+async function letters(el) {
   try {
     const page = await getJSON("/dead-letters?limit=50");
     fill(el, h("section", { class: "panel", id: "dead-letters" }, h("h2", {}, `Parked records (${page.items.length})`),
@@ -138,4 +142,50 @@ export async function letters(el) {
   } catch (e) { failure(el, e); }
 }
 
-export { pretty };
+// ------------------------------------------------------------------ panels of the generic views
+const overviewAccounts = {
+  into: "overview",
+  feature: "fraud",
+  readsApi: true,
+  mount(root) {
+    this.el = h("section", { class: "panel", id: "overview-accounts" }, h("h2", {}, h("a", { href: "#/fraud" }, "Accounts")));
+    root.append(this.el);
+    return this.refresh();
+  },
+  refresh() { return accountsBoard(this.el, 8); },
+};
+
+const overviewQuakes = {
+  into: "overview",
+  feature: "quakes",
+  readsApi: true,
+  async mount(root) {
+    const map = h("div", { class: "map" });
+    this.el = h("section", { class: "panel", id: "overview-quakes" }, h("h2", {}, h("a", { href: "#/quakes" }, "Earthquake stream")), map);
+    root.append(this.el);
+    this.redraw = null;
+    quakeState(this.el);
+    this.redraw = await quakeMap(map, 50);
+    await this.redraw();
+  },
+  async refresh() {
+    quakeState(this.el);
+    try {
+      if (this.redraw) await this.redraw();
+    } catch { /* the API is busy or gone: the next refresh tries again */ }
+  },
+};
+
+const parkedRecords = {
+  into: "dead-letters",
+  feature: "deadLetters",
+  readsApi: true,
+  mount(root) {
+    this.el = h("div");
+    root.append(this.el);
+    return this.refresh();
+  },
+  refresh() { return letters(this.el); },
+};
+
+export const views = { fraud, quakes, "overview-accounts": overviewAccounts, "overview-quakes": overviewQuakes, "parked-records": parkedRecords };

@@ -1,4 +1,4 @@
-"""``python -m eventflow_local redrive ID | --all``: send parked records back to their topics, once each.
+"""``eventflow-local redrive ID | --all``: send parked records back to their topics, once each.
 
 The same redrive as ``POST /dead-letters/{id}/redrive`` (``eventflow.consumer.redrive``): the record
 goes back with its original key, value and headers, and the dead-letter item records

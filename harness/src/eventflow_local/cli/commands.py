@@ -1,0 +1,257 @@
+"""The harness's own commands: ``up``, ``start-api`` and ``invoke`` (see ``eventflow_local.cli.main``).
+
+Each reads and checks the template and the user's flags before it imports the stack (which takes
+a while), so that a mistake is one line at once; ``dynamodb_engine`` is public for plugins'
+commands that start a stack of their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from eventflow_local.cli.args import (
+    UsageError,
+    api_functions,
+    check_parameters,
+    parse_parameter_overrides,
+    pick_function,
+    read_env_vars,
+    read_event,
+    split_function_from_overrides,
+    template_doc,
+    template_functions,
+    unknown_env_functions,
+)
+from eventflow_local.cli.parser import DEFAULT_REGION
+from eventflow_local.state import running_harness
+
+if TYPE_CHECKING:  # the stack's imports take a while: a user's mistake is reported before them
+    from eventflow_local.cli.stack import CliStack
+    from eventflow_local.stack import Stack
+
+Log = Callable[[str], None]
+
+
+# --------------------------------------------------------------------------------- stack
+def dynamodb_engine(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, Any]:
+    """``--dynamodb`` / ``$DYNAMODB`` and ``--in-memory`` / ``$DYNAMODB_IN_MEMORY`` as Stack
+    options; a choice that contradicts itself or the environment is a ``UsageError``."""
+    engine = args.dynamodb or (environ.get("DYNAMODB") or "").strip().lower() or None
+    if engine not in (None, "moto", "local"):
+        raise UsageError(f"DYNAMODB={engine}: the embedded DynamoDB is moto or local")
+    in_memory = args.in_memory
+    if in_memory is None:
+        in_memory = (environ.get("DYNAMODB_IN_MEMORY") or "").strip().lower() in (
+            "1",
+            "true",
+            "yes",
+        )
+    elif engine != "local":
+        raise UsageError("--in-memory goes with --dynamodb local (moto keeps nothing anyway)")
+    external = [n for n in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL") if environ.get(n)]
+    if engine is not None and external:
+        raise UsageError(
+            f"--dynamodb {engine} starts an embedded DynamoDB, but {external[0]} names another "
+            f"one: unset it or leave out --dynamodb"
+        )
+    if engine is None:
+        return {}
+    if engine == "local":  # Java and npm are named before anything starts
+        from eventflow_local.services.dynamodb_local import preflight
+
+        preflight(environ)
+    return {"dynamodb": engine, "dynamodb_in_memory": bool(in_memory and engine == "local")}
+
+
+def _prepare(args: argparse.Namespace, log: Log) -> tuple[dict[str, Any], dict[str, str]]:
+    """The template read, the overrides parsed and checked, before anything starts."""
+    args.template = Path(args.template)
+    doc = template_doc(args.template)
+    args.overrides = parse_parameter_overrides(args.parameter_overrides)
+    check_parameters(doc, args.overrides, args.template)
+    functions = template_functions(doc)
+    args.env_overrides = read_env_vars(getattr(args, "env_vars", None))
+    unknown = unknown_env_functions(args.env_overrides, [*functions, *functions.values()])
+    if unknown:
+        log(f"env-vars: {', '.join(unknown)} names no function of {args.template}: ignored")
+    return doc, functions
+
+
+def _stack(args: argparse.Namespace, log: Log, **options: Any) -> CliStack:
+    from eventflow_local.cli.stack import CliStack
+
+    if "dynamodb_endpoint" not in options:  # a running stack's DynamoDB wins
+        options.update(dynamodb_engine(args, os.environ))
+    stack = CliStack(
+        template_path=args.template,
+        parameters=args.overrides,
+        state_dir=args.state_dir,
+        region=args.region or DEFAULT_REGION,
+        log=log,
+        **options,
+    )
+    stack.env_overrides = args.env_overrides
+    return stack
+
+
+def _shared_endpoints(running: Mapping[str, Any] | None, log: Log) -> dict[str, Any]:
+    """The running ``up``'s DynamoDB and Kafka, unless the environment names others."""
+    if not running:
+        return {}
+    endpoints: dict[str, Any] = {}
+    if not (os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")):
+        endpoints["dynamodb_endpoint"] = running.get("dynamodbEndpoint")
+    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        endpoints["bootstrap_servers"] = running.get("bootstrapServers")
+    log(f"using the running stack's DynamoDB and Kafka (pid {running['pid']})")
+    return endpoints
+
+
+def _port_in_use(stack: Stack) -> UsageError:
+    return UsageError(f"port {stack.port} is already in use: pick another with --port N or PORT=N")
+
+
+# --------------------------------------------------------------------------------- up, start-api
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _check_port(stack: Stack) -> None:
+    """A port in use is said at once, before the broker and DynamoDB start (the API server
+    binds the same way: ``SO_REUSEADDR``, which still refuses a port someone listens on)."""
+    if not stack.port:
+        return
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((stack.host, stack.port))
+        except (OSError, OverflowError) as exc:
+            if getattr(exc, "errno", None) == errno.EADDRINUSE:
+                raise _port_in_use(stack) from None
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise UsageError(f"cannot listen on {stack.host}:{stack.port}: {reason}") from None
+
+
+def _serve(stack: Stack, *, state_file: bool) -> int:
+    """Start ``stack`` and keep it in the foreground until Ctrl-C or SIGTERM, then stop it."""
+    _check_port(stack)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in the background
+    try:
+        stack.start()
+        if state_file:
+            stack.write_state_file()
+        stack.log(stack.summary())
+        stack.log("Ready. Ctrl-C stops everything.")
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        stack.log("stopping: event sources, then functions, then Kafka and DynamoDB ...")
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise _port_in_use(stack) from None
+        raise
+    finally:
+        # a second Ctrl-C must not cut the shutdown short
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        stack.stop()
+        if state_file:
+            stack.remove_state_file()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    stack.log("stopped.")
+    return 0
+
+
+def _console(stream: Any = None) -> Log:
+    """Thread-safe lines for a running stack (its import is what takes time)."""
+    from eventflow_local.output import Console
+
+    return Console(stream)
+
+
+def _printer(stream: Any) -> Log:
+    """Lines before anything runs."""
+    return lambda line: print(line, file=stream, flush=True)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    _prepare(args, _printer(sys.stdout))
+    log = _console()
+    running = running_harness(args.state_dir, args.template)
+    if running:
+        print(
+            f"another harness (pid {running['pid']}) runs with this state dir at "
+            f"{running.get('apiUrl')}; stop it first or give --state-dir",
+            file=sys.stderr,
+        )
+        return 1
+    stack = _stack(args, log, host=args.host, port=args.port, kafka_port=args.kafka_port)
+    return _serve(stack, state_file=True)
+
+
+def cmd_start_api(args: argparse.Namespace) -> int:
+    doc, functions = _prepare(args, _printer(sys.stdout))
+    served = api_functions(doc, functions)
+    if not served:
+        raise UsageError(f"{args.template} has no function with an Api event: nothing to serve")
+    log = _console()
+    running = running_harness(args.state_dir, args.template)
+    stack = _stack(
+        args,
+        log,
+        host=args.host,
+        port=args.port,
+        event_sources=False,
+        functions=sorted(served),
+        **_shared_endpoints(running, log),
+    )
+    return _serve(stack, state_file=False)
+
+
+# --------------------------------------------------------------------------------- invoke
+def cmd_invoke(args: argparse.Namespace) -> int:
+    args.function, args.parameter_overrides = split_function_from_overrides(
+        args.function, args.parameter_overrides
+    )
+    _, functions = _prepare(args, _printer(sys.stderr))
+    function = pick_function(args.function, functions, args.template)
+    event = read_event(args.event, sys.stdin)
+    log = _console(sys.stderr)
+    running = running_harness(args.state_dir, args.template, log=log)
+    if running and not args.region:
+        args.region = running.get("region")
+    stack = _stack(
+        args,
+        log,
+        functions=[function],
+        api=False,
+        event_sources=False,
+        **_shared_endpoints(running, log),
+    )
+    try:
+        stack.start()
+        result = stack.invoke(function, event, trigger="cli")
+    except KeyError as exc:  # the function's Condition is false with these parameters
+        raise UsageError(str(exc.args[0]) if exc.args else str(exc)) from None
+    finally:
+        stack.stop()
+    print(json.dumps(result.payload if result.ok else result.error, default=str))
+    return 0 if result.ok else 1
+
+
+#: the harness's own commands; plugins add theirs (eventflow_local/plugins.py)
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "up": cmd_up,
+    "invoke": cmd_invoke,
+    "start-api": cmd_start_api,
+}
