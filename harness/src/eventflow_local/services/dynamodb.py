@@ -67,6 +67,9 @@ def is_localstack(endpoint: str, timeout: float = 1.0) -> bool:
 
 
 ENGINES = ("moto", "local")
+#: an embedded moto server's URL -> its one line on the patches that do not fit the installed moto
+#: (services/moto_patches.py); ``ensure_tables`` adds it to the template's start-up findings
+MOTO_NOTICES: dict[str, str] = {}
 
 
 @dataclass
@@ -102,6 +105,8 @@ class DynamoEndpoint:
         from eventflow_local.services.moto_server import MotoServerProcess
 
         server = MotoServerProcess(host, port, log_path)
+        if server.notice:
+            MOTO_NOTICES[server.url] = server.notice
         return cls(server.url, "moto", region, server.url, [server])
 
     @classmethod
@@ -186,6 +191,7 @@ class DynamoEndpoint:
         """Stop what was started here (an external endpoint is left alone); an in-memory
         engine forgets its data."""
         servers, self._servers = self._servers, []
+        MOTO_NOTICES.pop(self.url, None)
         for server in reversed(servers):
             server.stop()
 
@@ -236,8 +242,12 @@ def ensure_tables(
     The table name is the template's ``TableName`` if it sets one, else ``<prefix><LogicalId>``.
     ``AWS::Serverless::SimpleTable`` resources are created as SAM creates them (one hash key,
     on-demand unless ``ProvisionedThroughput`` is set); a table DynamoDB refuses is added to
-    ``template.refused`` and the others are still created.
+    ``template.refused`` and the others are still created. On an embedded moto whose patches do
+    not all fit, its one line joins the template's findings (printed as "not emulated: ...").
     """
+    notice = MOTO_NOTICES.get(str(getattr(client.meta, "endpoint_url", "")))
+    if notice:
+        template.note(notice)
     existing: set[str] = set()
     for page in client.get_paginator("list_tables").paginate():
         existing.update(page.get("TableNames", []))
