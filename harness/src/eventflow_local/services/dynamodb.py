@@ -191,7 +191,8 @@ class DynamoEndpoint:
         """Stop what was started here (an external endpoint is left alone); an in-memory
         engine forgets its data."""
         servers, self._servers = self._servers, []
-        MOTO_NOTICES.pop(self.url, None)
+        if servers and self.kind == "moto":
+            MOTO_NOTICES.pop(self.url, None)
         for server in reversed(servers):
             server.stop()
 

@@ -63,7 +63,7 @@ def serve(host: str, port: int, out: IO[str], until: IO[str]) -> None:
     from eventflow_local.services import moto_patches
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    # moto's handler keeps S3 headers with underscores (moto >= 5.2); werkzeug's serves the rest
+    # newer moto has a handler that keeps S3 headers with underscores; werkzeug's serves the rest
     handler = getattr(werkzeug_app, "MotoRequestHandler", None)
     server = make_server(host, port, serial_app(), True, request_handler=handler)
     bound_host, bound_port = server.server_address[:2]
