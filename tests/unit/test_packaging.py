@@ -4,6 +4,8 @@ nothing of the app; the app's tools reach the harness through its plugin entry p
 
 from __future__ import annotations
 
+import ast
+import re
 import tomllib
 from pathlib import Path
 
@@ -58,3 +60,150 @@ def test_the_lambda_layer_is_src_alone() -> None:
     layer = load_yaml((ROOT / "template.yaml").read_text())["Resources"]["SharedLayer"]
     assert layer["Properties"]["ContentUri"] == "src/"
     assert not any(p.name == "eventflow_dev" for p in (ROOT / "src").rglob("*"))
+
+
+# --------------------------------------------------------------------------------- the sources
+PACKAGE = HARNESS / "src" / "eventflow_local"
+MAX_LINES = 400
+# "At most ~400 lines": these three are a little over, each with a ceiling it may not grow past
+# (the stack's wiring, the Kafka poll cycle, the console's routes).
+OVER_MAX_LINES = {
+    "stack.py": 410,
+    "eventsources/kafka/mapping.py": 420,
+    "console/server.py": 415,
+}
+# Harness modules allowed to import the app: none.
+IMPORT_THE_APP: set[str] = set()
+# The harness's layers, lowest first: a module imports from its own layer or lower ones only.
+# The name is what follows ``eventflow_local.`` (the package's own __init__ is the lowest).
+LAYERS: tuple[frozenset[str], ...] = tuple(
+    frozenset(names)
+    for names in (
+        {"processes", "httpserver", "aws", "output", "errors", ""},
+        {"template"},
+        {"events"},
+        {"runtime"},
+        {"services"},
+        {"eventsources"},
+        {"apigw"},
+        {"console"},
+        {"report", "state", "settings", "stack"},
+        {"cli", "__main__"},
+    )
+)
+# Plugins stand beside the layers: imported by the console and the command line only, and
+# importing nothing of the harness but the lowest layer.
+PLUGINS = "plugins"
+PLUGINS_IMPORTED_BY = frozenset({"plugins", "console", "cli"})
+PLUGINS_IMPORT = frozenset({"plugins"}) | LAYERS[0]
+# Imports that go up a layer ("module -> the layer's package"), type annotations included: none.
+# A part that needs something of a higher one names it as a Protocol of its own (the console's
+# ``RunningStack``, the API server's ``ConsolePages``).
+UPWARD_IMPORTS: set[str] = set()
+
+
+def _modules() -> dict[str, Path]:
+    """Every module of the harness by its dotted name."""
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        found[".".join(parts)] = path
+    return found
+
+
+def _imported(module: str, source: str, is_package: bool = False) -> list[str]:
+    """The modules ``source`` (module ``module``) imports, with string constants that name a
+    module (``importlib.import_module("x.y")``, ``python -m x.y``)."""
+    names: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                package = module.split(".")[: len(module.split(".")) - node.level + is_package]
+                base = ".".join([*package, *([node.module] if node.module else [])])
+            # ``from a import b`` imports a.b when b is a module, else a: count a.b, whose
+            # first two parts name the layer either way
+            names.extend(f"{base}.{alias.name}" for alias in node.names)
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", node.value)
+        ):
+            names.append(node.value)
+    return names
+
+
+def _names_the_app(name: str) -> bool:
+    return name == "eventflow" or name.startswith("eventflow.")
+
+
+def test_the_import_scanner_sees_every_form_of_import() -> None:
+    source = (
+        "import eventflow\n"
+        "from eventflow.fraud import rules\n"
+        "import importlib\n"
+        "importlib.import_module('eventflow.quakes')\n"
+        "from . import sibling\n"
+        "from eventflow_local import stack\n"
+    )
+    names = _imported("eventflow_local.services.moto_server", source)
+    assert [n for n in names if _names_the_app(n)] == [
+        "eventflow",
+        "eventflow.fraud.rules",
+        "eventflow.quakes",
+    ]
+    assert "eventflow_local.services.sibling" in names
+    assert "eventflow_local.stack" in names
+
+
+def test_no_harness_module_imports_the_app() -> None:
+    offenders = {
+        module
+        for module, path in _modules().items()
+        if any(
+            _names_the_app(name)
+            for name in _imported(module, path.read_text(), path.name == "__init__.py")
+        )
+    }
+    assert offenders <= IMPORT_THE_APP, f"they import the app: {offenders - IMPORT_THE_APP}"
+
+
+def test_every_harness_module_is_at_most_400_lines() -> None:
+    too_long = {}
+    for path in PACKAGE.rglob("*.py"):
+        name = path.relative_to(PACKAGE).as_posix()
+        lines = len(path.read_text().splitlines())
+        if lines > max(MAX_LINES, OVER_MAX_LINES.get(name, 0)):
+            too_long[name] = lines
+    assert too_long == {}, f"over {MAX_LINES} lines (or past their ceiling): {too_long}"
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def test_no_harness_module_imports_from_a_layer_above_its_own() -> None:
+    rank = {name: n for n, names in enumerate(LAYERS) for name in names}
+    modules = _modules()
+    unknown = {_layer(m) for m in modules} - set(rank) - {PLUGINS}
+    assert unknown == set(), f"place these in LAYERS: {unknown}"
+    upward = set()
+    for module, path in modules.items():
+        for target in _imported(module, path.read_text(), path.name == "__init__.py"):
+            if target.split(".")[0] != "eventflow_local" or target == "eventflow_local":
+                continue
+            mine, theirs = _layer(module), _layer(target)
+            if PLUGINS in (mine, theirs):
+                allowed = (
+                    theirs in PLUGINS_IMPORT if mine == PLUGINS else mine in PLUGINS_IMPORTED_BY
+                )
+            else:
+                allowed = rank.get(theirs, len(LAYERS)) <= rank[mine]
+            if not allowed:
+                upward.add(f"{module} -> {'.'.join(target.split('.')[:2])}")
+    assert upward == UPWARD_IMPORTS, f"imports from a layer above: {upward ^ UPWARD_IMPORTS}"

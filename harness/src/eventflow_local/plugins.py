@@ -77,7 +77,7 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import TypeAlias
 
-from eventflow_local.cli.args import UsageError
+from eventflow_local.errors import UsageError
 
 __all__ = [
     "ENV",

@@ -19,7 +19,6 @@ this module keeps them, and only this module changes the stack's fields.
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -28,9 +27,8 @@ from typing import Any, Unpack
 
 from eventflow_local.apigw.auth_plan import AuthPlan, describe_auth_routes
 from eventflow_local.apigw.gateway import ApiGateway
-from eventflow_local.apigw.openapi import build_openapi
-from eventflow_local.apigw.plan import plan_api
-from eventflow_local.aws import DEFAULT_REGION, local_msk_arn
+from eventflow_local.apigw.plan import plan_api, start_api
+from eventflow_local.aws import DEFAULT_REGION
 from eventflow_local.console import Activity, ConsoleApp
 from eventflow_local.eventsources.destinations import FailureDestinations
 from eventflow_local.eventsources.factory import SourceContext, start_event_sources
@@ -41,16 +39,20 @@ from eventflow_local.runtime.environment import lambda_environment
 from eventflow_local.runtime.functions import FunctionRuntime
 from eventflow_local.runtime.invocation import InvocationResult
 from eventflow_local.runtime.lambda_api import LambdaApi
-from eventflow_local.runtime.starting import start_functions
+from eventflow_local.runtime.starting import select_functions, start_functions
 from eventflow_local.services import kafka_snapshot
-from eventflow_local.services.broker import EmbeddedBroker, ensure_topics
-from eventflow_local.services.dynamodb import DynamoEndpoint, ensure_tables
-from eventflow_local.services.secretsmanager import ensure_secrets
-from eventflow_local.services.startup import start_dynamodb, start_kafka
+from eventflow_local.services.broker import EmbeddedBroker
+from eventflow_local.services.dynamodb import DynamoEndpoint
+from eventflow_local.services.startup import (
+    create_resources,
+    create_topics,
+    start_dynamodb,
+    start_kafka,
+)
 from eventflow_local.settings import StackOptions, StackSettings
-from eventflow_local.state import STATE_FILE
-from eventflow_local.template.sam import DEFAULT_TEMPLATE, SamTemplate, load_document
-from eventflow_local.template.topics import template_topics
+from eventflow_local.state import STATE_FILE, write_state_file
+from eventflow_local.template.kafka import local_kafka_parameters, template_topics
+from eventflow_local.template.sam import DEFAULT_TEMPLATE, SamTemplate
 
 
 class Stack:
@@ -115,7 +117,6 @@ class Stack:
         self._started = False
         #: the embedded broker's topics are saved at stop (set once restored at start)
         self._save_topics_on_stop = False
-        self._kafka_groups: list[str] = []
 
     # ------------------------------------------------------------------ accessors
     @property
@@ -135,10 +136,6 @@ class Stack:
         if self.gateway is None:
             raise RuntimeError("the API server is not running")
         return self.gateway.url
-
-    @property
-    def kafka_kind(self) -> str:
-        return "embedded" if self.broker is not None else "external"
 
     def table_name(self, logical_id: str) -> str:
         return str(self.tables[logical_id]["Ref"])
@@ -192,7 +189,18 @@ class Stack:
                 log=self.log,
             )
             self._start_dynamodb()
-            self.template = self._create_resources(self._read_template(self.bootstrap_servers))
+            assert self.dynamo is not None
+            self.skipped.extend(self.dynamo.notices)
+            created = create_resources(
+                self._read_template(self.bootstrap_servers),
+                self.dynamo,
+                table_prefix=self.table_prefix,
+                log=self.log,
+            )
+            self.template, self.secrets = created.template, created.secrets
+            self.tables = created.tables.tables
+            self.refused.extend(created.tables.refused)
+            self.skipped.extend(created.skipped)
             self._create_topics()
             self._template_findings()
             self.lambda_api = LambdaApi(host="127.0.0.1", port=0, log=self.log)
@@ -227,28 +235,8 @@ class Stack:
 
     def _read_template(self, bootstrap_servers: str) -> SamTemplate:
         """The template with the parameters that point it at the local resources, then the user's."""
-        declared = set(load_document(self.template_path).get("Parameters") or {})
-        local = {
-            "KafkaBootstrapServers": bootstrap_servers,
-            "KafkaAuth": "NONE",
-            "MskClusterArn": local_msk_arn(self.region),
-        }
-        parameters = {k: v for k, v in local.items() if k in declared} | self.extra_parameters
-        return SamTemplate(self.template_path, parameters, region=self.region)
-
-    def _create_resources(self, declared: SamTemplate) -> SamTemplate:
-        """The template's tables and secrets, before anything reads their names; returns the
-        template read again with their physical ids (frozen from here on)."""
-        assert self.dynamo is not None
-        created = ensure_tables(
-            declared, self.dynamodb_client(), table_prefix=self.table_prefix, log=self.log
-        )
-        self.tables = created.tables
-        self.refused.extend(created.refused)
-        secrets, skipped = ensure_secrets(declared, self.dynamo)
-        self.secrets = {lid: attrs["Ref"] for lid, attrs in secrets.items()}
-        self.skipped.extend(skipped)
-        return declared.with_physical_ids({**created.physical_ids(), **secrets})
+        local = local_kafka_parameters(self.template_path, bootstrap_servers, self.region)
+        return SamTemplate(self.template_path, local | self.extra_parameters, region=self.region)
 
     def _template_findings(self) -> None:
         """What the template declares that is refused or not emulated, for the start-up report."""
@@ -259,21 +247,20 @@ class Stack:
         self.skipped[:0] = self.template.findings()  # the event sources add theirs after
 
     def _create_topics(self) -> None:
-        """The template's topics; on an embedded broker whose tables were kept, the records and
-        group offsets saved at the last stop come back first (services/kafka_snapshot.py)."""
         assert self.template is not None
         self.topics = template_topics(self.template)
-        ensure_topics(self.bootstrap_servers, {topic: self.partitions for topic in self.topics})
-        if self.broker is not None and self.keeps_tables:
-            finding = kafka_snapshot.restore_for(
-                self.bootstrap_servers,
-                self.state_dir,
-                tables_reused=any(a.get("State") == "reused" for a in self.tables.values()),
-                log=self.log,
-            )
-            if finding:
-                self.skipped.append(finding)
-            self._save_topics_on_stop = True
+        restore = self.broker is not None and self.keeps_tables
+        finding = create_topics(
+            self.bootstrap_servers,
+            self.topics,
+            self.partitions,
+            restore=restore,
+            state_dir=self.state_dir,
+            tables_reused=any(a.get("State") == "reused" for a in self.tables.values()),
+            log=self.log,
+        )
+        self.skipped.extend([finding] if finding else [])
+        self._save_topics_on_stop = restore
 
     def function_environment(self, logical_id: str) -> dict[str, str]:
         assert self.template is not None and self.dynamo is not None
@@ -289,19 +276,9 @@ class Stack:
 
     def _start_functions(self) -> None:
         assert self.template is not None
-        specs = self.template.functions()
-        unknown = (self.only or set()) - set(specs)
-        if unknown:
-            raise KeyError(
-                f"no function {', '.join(sorted(unknown))} in {self.template_path.name} "
-                f"(functions: {', '.join(sorted(specs))})"
-            )
-        selected = {
-            lid: spec for lid, spec in specs.items() if self.only is None or lid in self.only
-        }
         self.runtimes, skipped = start_functions(
             self.template,
-            selected,
+            select_functions(self.template.functions(), self.only, self.template_path.name),
             environment=self.function_environment,
             cache_dir=cache_dir_for(self.template_path),
             recorder=self.activity.record,
@@ -337,37 +314,22 @@ class Stack:
         self.skipped.extend(plan.skipped)
         self.refused.extend(plan.refused)
         self.console = ConsoleApp(self, self.activity)
-        self.gateway = ApiGateway(
-            plan.routes,
+        self.gateway = start_api(
+            self.template,
+            plan,
             self.runtimes,
             host=self.host,
             port=self.port,
-            stage=plan.stage,
-            log=self.log,
             api_token=self.api_token,
-            openapi=self._openapi_document,
-            auth=self.auth,
             region=self.region,
-            http_routes=plan.http_routes,
             instance=self.instance,
             console=self.console,
-        )
-        self.gateway.start()
-
-    def _openapi_document(self) -> dict[str, Any]:
-        assert self.template is not None
-        return build_openapi(  # each running function describes itself in its own worker
-            self.template,
-            self.runtimes,
-            server_url=self.api_url,
-            auth=self.auth,
-            local_token=bool(self.api_token),
             log=self.log,
         )
 
     def stop(self) -> None:
         """Event sources first (no new invocations), then the API, workers, broker and DynamoDB."""
-        self._kafka_groups = [str(s.group_id) for s in self.sources if hasattr(s, "group_id")]
+        groups = [str(s.group_id) for s in self.sources if hasattr(s, "group_id")]
         for source in reversed(self.sources):
             try:
                 source.stop()
@@ -391,7 +353,7 @@ class Stack:
         self.destinations = None
         if self._save_topics_on_stop and self.broker is not None:
             kafka_snapshot.save_for(
-                self.bootstrap_servers, self.topics, self._kafka_groups, self.state_dir, self.log
+                self.bootstrap_servers, self.topics, groups, self.state_dir, self.log
             )
         self._save_topics_on_stop = False
         if self.broker is not None:
@@ -412,7 +374,7 @@ class Stack:
         return StackReport(
             api_url=gateway.url if gateway else None,
             bootstrap_servers=self._bootstrap,
-            kafka=self.kafka_kind,
+            kafka="embedded" if self.broker is not None else "external",
             dynamodb_endpoint=self.dynamo.url if self.dynamo else None,
             dynamodb=self.dynamo.kind if self.dynamo else None,
             lambda_endpoint=self.lambda_api.url if self.lambda_api else None,
@@ -438,9 +400,7 @@ class Stack:
         return self.report().banner()
 
     def write_state_file(self) -> Path:
-        path = self.state_dir / STATE_FILE
-        path.write_text(json.dumps(self.describe(), indent=2))
-        return path
+        return write_state_file(self.state_dir, self.describe())
 
     def remove_state_file(self) -> None:
         (self.state_dir / STATE_FILE).unlink(missing_ok=True)

@@ -46,6 +46,13 @@ def resolve_state_dir(
     return Path(chosen).resolve() if chosen else default_state_dir(template_path)
 
 
+def write_state_file(state_dir: Path, info: Mapping[str, Any]) -> Path:
+    """``<state dir>/stack.json``: what a running ``up`` serves (``StackReport.describe``)."""
+    path = state_dir / STATE_FILE
+    path.write_text(json.dumps(info, indent=2))
+    return path
+
+
 def read_state_file(
     state_dir: Path | str | None = None, template_path: Path | str = DEFAULT_TEMPLATE
 ) -> dict[str, Any] | None:

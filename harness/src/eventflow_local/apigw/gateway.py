@@ -25,7 +25,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from eventflow_local.apigw.auth_plan import AWS_IAM, IMPLICIT_API, AuthPlan, RouteAuth
@@ -47,10 +47,16 @@ from eventflow_local.httpserver import HttpService, read_body, result_body, send
 from eventflow_local.runtime.invocation import Invoker
 from eventflow_local.template.specs import Route
 
-if TYPE_CHECKING:
-    from eventflow_local.console import ConsoleApp
-
 Log = Callable[[str], None]
+
+
+class ConsolePages(Protocol):
+    """Pages served ahead of the template's routes (the console: ``console/server.py``)."""
+
+    def claims(self, path: str) -> bool: ...
+    def handle(self, req: BaseHTTPRequestHandler) -> None: ...
+
+
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 
 
@@ -130,7 +136,7 @@ class ApiGateway(HttpService):
         cache: AuthorizerCache | None = None,
         http_routes: Sequence[HttpRoute] = (),
         instance: str = "",
-        console: ConsoleApp | None = None,
+        console: ConsolePages | None = None,
     ) -> None:
         self.router = Router(routes, stage)
         #: the local console, served under /_console/ (local/console/)

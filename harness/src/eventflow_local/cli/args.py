@@ -32,12 +32,8 @@ from typing import IO, Any
 
 from cfn_tools import load_yaml
 
+from eventflow_local.errors import UsageError
 from eventflow_local.template.sam import DEFAULT_TEMPLATE
-
-
-class UsageError(Exception):
-    """A mistake in what the user typed or pointed at: one line for them, exit code 2."""
-
 
 _KEY = re.compile(r"^[A-Za-z0-9]+$")
 _CFN_FORM = re.compile(r"^ParameterKey=(?P<key>[^,]*),ParameterValue=(?P<value>.*)$", re.DOTALL)

@@ -28,7 +28,7 @@ import re
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from eventflow_local.apigw.local_token import check as check_auth
@@ -42,14 +42,12 @@ from eventflow_local.console.files import (
     swagger_dir,
 )
 from eventflow_local.console.kafka_view import KafkaView
+from eventflow_local.console.stack_view import RunningStack
 from eventflow_local.console.tables_view import TablesView
 from eventflow_local.httpserver import read_body, send
 from eventflow_local.plugins import Plugin, installed
 
 __all__ = ["MAX_PRODUCE_BYTES", "PREFIX", "STATIC", "ConsoleApp", "swagger_dir"]
-
-if TYPE_CHECKING:
-    from eventflow_local.stack import Stack
 
 PREFIX = "/_console"
 KEEPALIVE_S = 15.0
@@ -71,7 +69,7 @@ class ConsoleApp:
     """The console of one started ``Stack``."""
 
     def __init__(
-        self, stack: Stack, activity: Activity, plugins: tuple[Plugin, ...] | None = None
+        self, stack: RunningStack, activity: Activity, plugins: tuple[Plugin, ...] | None = None
     ) -> None:
         self.stack = stack
         self.activity = activity

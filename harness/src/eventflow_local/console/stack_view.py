@@ -15,16 +15,39 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from eventflow_local.console.kafka_view import KafkaView
 from eventflow_local.plugins import Route
 
-if TYPE_CHECKING:
-    from eventflow_local.stack import Stack
+
+class RunningStack(Protocol):
+    """What the console reads of the running stack, and nothing else (``stack.Stack`` is one)."""
+
+    @property
+    def template_path(self) -> Path: ...
+    @property
+    def api_token(self) -> str: ...
+    @property
+    def tables(self) -> Mapping[str, Mapping[str, Any]]: ...
+    @property
+    def topics(self) -> list[str]: ...
+    @property
+    def runtimes(self) -> Mapping[str, Any]: ...
+    @property
+    def sources(self) -> list[Any]: ...
+    @property
+    def destinations(self) -> Any: ...
+    @property
+    def gateway(self) -> Any: ...  # the API server: url, stage, router.routes
+    @property
+    def bootstrap_servers(self) -> str: ...
+    def dynamodb_client(self) -> Any: ...
+    def triggers(self) -> dict[str, list[str]]: ...
 
 
-def features(stack: Stack, needs: Mapping[str, Sequence[Route]]) -> dict[str, bool]:
+def features(stack: RunningStack, needs: Mapping[str, Sequence[Route]]) -> dict[str, bool]:
     """Each feature of ``needs``: whether the template's API has every route it names."""
     routes = set()
     if stack.gateway is not None:
@@ -55,7 +78,7 @@ def _committed(source: Any) -> dict[tuple[str, int], int | None]:
     return {}
 
 
-def sources(stack: Stack) -> list[dict[str, Any]]:
+def sources(stack: RunningStack) -> list[dict[str, Any]]:
     """Each event source: function, kind, state, retries in flight, failure destination."""
     out = []
     for source in list(stack.sources):
@@ -94,7 +117,7 @@ def sources(stack: Stack) -> list[dict[str, Any]]:
     return out
 
 
-def topics(stack: Stack, kafka: KafkaView) -> list[dict[str, Any]]:
+def topics(stack: RunningStack, kafka: KafkaView) -> list[dict[str, Any]]:
     """Each topic: partitions with end offsets, and each mapping's committed offset and lag."""
     names = kafka.topic_names(stack.topics)
     ranges = kafka.offsets(names)
@@ -139,7 +162,7 @@ def topics(stack: Stack, kafka: KafkaView) -> list[dict[str, Any]]:
     return out
 
 
-def functions(stack: Stack) -> list[dict[str, Any]]:
+def functions(stack: RunningStack) -> list[dict[str, Any]]:
     triggers = stack.triggers()
     return [
         {

@@ -15,6 +15,19 @@ from eventflow_local.template.specs import FunctionSpec
 Log = Callable[[str], None]
 
 
+def select_functions(
+    specs: Mapping[str, FunctionSpec], only: set[str] | None, template_name: str
+) -> dict[str, FunctionSpec]:
+    """The functions to start: all, or ``only`` (KeyError naming what the template lacks)."""
+    unknown = (only or set()) - set(specs)
+    if unknown:
+        raise KeyError(
+            f"no function {', '.join(sorted(unknown))} in {template_name} "
+            f"(functions: {', '.join(sorted(specs))})"
+        )
+    return {lid: spec for lid, spec in specs.items() if only is None or lid in only}
+
+
 def start_functions(
     template: SamTemplate,
     selected: Mapping[str, FunctionSpec],

@@ -85,6 +85,9 @@ class DynamoEndpoint:
     region: str = DEFAULT_REGION
     services_url: str | None = None
     _servers: list[Any] = field(default_factory=list, repr=False)
+    #: what the engine says of itself at start-up (an embedded moto whose patches do not all fit
+    #: the installed version), for the start-up report
+    notices: list[str] = field(default_factory=list)
 
     @classmethod
     def connect(cls, url: str, region: str = DEFAULT_REGION) -> DynamoEndpoint:
@@ -104,7 +107,10 @@ class DynamoEndpoint:
         from eventflow_local.services.moto_server import MotoServerProcess
 
         server = MotoServerProcess(host, port, log_path)
-        return cls(server.url, "moto", region, server.url, [server])
+        endpoint = cls(server.url, "moto", region, server.url, [server])
+        if server.notice:  # a patch of services/moto_patches.py does not fit the installed moto
+            endpoint.notices.append(server.notice)
+        return endpoint
 
     @classmethod
     def dynamodb_local(

@@ -16,16 +16,29 @@ The result codes, ``CancellationReasons`` and ``ReturnValuesOnConditionCheckFail
 moto's own implementation. An ``Update`` of the plain form ``SET #a = :x, #b = :y`` on an existing
 item of a table without a stream is applied directly to the item's attributes; moto's update
 path parses, validates and copies an expression tree per item, which is most of the cost of a
-counter update. Anything else goes through moto's own ``update_item``. ``apply()`` is idempotent and is called by the embedded server only.
+counter update. Anything else goes through moto's own ``update_item``. Two caches parse each
+distinct condition and update expression once for moto's request layer.
+
+The harness accepts any moto 5, so these patches are checked against the moto that runs: each
+names the internals it replaces or calls (functions and the arguments it passes them, the
+attributes it reads; ``moto_shape``) and is installed only when they are all there in that shape. What is not
+installed is said in one line (``apply()`` returns it; the server puts it on its ready line, and
+the harness prints it at start-up), and moto's own code runs in its place: the same answers,
+slower. ``apply()`` is idempotent and is called by the embedded server only.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import logging
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+from eventflow_local.services import moto_shape as shape
 
 _SIMPLE_SET = re.compile(
     r"^\s*SET\s+(#\w+\s*=\s*:\w+(?:\s*,\s*#\w+\s*=\s*:\w+)*)\s*$", re.IGNORECASE
@@ -65,13 +78,7 @@ def _fast_set(backend: Any, table_name: str, key: dict[str, Any], op: dict[str, 
     return True
 
 
-_APPLIED = False
-
-
-def apply() -> None:
-    global _APPLIED
-    if _APPLIED:
-        return
+def _install_transactions() -> None:
     from moto.dynamodb.comparisons import get_filter_expression
     from moto.dynamodb.exceptions import (
         MockValidationException,
@@ -185,8 +192,6 @@ def apply() -> None:
             raise
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-    _cache_request_validation()
-    _APPLIED = True
 
 
 class _ParsedCondition:
@@ -209,13 +214,11 @@ class _ParsedCondition:
         return list(self._values)
 
 
-def _cache_request_validation() -> None:
-    """moto's request layer parses every item's condition and update expression again before
-    the backend does: parse each distinct one once. Expressions that fail to parse are not
-    cached and fail exactly where they did."""
+def _install_condition_cache() -> None:
+    """moto's request layer parses every item's condition again before the backend does: parse
+    each distinct one once. Conditions that fail to parse are not cached and fail where they did."""
     import moto.dynamodb.responses as responses
     from moto.dynamodb.comparisons import create_condition_expression_parser
-    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
 
     conditions: dict[str, _ParsedCondition] = {}
 
@@ -239,10 +242,140 @@ def _cache_request_validation() -> None:
         )
         return parsed
 
-    class CachedUpdateParser:
-        """The request layer only reads the tree (``find_clauses``): one tree per expression."""
+    responses.create_condition_expression_parser = condition_parser
 
+
+def _install_update_cache() -> None:
+    """The request layer parses each update expression only to read its tree
+    (``find_clauses``): one tree per distinct expression."""
+    import moto.dynamodb.responses as responses
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+
+    class CachedUpdateParser:
         make = staticmethod(lru_cache(maxsize=4096)(UpdateExpressionParser.make))
 
-    responses.create_condition_expression_parser = condition_parser
     responses.UpdateExpressionParser = CachedUpdateParser
+
+
+# ------------------------------------------------------------------ checked against moto
+_BACKEND = "moto.dynamodb.models:DynamoDBBackend"
+_TABLE = "moto.dynamodb.models.table:Table"
+_ITEM = "moto.dynamodb.models.dynamo_type:Item"
+_NAMES_VALUES = {"expression_attribute_names": None, "expression_attribute_values": None}
+
+
+def _transactions_problems() -> list[str]:
+    exceptions = "moto.dynamodb.exceptions"
+    found = [
+        # moto's request layer passes the items alone: the replacement takes just those
+        shape.takes_exactly(f"{_BACKEND}.transact_write_items", "self", "transact_items"),
+        shape.accepts(f"{_BACKEND}.get_table", None, "t"),
+        shape.accepts(f"{_BACKEND}.get_item", None, "t", {}),
+        shape.accepts(f"{_BACKEND}.put_item", None, "t", {}, **_NAMES_VALUES),
+        shape.accepts(f"{_BACKEND}.delete_item", None, "t", {}, **_NAMES_VALUES),
+        shape.accepts(
+            f"{_BACKEND}.update_item", None, "t", {}, update_expression="", **_NAMES_VALUES
+        ),
+        shape.accepts(f"{_TABLE}.get_item", None, None, None),
+        shape.sets(f"{_TABLE}.__init__", "hash_key_attr", "range_key_attr", "stream_shard"),
+        shape.sets(f"{_ITEM}.__init__", "attrs"),
+        shape.accepts(f"{_ITEM}.to_json", None),
+        shape.accepts("moto.dynamodb.models.dynamo_type:DynamoType", {}),
+        shape.accepts("moto.dynamodb.comparisons:get_filter_expression", "", None, None),
+        shape.accepts(f"{exceptions}:TransactionCanceledException", []),
+        shape.accepts(f"{exceptions}:MultipleTransactionsException"),
+        shape.accepts(f"{exceptions}:TooManyTransactionsException"),
+        shape.accepts(f"{exceptions}:TransactWriteSingleOpException"),
+        shape.present(f"{exceptions}:MockValidationException"),  # caught, never raised here
+    ]
+    return [problem for problem in found if problem]
+
+
+def _condition_cache_problems() -> list[str]:
+    comparisons = "moto.dynamodb.comparisons"
+    found = [
+        # the name the request layer calls, replaced by the cache
+        shape.accepts("moto.dynamodb.responses:create_condition_expression_parser", "", None, None),
+        shape.accepts(f"{comparisons}:create_condition_expression_parser", "", None, None),
+        shape.accepts(f"{comparisons}:ConditionExpressionParser.parse", None),
+        shape.sets(
+            f"{comparisons}:ConditionExpressionParser.__init__",
+            "expr_attr_names_found",
+            "expr_attr_values_found",
+        ),
+    ]
+    return [problem for problem in found if problem]
+
+
+def _update_cache_problems() -> list[str]:
+    found = [
+        shape.accepts("moto.dynamodb.responses:UpdateExpressionParser.make", ""),
+        shape.accepts("moto.dynamodb.parsing.expressions:UpdateExpressionParser.make", ""),
+    ]
+    return [problem for problem in found if problem]
+
+
+@dataclass(frozen=True)
+class Patch:
+    #: what the user reads when it is not installed, and what that costs
+    name: str
+    cost: str
+    problems: Callable[[], list[str]]
+    install: Callable[[], None]
+
+
+PATCHES = (
+    Patch(
+        "the TransactWriteItems fast path",
+        "slower on large tables",
+        _transactions_problems,
+        _install_transactions,
+    ),
+    Patch(
+        "the condition-expression cache",
+        "expressions parsed on each request",
+        _condition_cache_problems,
+        _install_condition_cache,
+    ),
+    Patch(
+        "the update-expression cache",
+        "expressions parsed on each request",
+        _update_cache_problems,
+        _install_update_cache,
+    ),
+)
+
+
+def notice(version: str, unpatched: list[Patch]) -> str | None:
+    """One line naming the moto version and what runs unpatched (None: every patch is in)."""
+    if not unpatched:
+        return None
+    names = [patch.name for patch in unpatched]
+    named = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    costs = "; ".join(dict.fromkeys(patch.cost for patch in unpatched))
+    verb, path = ("does", "path runs") if len(names) == 1 else ("do", "paths run")
+    return f"moto {version}: {named} {verb} not apply to this version; moto's own {path} ({costs})"
+
+
+_APPLIED = False
+_NOTICE: str | None = None
+
+
+def apply() -> str | None:
+    """Install each patch whose moto internals are there as expected; return the one line that
+    names what is not (None when all are in). Idempotent: later calls return the same line."""
+    global _APPLIED, _NOTICE
+    if _APPLIED:
+        return _NOTICE
+    unpatched = []
+    for patch in PATCHES:
+        problems = patch.problems()
+        if problems:
+            log = logging.getLogger(__name__)
+            log.warning("%s not applied: %s", patch.name, "; ".join(problems))
+            unpatched.append(patch)
+        else:
+            patch.install()
+    _NOTICE = notice(shape.version(), unpatched)
+    _APPLIED = True
+    return _NOTICE

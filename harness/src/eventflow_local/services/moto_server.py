@@ -9,8 +9,9 @@ module state of the process that imports moto, so the server runs in its own chi
 - two harnesses in one process each have their own tables;
 - stopping the server forgets its data, as a stopped emulator does.
 
-The child prints ``{"url": ...}`` on its first line once it listens, and exits when its standard
-input closes (the harness stopped it, or the harness died without stopping it: no orphan).
+The child prints ``{"url": ...}`` on its first line once it listens (with ``"notice"``: the one
+line of ``moto_patches.apply()`` when some patch does not fit the installed moto), and exits when
+its standard input closes (the harness stopped it, or the harness died without stopping it: no orphan).
 """
 
 from __future__ import annotations
@@ -56,15 +57,20 @@ def serial_app() -> Any:
 
 def serve(host: str, port: int, out: IO[str], until: IO[str]) -> None:
     """Serve on ``host:port`` (0: a free port), say where on ``out``, stop when ``until`` ends."""
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from moto.moto_server import werkzeug_app
     from werkzeug.serving import make_server
 
+    from eventflow_local.services import moto_patches
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = make_server(host, port, serial_app(), True, request_handler=MotoRequestHandler)
+    # newer moto has a handler that keeps S3 headers with underscores; werkzeug's serves the rest
+    handler = getattr(werkzeug_app, "MotoRequestHandler", None)
+    server = make_server(host, port, serial_app(), True, request_handler=handler)
     bound_host, bound_port = server.server_address[:2]
     thread = threading.Thread(target=server.serve_forever, name="moto", daemon=True)
     thread.start()
-    out.write(json.dumps({"url": f"http://{bound_host!s}:{bound_port}"}) + "\n")
+    ready = {"url": f"http://{bound_host!s}:{bound_port}", "notice": moto_patches.apply()}
+    out.write(json.dumps({k: v for k, v in ready.items() if v}) + "\n")
     out.flush()
     until.read()  # returns at EOF: the parent closed the pipe or is gone
     server.shutdown()
@@ -96,6 +102,8 @@ class MotoServerProcess:
             text=True,
             start_new_session=True,  # Ctrl-C stops the harness, which then stops this server
         )
+        #: what of moto_patches does not fit the installed moto, in one line (None: all fits)
+        self.notice: str | None = None
         self.url = self._wait_ready()
 
     def _wait_ready(self) -> str:
@@ -120,6 +128,7 @@ class MotoServerProcess:
                 f"the embedded moto server did not start (exit code {self.process.returncode}; "
                 f"{result.get('error') or 'no answer'})"
             )
+        self.notice = result.get("notice")
         return url
 
     @property

@@ -4,12 +4,43 @@ one) and DynamoDB (an endpoint of the user's, moto's server, or DynamoDB Local).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from eventflow_local.services.broker import EmbeddedBroker, wait_for_broker
-from eventflow_local.services.dynamodb import DynamoEndpoint
+from eventflow_local.services import kafka_snapshot
+from eventflow_local.services.broker import EmbeddedBroker, ensure_topics, wait_for_broker
+from eventflow_local.services.dynamodb import CreatedTables, DynamoEndpoint, ensure_tables
+from eventflow_local.services.secretsmanager import ensure_secrets
+from eventflow_local.template.sam import SamTemplate
 
 Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Resources:
+    """The template's tables and secrets as created, and the template read again with their
+    physical ids (``!Ref`` / ``!GetAtt`` of them resolve to what exists)."""
+
+    template: SamTemplate
+    tables: CreatedTables
+    #: logical id -> ARN
+    secrets: dict[str, str]
+    #: "not emulated" lines (secrets on an endpoint that does not serve Secrets Manager)
+    skipped: list[str]
+
+
+def create_resources(
+    declared: SamTemplate, dynamo: DynamoEndpoint, *, table_prefix: str, log: Log
+) -> Resources:
+    """Create (or reuse) the tables and secrets of ``declared`` before anything reads them."""
+    tables = ensure_tables(declared, dynamo.dynamodb(), table_prefix=table_prefix, log=log)
+    secrets, skipped = ensure_secrets(declared, dynamo)
+    return Resources(
+        template=declared.with_physical_ids({**tables.physical_ids(), **secrets}),
+        tables=tables,
+        secrets={lid: attrs["Ref"] for lid, attrs in secrets.items()},
+        skipped=skipped,
+    )
 
 
 def start_kafka(
@@ -49,3 +80,25 @@ def start_dynamodb(
         )
         return dynamo
     return DynamoEndpoint.embedded(region=region, log_path=state_dir / "moto.log")
+
+
+def create_topics(
+    bootstrap_servers: str,
+    topics: list[str],
+    partitions: int,
+    *,
+    restore: bool,
+    state_dir: Path,
+    tables_reused: bool,
+    log: Log,
+) -> str | None:
+    """The topics, each with ``partitions`` when created here. With ``restore`` (an embedded
+    broker beside tables that were kept), the records and group offsets saved at the last stop
+    come back first (services/kafka_snapshot.py); returns the start-up finding when they could
+    not."""
+    ensure_topics(bootstrap_servers, {topic: partitions for topic in topics})
+    if not restore:
+        return None
+    return kafka_snapshot.restore_for(
+        bootstrap_servers, state_dir, tables_reused=tables_reused, log=log
+    )
