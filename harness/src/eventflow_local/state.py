@@ -1,7 +1,7 @@
 """Where the harness keeps its state, and whether the harness that wrote it still runs.
 
 The state dir holds the event sources' checkpoints, the failure queues, the embedded broker's log
-and ``stack.json`` (what a running ``up`` serves, for ``invoke``, ``seed`` and the tests). It lies
+and ``stack.json`` (what a running ``up`` serves, for ``invoke``, plugins and the tests). It lies
 beside the template — ``<template folder>/.eventflow-local/``, as ``sam`` keeps ``.aws-sam/``
 beside its template — so a project's state stays in that project whatever the working directory.
 ``--state-dir`` or ``EVENTFLOW_STATE_DIR`` choose another.

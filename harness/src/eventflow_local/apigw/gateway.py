@@ -1,6 +1,6 @@
 """API Gateway (REST API, proxy integration) in front of the template's ``Type: Api`` events.
 
-Each request is matched against the routes of the template (``/accounts/{id}`` style paths,
+Each request is matched against the routes of the template (``/items/{id}`` style paths,
 ``{proxy+}`` greedy parameters, ``ANY`` methods), turned into the REST proxy event
 (``eventflow_local.events.apigateway.api_event``: resource = the template path, pathParameters, query string, headers,
 body, stage) and given to the route's function. The function's result

@@ -194,7 +194,7 @@ def restore_for(
     return (
         "Kafka topics of the last run: not saved (it did not stop cleanly); the topics "
         "start empty at offset 0 while the tables kept their data, so state that names "
-        "offsets (dead-letter ids, a consumer's per-partition offsets) meets new records at "
+        "offsets (ids of parked records, a consumer's per-partition offsets) meets new records at "
         "offsets it has seen: for a clean slate stop, then start with --in-memory or remove "
         f"{state_dir / 'dynamodb'}"
     )

@@ -1,8 +1,8 @@
 """Make the embedded moto DynamoDB fit for sustained local traffic.
 
 moto's ``TransactWriteItems`` snapshots every table the transaction touches (a deep copy of the
-whole table) so it can roll back. On a table that keeps growing — dedupe markers, stored
-earthquakes — each transaction then costs time proportional to the table, and a local stream
+whole table) so it can roll back. On a table that keeps growing — dedupe markers, a stream of
+stored events — each transaction then costs time proportional to the table, and a local stream
 of thousands of events slows to a crawl. DynamoDB itself does not work that way, and neither
 does this replacement:
 
