@@ -32,7 +32,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventflow_local.template.globals import merge as _deep_merge
 from eventflow_local.template.sam import SamTemplate
 from eventflow_local.template.specs import Route
 
@@ -173,11 +172,10 @@ def _authorizer(
 
 def _api_auths(template: SamTemplate) -> dict[str, dict[str, Any]]:
     """Logical id of every REST API -> its resolved Auth (Globals.Api.Auth merged in)."""
-    globals_auth = dict((template.doc.get("Globals", {}).get("Api") or {}).get("Auth") or {})
-    out = {IMPLICIT_API: template.resolve(globals_auth)}
-    for lid, res in template.resources_of("AWS::Serverless::Api").items():
-        own = (res.get("Properties") or {}).get("Auth") or {}
-        out[lid] = template.resolve(_deep_merge(globals_auth, own))
+    rest_api = "AWS::Serverless::Api"
+    out = {IMPLICIT_API: dict(template.global_property(rest_api, "Auth") or {})}
+    for lid in template.resources_of(rest_api):
+        out[lid] = dict(template.property_of(lid, "Auth") or {})
     return out
 
 

@@ -35,7 +35,6 @@ from urllib.parse import parse_qsl, unquote
 
 from eventflow_local.aws import LOCAL_ACCOUNT
 from eventflow_local.httpserver import result_body
-from eventflow_local.template.globals import merge as _deep_merge
 from eventflow_local.template.sam import SamTemplate
 
 IMPLICIT_HTTP_API = "ServerlessHttpApi"
@@ -71,14 +70,13 @@ def http_routes(template: SamTemplate, running: set[str]) -> tuple[list[HttpRout
     """The HttpApi routes of the running functions (literal paths first, ``$default`` last) and
     what is not emulated about them."""
     skipped: list[str] = []
-    globals_api = template.doc.get("Globals", {}).get("HttpApi") or {}
+    http_api = "AWS::Serverless::HttpApi"
     auths: dict[str, dict[str, Any]] = {
-        IMPLICIT_HTTP_API: template.resolve(dict(globals_api.get("Auth") or {}))
+        IMPLICIT_HTTP_API: dict(template.global_property(http_api, "Auth") or {})
     }
-    for lid, res in template.resources_of("AWS::Serverless::HttpApi").items():
-        merged = _deep_merge(globals_api, res.get("Properties") or {})
-        auths[lid] = template.resolve(dict(merged.get("Auth") or {}))
-        if merged.get("StageName") not in (None, DEFAULT_ROUTE):
+    for lid in template.resources_of(http_api):
+        auths[lid] = dict(template.property_of(lid, "Auth") or {})
+        if template.property_of(lid, "StageName") not in (None, DEFAULT_ROUTE):
             skipped.append(f"{lid}.StageName: only the $default stage (no URL prefix) is served")
     routes: list[HttpRoute] = []
     for fn in template.functions().values():

@@ -30,10 +30,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from cfn_tools import load_yaml
-
 from eventflow_local.errors import UsageError
-from eventflow_local.template.sam import DEFAULT_TEMPLATE
+from eventflow_local.template.sam import DEFAULT_TEMPLATE, TemplateError, load_document
 
 _KEY = re.compile(r"^[A-Za-z0-9]+$")
 _CFN_FORM = re.compile(r"^ParameterKey=(?P<key>[^,]*),ParameterValue=(?P<value>.*)$", re.DOTALL)
@@ -180,10 +178,10 @@ def template_doc(path: Path) -> dict[str, Any]:
             )
         raise UsageError(f"template {path}: no such file")
     try:
-        doc = load_yaml(path.read_text())
-    except Exception as exc:  # the YAML/JSON parser's own errors
-        raise UsageError(f"template {path}: not valid YAML: {exc}".splitlines()[0]) from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("Resources"), dict):
+        doc = load_document(path)  # the one reader of template files (template/sam.py)
+    except TemplateError as exc:
+        raise UsageError(f"template {path}: {exc}".splitlines()[0]) from None
+    if not isinstance(doc.get("Resources"), dict):
         raise UsageError(f"template {path}: no Resources section")
     return dict(doc)
 

@@ -1,6 +1,6 @@
 """What the console shows live: a ring buffer of recent invocations and a hub of listeners.
 
-``FunctionRuntime.recorder`` (eventflow_local/runtime/functions.py) is set to ``Activity.record`` by the stack, so
+``FunctionRuntime``'s ``recorder`` (eventflow_local/runtime/functions.py) is ``Activity.record`` in the stack, so
 every invocation, whatever triggered it (the API, a Kafka or stream mapping, a schedule, a direct
 invoke), lands here with its function, trigger, batch size, duration, outcome and the log lines
 the function wrote during it. The buffer keeps the latest ``capacity`` invocations (older ones

@@ -64,7 +64,10 @@ class FunctionRuntime:
         log: Log = print,
         init_timeout: float = INIT_TIMEOUT_S,
         max_concurrency: int | None = None,
+        recorder: Callable[[str, str, int | None, InvocationResult], object] | None = None,
     ) -> None:
+        """``recorder``: called with (function, trigger, batch size, result) as each
+        invocation ends (the console's activity)."""
         self.spec = spec
         self.function_name = spec.logical_id
         self.env = dict(env)
@@ -86,7 +89,7 @@ class FunctionRuntime:
         self._closed = False
         self.invocations = 0
         #: told of every invocation: (function, trigger, batch size, result); see ``invoke``
-        self.recorder: Callable[[str, str, int | None, InvocationResult], object] | None = None
+        self.recorder = recorder
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:

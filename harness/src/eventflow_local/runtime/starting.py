@@ -55,8 +55,8 @@ def start_functions(
                 python=plan.interpreter.path,
                 init_error=plan.error,
                 log=log,
+                recorder=recorder,
             )
-            runtime.recorder = recorder
             runtime.start()  # cold starts run in parallel
             runtimes[logical_id] = runtime
         for logical_id, runtime in runtimes.items():

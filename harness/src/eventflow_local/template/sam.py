@@ -30,10 +30,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cfn_tools import load_yaml
-
 from eventflow_local.aws import DEFAULT_REGION, function_arn
 from eventflow_local.template.cfn import NO_VALUE, CfnTemplate, TemplateError
+from eventflow_local.template.document import DEFAULT_TEMPLATE, load_document
 from eventflow_local.template.globals import apply_globals, parse_globals
 from eventflow_local.template.inventory import resource_lines
 from eventflow_local.template.lambda_resources import (
@@ -56,32 +55,8 @@ __all__ = [
     "load_document",
 ]
 
-#: ``template.yaml`` of the working directory, as ``sam`` reads it (``--template`` names another)
-DEFAULT_TEMPLATE = Path("template.yaml")
 SAM_FUNCTION = "AWS::Serverless::Function"
 CFN_FUNCTION = "AWS::Lambda::Function"
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def load_document(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise TemplateError(f"cannot read the template {path}: {exc.strerror}") from None
-    try:
-        doc = _plain(load_yaml(text))
-    except Exception as exc:  # the YAML parser's errors have no common base class
-        raise TemplateError(f"{path.name} is not a valid template: {exc}") from None
-    if not isinstance(doc, dict):
-        raise TemplateError(f"{path.name} is not a valid template: not a mapping")
-    return doc
 
 
 class SamTemplate(CfnTemplate):
@@ -155,6 +130,15 @@ class SamTemplate(CfnTemplate):
         """The resource's properties, SAM Globals merged in and intrinsics resolved."""
         raw = apply_globals(self.globals, logical_id, self.doc["Resources"][logical_id])
         return dict(self.resolve_at(logical_id, raw))
+
+    def property_of(self, logical_id: str, name: str) -> Any:
+        """One property of a resource, Globals merged in by SAM's rules, resolved."""
+        raw = apply_globals(self.globals, logical_id, self.doc["Resources"][logical_id])
+        return self.resolve_at(logical_id, raw.get(name))
+
+    def global_property(self, resource_type: str, name: str) -> Any:
+        """A property the Globals give ``resource_type`` (all an implicit API has), resolved."""
+        return self.resolve_at("Globals", self.globals.get(resource_type, {}).get(name))
 
     def resolve_at(self, where: str, value: Any) -> Any:
         previous, self.where = self.where, where
