@@ -37,7 +37,7 @@ from eventflow_local.cli.parser import DEFAULT_REGION
 from eventflow_local.state import running_harness
 
 if TYPE_CHECKING:  # the stack's imports take a while: a user's mistake is reported before them
-    from eventflow_local.cli.stack import CliStack
+    from eventflow_local.cli.env_vars import EnvVarsStack
     from eventflow_local.stack import Stack
 
 Log = Callable[[str], None]
@@ -88,12 +88,13 @@ def _prepare(args: argparse.Namespace, log: Log) -> tuple[dict[str, Any], dict[s
     return doc, functions
 
 
-def _stack(args: argparse.Namespace, log: Log, **options: Any) -> CliStack:
-    from eventflow_local.cli.stack import CliStack
+def _stack(args: argparse.Namespace, log: Log, **options: Any) -> EnvVarsStack:
+    from eventflow_local.cli.env_vars import EnvVarsStack
 
     if "dynamodb_endpoint" not in options:  # a running stack's DynamoDB wins
         options.update(dynamodb_engine(args, os.environ))
-    stack = CliStack(
+    return EnvVarsStack(
+        env_overrides=args.env_overrides,
         template_path=args.template,
         parameters=args.overrides,
         state_dir=args.state_dir,
@@ -101,8 +102,6 @@ def _stack(args: argparse.Namespace, log: Log, **options: Any) -> CliStack:
         log=log,
         **options,
     )
-    stack.env_overrides = args.env_overrides
-    return stack
 
 
 def _shared_endpoints(running: Mapping[str, Any] | None, log: Log) -> dict[str, Any]:

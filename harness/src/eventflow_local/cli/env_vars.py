@@ -7,15 +7,19 @@ the stack and everything the stack imports.
 
 from __future__ import annotations
 
+from typing import Any
+
 from eventflow_local.cli.args import EnvOverrides, function_overrides
 from eventflow_local.stack import Stack
 
 
-class CliStack(Stack):
+class EnvVarsStack(Stack):
     """The stack as the CLI runs it: the ``--env-vars`` file applied to each function's
     environment, where the template declares the variable (as SAM CLI does)."""
 
-    env_overrides: EnvOverrides = {}  # noqa: RUF012 - replaced per instance, never mutated
+    def __init__(self, *, env_overrides: EnvOverrides, **options: Any) -> None:
+        super().__init__(**options)
+        self.env_overrides = env_overrides
 
     def function_environment(self, logical_id: str) -> dict[str, str]:
         env = super().function_environment(logical_id)
