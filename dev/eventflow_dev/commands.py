@@ -17,8 +17,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from eventflow_local.aws import DEFAULT_REGION
 from eventflow_local.cli.args import check_parameters, parse_parameter_overrides, template_doc
-from eventflow_local.cli.parser import DEFAULT_REGION, engine_options, template_options
+from eventflow_local.cli.parser import engine_options, template_options
 from eventflow_local.plugins import Command, SubParsers, UsageError
 from eventflow_local.state import running_harness
 from eventflow_local.template.sam import DEFAULT_TEMPLATE

@@ -63,12 +63,10 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_PAYLOAD_BYTES",
     "EsmOptions",
-    "EsmStats",
     "KafkaEventSourceMapping",
 ]
 
 lenient_header_names()
-EsmStats = Stats
 
 
 class KafkaEventSourceMapping:
