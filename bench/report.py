@@ -247,7 +247,7 @@ def markdown(results: dict[str, Any], h: dict[str, Any], argv: Sequence[str]) ->
     add(
         f"Measured by `make bench` on {results.get('date')} at revision {m.get('revision')}; "
         f"the whole run took {results.get('bench_seconds', 0):.0f} s. All five benchmarks run "
-        "in one process against one harness (`local.Stack`: embedded Kafka broker, embedded moto "
+        "in one process against one harness (`eventflow_local.stack.Stack`: embedded Kafka broker, embedded moto "
         "DynamoDB, one warm worker process per function), one after another, so the ratios "
         "between them hold on a noisy machine. Regenerate with `make bench`.\n"
     )
