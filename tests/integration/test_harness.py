@@ -353,7 +353,12 @@ def test_restart_resumes_from_committed_offsets_without_double_counting(harness:
     )
     assert blocked["status"] == "blocked"
 
-    # the consumer got only what was new, and the relay did not publish the outbox again
+    # the consumer got only what was new, and the relay did not publish the outbox again (the
+    # invocation's log line follows its writes, so wait for it before counting)
+    wait_for(
+        lambda: sum(harness.batches_of("AccountConsumerFunction")) >= 2,
+        what="the log lines of the consumer's invocations",
+    )
     assert sum(harness.batches_of("AccountConsumerFunction")) == 2
     assert len(topic_records(harness.stack.bootstrap_servers)) == published_before + 2
 
