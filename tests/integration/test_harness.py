@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +32,9 @@ from eventflow_local.apigw.gateway import ApiGateway
 from eventflow_local.events.dynamodb import dynamodb_stream_event
 from eventflow_local.events.schedule import schedule_event
 from eventflow_local.eventsources.filters import passes
-from eventflow_local.eventsources.schedule.source import (
-    ScheduleError,
-    ScheduleEventSource,
-    rate_seconds,
-)
+from eventflow_local.eventsources.schedule.expressions import Rate, ScheduleError, rate_seconds
+from eventflow_local.eventsources.schedule.plan import RULE, ScheduleSpec, ScheduleTarget
+from eventflow_local.eventsources.schedule.source import ScheduleEventSource
 from eventflow_local.runtime.environment import lambda_environment
 from eventflow_local.runtime.functions import FunctionRuntime
 from eventflow_local.runtime.invocation import InvocationResult
@@ -44,7 +43,7 @@ from eventflow_local.services.broker import EmbeddedBroker
 from eventflow_local.services.dynamodb import DynamoEndpoint
 from eventflow_local.stack import Stack
 from eventflow_local.template.sam import SamTemplate
-from eventflow_local.template.specs import EventSpec, Route
+from eventflow_local.template.specs import Route
 from tests.integration.faults import read_all
 
 pytestmark = pytest.mark.integration
@@ -593,15 +592,27 @@ def test_a_rate_schedule_invokes_with_a_scheduled_event() -> None:
             events.append(event)
             return InvocationResult(True)
 
-    spec = EventSpec("Every", "Schedule", {"Schedule": "rate(1 minute)"})
-    source = ScheduleEventSource("Tick", spec, Recorder(), period_s=0.1)
+    # GIVEN a rule (as SAM's Schedule event becomes) running every 0.1 s
+    spec = ScheduleSpec(
+        "TickEvery",
+        RULE,
+        "tick-every",
+        "arn:aws:events:us-east-1:123456789012:rule/tick-every",
+        "rate(1 minute)",
+        Rate(0.1),
+        UTC,
+        (ScheduleTarget("t", "Tick", {}),),
+    )
+    source = ScheduleEventSource(spec, {"Tick": Recorder()})
     assert rate_seconds("rate(5 minutes)") == 300
-    with pytest.raises(ScheduleError, match="only rate"):
-        rate_seconds("cron(0 12 * * ? *)")
+    with pytest.raises(ScheduleError, match="singular"):
+        rate_seconds("rate(1 minutes)")
+    # WHEN it runs
     source.start()
     try:
         wait_for(lambda: len(events) >= 2, timeout=5, what="two scheduled runs")
     finally:
         source.stop()
+    # THEN the function receives EventBridge's Scheduled Event of the rule
     assert events[0]["detail-type"] == "Scheduled Event"
     assert events[0]["resources"] == [source.rule_arn]

@@ -32,6 +32,7 @@ from eventflow_local.aws import DEFAULT_REGION
 from eventflow_local.console import Activity, ConsoleApp
 from eventflow_local.eventsources.destinations import FailureDestinations
 from eventflow_local.eventsources.factory import SourceContext, start_event_sources
+from eventflow_local.eventsources.schedule.reading import read_schedules
 from eventflow_local.output import Console
 from eventflow_local.report import StackReport, triggers
 from eventflow_local.runtime.build import cache_dir_for
@@ -288,7 +289,7 @@ class Stack:
 
     def _start_event_sources(self) -> None:
         """Kafka and DynamoDB stream mappings and schedules of every function."""
-        assert self.dynamo is not None
+        assert self.dynamo is not None and self.template is not None
         self.destinations = FailureDestinations(self.state_dir)
         started = start_event_sources(
             self.runtimes,
@@ -300,6 +301,7 @@ class Stack:
                 destinations=self.destinations,
                 log=self.log,
                 stream_poll_interval=self.settings.stream_poll_interval,
+                schedules=read_schedules(self.template),
             ),
         )
         self.sources = started.sources

@@ -1,4 +1,14 @@
-"""The EventBridge Scheduled Event a ``Schedule`` / ``ScheduleV2`` event delivers."""
+"""The event a schedule delivers when its target has no input of its own.
+
+An EventBridge rule that runs on a schedule sends the "Scheduled Event": ``source`` ``aws.events``,
+``detail-type`` ``Scheduled Event``, ``resources`` the rule's ARN, an empty ``detail``, the time of
+the run (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html,
+"Creating an Amazon EventBridge rule that runs on a schedule"). EventBridge Scheduler sends the
+target's ``Input`` with its context attributes (``<aws.scheduler.schedule-arn>``,
+``<aws.scheduler.scheduled-time>``, ``<aws.scheduler.execution-id>``,
+``<aws.scheduler.attempt-number>``) replaced
+(https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-context-attributes.html).
+"""
 
 from __future__ import annotations
 
@@ -9,15 +19,38 @@ from typing import Any
 from eventflow_local.aws import DEFAULT_REGION, LOCAL_ACCOUNT
 
 
-def schedule_event(rule_arn: str, region: str = DEFAULT_REGION) -> dict[str, Any]:
+def iso_time(when: datetime | None = None) -> str:
+    return (when or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def schedule_event(
+    rule_arn: str, region: str = DEFAULT_REGION, when: datetime | None = None
+) -> dict[str, Any]:
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
         "detail-type": "Scheduled Event",
         "source": "aws.events",
         "account": LOCAL_ACCOUNT,
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time": iso_time(when),
         "region": region,
         "resources": [rule_arn],
         "detail": {},
     }
+
+
+def scheduler_context(schedule_arn: str, when: datetime | None = None) -> dict[str, str]:
+    """EventBridge Scheduler's context attributes of one run (its first attempt)."""
+    return {
+        "aws.scheduler.schedule-arn": schedule_arn,
+        "aws.scheduler.scheduled-time": iso_time(when),
+        "aws.scheduler.execution-id": uuid.uuid4().hex[:16],
+        "aws.scheduler.attempt-number": "1",
+    }
+
+
+def with_context(text: str, context: dict[str, str]) -> str:
+    """``text`` with each ``<aws.scheduler.*>`` keyword replaced by its value."""
+    for name, value in context.items():
+        text = text.replace(f"<{name}>", value)
+    return text

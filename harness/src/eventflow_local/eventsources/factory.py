@@ -1,4 +1,5 @@
-"""The event sources of the running functions: one per Kafka, DynamoDB-stream and Schedule event.
+"""The event sources of the running functions: one per Kafka and DynamoDB-stream event, one per
+schedule (``schedule/plan.py``: the template's rules and Scheduler schedules).
 
 ``start_event_sources(runtimes, context)`` builds and starts them from narrow inputs (the broker,
 the region, the state dir, a DynamoDB Streams client, the OnFailure destinations) and returns
@@ -11,7 +12,7 @@ destination type, an event type) is ``skipped``; the rest starts either way. ``A
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,8 @@ from eventflow_local.eventsources.config import EsmConfigError, parse_config
 from eventflow_local.eventsources.destinations import DestinationError, FailureDestinations
 from eventflow_local.eventsources.dynamodb.mapping import DynamoStreamEventSource
 from eventflow_local.eventsources.kafka.mapping import EsmOptions, KafkaEventSourceMapping
-from eventflow_local.eventsources.schedule.source import (
-    ScheduleError,
-    ScheduleEventSource,
-    is_enabled,
-)
+from eventflow_local.eventsources.schedule.plan import SchedulePlan
+from eventflow_local.eventsources.schedule.source import ScheduleEventSource
 from eventflow_local.runtime.environment import function_name
 from eventflow_local.runtime.functions import FunctionRuntime
 from eventflow_local.template.specs import EventSpec
@@ -43,6 +41,8 @@ class SourceContext:
     log: Callable[[str], None]
     #: seconds between GetRecords calls of the DynamoDB stream pollers
     stream_poll_interval: float
+    #: the template's schedules (``schedule/plan.py``)
+    schedules: SchedulePlan | None = None
 
 
 @dataclass
@@ -128,17 +128,8 @@ def _source_for(
             return None
         found.skipped.extend(source.config.not_emulated)
         return source if source.config.enabled else None
-    if event.type in ("Schedule", "ScheduleV2"):
-        if not is_enabled(event):
-            found.skipped.append(f"{where}: schedule disabled in the template")
-            return None
-        try:
-            return ScheduleEventSource(
-                logical_id, event, runtime, region=context.region, log=context.log
-            )
-        except ScheduleError as exc:
-            found.skipped.append(f"{where}: {exc}")
-            return None
+    if event.type in ("Schedule", "ScheduleV2"):  # the schedule plan's (its rule or schedule)
+        return None
     if event.type not in ("Api", "HttpApi"):  # those are served by the API server
         found.skipped.append(f"{where}: event type {event.type} is not emulated")
     return None
@@ -157,8 +148,36 @@ def start_event_sources(
                 if source is not None:
                     source.start()
                     found.sources.append(source)
+        for source in schedule_sources(runtimes, context, found):
+            source.start()
+            found.sources.append(source)
     except BaseException:
         for source in reversed(found.sources):
             source.stop()
         raise
     return found
+
+
+def schedule_sources(
+    runtimes: Mapping[str, FunctionRuntime], context: SourceContext, found: StartedSources
+) -> list[ScheduleEventSource]:
+    """One source per schedule whose target functions run (a disabled one too: it is fired
+    on demand); a schedule none of whose functions run is one line."""
+    plan = context.schedules
+    if plan is None:
+        return []
+    found.refused.extend(plan.refused)
+    found.skipped.extend(plan.skipped)
+    out = []
+    for spec in plan.schedules:
+        absent = sorted({t.function for t in spec.targets} - set(runtimes))
+        if absent:
+            found.skipped.append(
+                f"{spec.logical_id}: its function {', '.join(absent)} is not started; "
+                "its targets are not invoked"
+            )
+        targets = tuple(t for t in spec.targets if t.function in runtimes)
+        if targets:
+            running = replace(spec, targets=targets)
+            out.append(ScheduleEventSource(running, runtimes, log=context.log))
+    return out

@@ -24,6 +24,9 @@ EMULATED = frozenset(
         "AWS::Serverless::HttpApi",
         "AWS::ApiGateway::ApiKey",
         "AWS::SecretsManager::Secret",
+        # schedules (eventsources/schedule/plan.py, which names an EventPattern rule)
+        "AWS::Events::Rule",
+        "AWS::Scheduler::Schedule",
     }
 )
 #: resources a local run has no use for: every function runs with local credentials, as $LATEST,

@@ -1,118 +1,110 @@
-"""Schedule event sources (``Type: Schedule`` / ``ScheduleV2``): EventBridge rules and schedules.
+"""A schedule running: a rule's or a Scheduler schedule's functions invoked at each run, and now.
 
-``rate(N minute|minutes|hour|hours|day|days)`` is emulated: the function is invoked with an
-EventBridge "Scheduled Event" every period, the first one a period after start-up as on AWS.
-``cron(...)`` and ``at(...)`` expressions are not emulated: the harness says so and skips them.
-``Enabled: false`` (Schedule) and ``State: DISABLED`` (ScheduleV2) are respected; ``Input``
-replaces the event, as on AWS.
+One ``ScheduleEventSource`` per ``ScheduleSpec`` (``plan.py``) whose target functions run. While
+started and enabled, a background thread waits for the schedule's next run (``rate``: one period
+after start-up, then every period; ``cron`` and ``at`` at their times, in their time zone) and
+invokes each target with what AWS delivers to it. EventBridge and EventBridge Scheduler invoke a
+function asynchronously ("Using Lambda with Amazon EventBridge Scheduler",
+https://docs.aws.amazon.com/lambda/latest/dg/with-eventbridge-scheduler.html), so a run does not
+wait for the previous one to end: each run is its own thread.
+
+``fire()`` runs the schedule once, now, enabled or not (``eventflow-local schedule fire``, the
+console's Fire button): a ``rate(5 minutes)`` need not be waited for.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 
-from eventflow_local.aws import DEFAULT_REGION, LOCAL_ACCOUNT
-from eventflow_local.events.schedule import schedule_event
-from eventflow_local.runtime.invocation import Invoker
+from eventflow_local.eventsources.schedule.plan import ScheduleSpec
+from eventflow_local.runtime.invocation import InvocationResult, Invoker
 from eventflow_local.template.specs import EventSpec
 
 Log = Callable[[str], None]
-_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
-_RATE = re.compile(r"^rate\(\s*(\d+)\s+([a-z]+)\s*\)$")
-
-
-class ScheduleError(ValueError):
-    """The schedule expression cannot be emulated."""
-
-
-def rate_seconds(expression: str) -> float:
-    """Seconds between two runs of ``rate(...)``; ScheduleError for anything else."""
-    expr = expression.strip()
-    match = _RATE.match(expr)
-    if match:
-        value, unit = int(match.group(1)), match.group(2)
-        if unit not in _UNITS or value < 1:
-            raise ScheduleError(f"{expr}: not a valid rate expression")
-        if (value == 1) != (not unit.endswith("s")):
-            raise ScheduleError(
-                f"{expr}: AWS wants the singular unit for 1 and the plural otherwise"
-            )
-        return float(value * _UNITS[unit])
-    if expr.startswith(("cron(", "at(")):
-        raise ScheduleError(
-            f"{expr}: only rate(...) schedules are emulated locally; this one is not run"
-        )
-    raise ScheduleError(f"{expr}: not a schedule expression")
-
-
-def is_enabled(event: EventSpec) -> bool:
-    props = event.properties
-    if event.type == "ScheduleV2":
-        return str(props.get("State", "ENABLED")).upper() != "DISABLED"
-    return props.get("Enabled", True) not in (False, "false", "False")
 
 
 class ScheduleEventSource:
-    """Invokes a function on a ``rate(...)`` schedule in a background thread."""
+    """Invokes the target functions of one schedule at each of its runs, or when fired."""
 
     def __init__(
-        self,
-        function_name: str,
-        event: EventSpec,
-        invoker: Invoker,
-        *,
-        region: str = DEFAULT_REGION,
-        stack_name: str = "eventflow-local",
-        log: Log = print,
-        period_s: float | None = None,
+        self, spec: ScheduleSpec, invokers: Mapping[str, Invoker], *, log: Log = print
     ) -> None:
-        self.function_name = function_name
-        self.event = event
-        self.invoker = invoker
-        self.region = region
+        self.spec = spec
+        self.invokers = dict(invokers)
         self.log = log
-        props = event.properties
-        self.expression = str(props.get("Schedule") or props.get("ScheduleExpression") or "")
-        self.period_s = period_s if period_s is not None else rate_seconds(self.expression)
-        name = props.get("Name") or f"{stack_name}-{function_name}-{event.name}"
-        if event.type == "ScheduleV2":
-            group = props.get("GroupName", "default")
-            self.rule_arn = f"arn:aws:scheduler:{region}:{LOCAL_ACCOUNT}:schedule/{group}/{name}"
-        else:
-            self.rule_arn = f"arn:aws:events:{region}:{LOCAL_ACCOUNT}:rule/{name}"
-        raw_input = props.get("Input")
-        self.input: Any = json.loads(raw_input) if isinstance(raw_input, str) else raw_input
+        #: the first target's function (the console's row, the tests' handle)
+        self.function_name = spec.targets[0].function
+        self.event = EventSpec(spec.logical_id, spec.resource_type, {"expr": spec.expression})
+        self.rule_arn = spec.arn
+        self.runs = 0
+        self.next_run: datetime | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.runs = 0
+        self._inflight: list[threading.Thread] = []
+        self._lock = threading.Lock()
 
-    def build_event(self) -> Any:
-        return self.input if self.input is not None else schedule_event(self.rule_arn, self.region)
+    @property
+    def running(self) -> bool:
+        """Whether the schedule fires on its own (enabled, with a run to come)."""
+        return self._thread is not None and self._thread.is_alive()
 
-    def fire(self) -> None:
-        self.runs += 1
-        self.invoker.invoke(self.build_event(), trigger="schedule", batch_size=None)
+    def fire(
+        self, when: datetime | None = None, trigger: str = "schedule"
+    ) -> list[InvocationResult]:
+        """One run now (or for ``when``): every target invoked, in order; their results."""
+        with self._lock:
+            self.runs += 1
+        results = []
+        for target in self.spec.targets:
+            event = self.spec.event_for(target, when)
+            results.append(self.invokers[target.function].invoke(event, trigger=trigger))
+        return results
+
+    def fire_async(self, when: datetime | None = None, trigger: str = "schedule") -> None:
+        """One run in the background, as AWS invokes: the caller does not wait for it."""
+        runner = threading.Thread(
+            target=self._run_once,
+            args=(when, trigger),
+            name=f"run-{self.spec.logical_id}",
+            daemon=True,
+        )
+        with self._lock:
+            self._inflight = [t for t in self._inflight if t.is_alive()] + [runner]
+        runner.start()
+
+    def _run_once(self, when: datetime | None, trigger: str) -> None:
+        try:
+            self.fire(when, trigger)
+        except Exception as exc:  # one failed run must not end the schedule
+            self.log(f"{self.spec.logical_id}: scheduled run failed: {exc!r}")
 
     def start(self) -> None:
+        if not self.spec.enabled:
+            return
         self._stop.clear()
         self._thread = threading.Thread(
-            target=self._run, name=f"schedule-{self.function_name}", daemon=True
+            target=self._run, name=f"schedule-{self.spec.logical_id}", daemon=True
         )
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.period_s):
-            try:
-                self.fire()
-            except Exception as exc:  # one failed run must not end the schedule
-                self.log(f"{self.function_name}.{self.event.name}: scheduled run failed: {exc!r}")
+        last = datetime.now(UTC)
+        while True:
+            self.next_run = when = self.spec.next_after(last)
+            if when is None:
+                return
+            delay = (when - datetime.now(UTC)).total_seconds()
+            if self._stop.wait(max(0.0, delay)):
+                return
+            self.fire_async(when)
+            last = when
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        for runner in list(self._inflight):
+            runner.join(timeout / 5)
