@@ -248,9 +248,23 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+# --------------------------------------------------------------------------------- schedule
+def cmd_schedule(args: argparse.Namespace) -> int:
+    """``schedule fire ID`` / ``schedule list`` (eventflow_local/cli/schedule.py)."""
+    from eventflow_local.cli.schedule import cmd_schedule as run
+
+    log = _console(sys.stderr)
+
+    def make_stack(args: argparse.Namespace, functions: list[str]) -> EnvVarsStack:
+        return _stack(args, log, functions=functions, api=False, event_sources=False)
+
+    return run(args, lambda a: _prepare(a, _printer(sys.stderr)), make_stack, log)
+
+
 #: the harness's own commands; plugins add theirs (eventflow_local/plugins.py)
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "up": cmd_up,
     "invoke": cmd_invoke,
     "start-api": cmd_start_api,
+    "schedule": cmd_schedule,
 }

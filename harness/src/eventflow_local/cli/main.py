@@ -3,6 +3,8 @@
     up         the whole template: API, functions, Kafka and DynamoDB event sources, schedules
     invoke     one function once (``sam local invoke``): result JSON on stdout, logs on stderr
     start-api  the API routes and their functions, no event sources (``sam local start-api``)
+    schedule   ``schedule fire ID``: run a rule's or Scheduler schedule's targets now, in the
+               running ``up`` or alone; ``schedule list`` (``eventflow_local/cli/schedule.py``)
 
 and the commands of installed plugins (``eventflow_local/plugins.py``): a project's own tools,
 such as one that plays its scenario.

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from eventflow_local.aws import DEFAULT_REGION
+from eventflow_local.cli.schedule import add_schedule_parser
 from eventflow_local.plugins import Command, Plugin
 from eventflow_local.template.sam import DEFAULT_TEMPLATE
 
@@ -148,6 +149,8 @@ def build_parser(
     )
     _server_options(api)
     _run_options(api)
+
+    add_schedule_parser(sub, _run_options)
 
     own = set(sub.choices)
     for plugin in plugins:

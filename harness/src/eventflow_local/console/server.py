@@ -6,12 +6,13 @@
                                   (eventflow_local/plugins.py)
     /_console/swagger-ui/<file>   Swagger UI's script and stylesheet (PyPI ``swagger-ui-py``), so
                                   that the API's ``/swagger`` works offline
-    /_console/api/...             JSON read from the running stack (see ``ConsoleApp.routes``)
+    /_console/api/...             JSON read from the running stack (see ``ConsoleApp.routes``);
+                                  ``POST api/schedules/<id>/fire`` runs a schedule now
     /_console/events              server-sent events: ``invocation`` (each invocation as it ends)
                                   and ``offsets`` (a topic's end offsets moved), pushed, not polled
 
-Everything is read-only except producing a message to a topic, which needs the same local token
-as the API's protected routes (eventflow_local/apigw/local_token.py). A plugin's views read the
+Everything is read-only except producing a message to a topic and firing a schedule, which need
+the same local token as the API's protected routes (eventflow_local/apigw/local_token.py). A plugin's views read the
 template's API from the page itself, with the user's token where a route needs one, so they see
 what any API client sees; the overview names the plugins' modules and which of their features
 the template's API has.
@@ -32,7 +33,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from eventflow_local.apigw.local_token import check as check_auth
-from eventflow_local.console import stack_view
+from eventflow_local.console import schedules_view, stack_view
 from eventflow_local.console.activity import Activity, Listener
 from eventflow_local.console.files import (
     STATIC,
@@ -93,6 +94,8 @@ class ConsoleApp:
             ("GET", re.compile(r"/api/invocations"), self.invocations),
             ("GET", re.compile(r"/api/invocations/(?P<seq>\d+)"), self.invocation),
             ("GET", re.compile(r"/api/destinations"), self.destinations),
+            ("GET", re.compile(r"/api/schedules"), self.schedules),
+            ("POST", re.compile(r"/api/schedules/(?P<schedule>[^/]+)/fire"), self.fire_schedule),
         ]
 
     # ------------------------------------------------------------------ plumbing
@@ -298,6 +301,23 @@ class ConsoleApp:
                 records = dests.read_queue(path.stem)
                 found.append({"queue": path.stem, "records": records[-100:][::-1]})
         return 200, {"queues": found}
+
+    def schedules(self, **_: Any) -> Reply:
+        found = schedules_view.schedule_sources(self.stack.sources)
+        return 200, {"schedules": [schedules_view.describe(s) for s in found.values()]}
+
+    def fire_schedule(
+        self, req: BaseHTTPRequestHandler, schedule: str, query: dict[str, list[str]], **_: Any
+    ) -> Reply:
+        """Run a schedule now (``console/schedules_view.py``); needs the local token."""
+        read_body(req)
+        denied = check_auth(dict(req.headers.items()), self.stack.api_token)
+        if denied is not None:
+            return denied[0], {"message": denied[1]}
+        source = schedules_view.schedule_sources(self.stack.sources).get(unquote(schedule))
+        if source is None:
+            raise HttpError(404, f"no running schedule {unquote(schedule)}")
+        return schedules_view.fire(source, wait=_one(query, "wait") in ("1", "true"))
 
     # ------------------------------------------------------------------ live updates
     def events(self, req: BaseHTTPRequestHandler) -> None:

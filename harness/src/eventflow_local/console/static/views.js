@@ -188,15 +188,27 @@ export const functions = {
       fill(this.fns, h("h2", {}, "Functions"), tabulate([["Function"], ["Triggers"], ["Invocations", "num"], ["Environments", "num"]],
         data.functions.map((f) => [f.function, h("div", {}, f.triggers.map((t) => h("div", { class: "mono" }, t))), f.invocations, f.workers])));
       fill(this.sources, h("h2", {}, "Event sources"), tabulate(
-        [["Function"], ["Source"], ["State"], ["Batch", "num"], ["Invoked", "num"], ["Retries in flight"], ["On failure"]],
+        [["Function"], ["Source"], ["State"], ["Batch", "num"], ["Invoked", "num"], ["Retries in flight"], ["On failure"], [""]],
         data.sources.map((s) => [s.function, h("span", { class: "mono" }, `${s.type} ${s.topics.join(", ") || s.stream || s.event}`),
           s.state, s.batchSize ?? "-", s.stats ? s.stats.records_invoked : "-",
           s.retriesInFlight.length ? h("span", { class: "warn" }, s.retriesInFlight.map((r) => `${r.records} records, attempt ${r.attempts}`).join("; ")) : "none",
-          s.failureDestination || "-"])));
+          s.failureDestination || "-", s.kind === "schedule" ? fireButton(s.event) : ""])));
       fill(this.list, h("h2", {}, `Invocations (latest ${inv.invocations.length} of ${inv.total})`), invocationRows(inv.invocations));
     } catch (e) { failure(this.list, e); }
   },
 };
+
+// a schedule runs now, whatever its expression or State (needs the API token)
+function fireButton(schedule) {
+  const out = h("span", { class: "muted" });
+  const button = h("button", { class: "secondary fire-schedule", "data-schedule": schedule, onclick: async () => {
+    try {
+      await send("POST", `/_console/api/schedules/${enc(schedule)}/fire`);
+      fill(out, " fired");
+    } catch (e) { failure(out, e); }
+  } }, "Fire now");
+  return h("span", {}, button, out);
+}
 
 export const invocation = {
   async mount(root, seq) {
