@@ -117,6 +117,23 @@ def test_an_invocation_of_the_account_consumer_is_listed_with_its_logs(page, fra
     assert "AccountConsumerFunction" in page.page.locator("main").inner_text()
 
 
+def test_the_emitters_schedule_is_fired_now_from_the_functions_page(page, fraud):
+    # GIVEN the token typed in, the functions page lists the emitter's schedule (SAM's Schedule
+    # event, an EventBridge rule once transformed) with a Fire now button
+    page.page.goto(console(fraud, "functions"))
+    page.page.fill("#token", DEFAULT_TOKEN)
+    button = page.page.locator("button.fire-schedule[data-schedule$='EmitSchedule']")
+    button.wait_for(timeout=10_000)
+    # WHEN it is clicked
+    button.click()
+    # THEN the emitter runs at once, its invocation listed as fired by hand (a run on time is
+    # schedule:<id>)
+    row = page.page.locator("#invocations tr", has_text="QuakeEmitterFunction").filter(
+        has_text="fired:QuakeEmitterFunctionEmitSchedule"
+    )
+    row.first.wait_for(timeout=20_000)
+
+
 def test_a_message_produced_from_the_page_is_parked_and_redriven(page, fraud):
     # GIVEN the token typed in, a value that is not JSON produced from the topic's page
     page.page.goto(console(fraud, "topic/transaction-service-topic"))

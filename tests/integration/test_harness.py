@@ -582,6 +582,7 @@ def test_stream_filter_patterns(
 
 def test_a_rate_schedule_invokes_with_a_scheduled_event() -> None:
     events: list[dict[str, Any]] = []
+    triggers: list[str] = []
 
     class Recorder:
         function_name = "Tick"
@@ -590,6 +591,7 @@ def test_a_rate_schedule_invokes_with_a_scheduled_event() -> None:
             self, event: dict[str, Any], *, trigger: str = "direct", batch_size: int | None = None
         ) -> InvocationResult:
             events.append(event)
+            triggers.append(trigger)
             return InvocationResult(True)
 
     # GIVEN a rule (as SAM's Schedule event becomes) running every 0.1 s
@@ -616,3 +618,4 @@ def test_a_rate_schedule_invokes_with_a_scheduled_event() -> None:
     # THEN the function receives EventBridge's Scheduled Event of the rule
     assert events[0]["detail-type"] == "Scheduled Event"
     assert events[0]["resources"] == [source.rule_arn]
+    assert triggers[0] == "schedule:TickEvery"

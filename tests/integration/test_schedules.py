@@ -95,7 +95,12 @@ def test_the_console_fires_in_the_background_with_the_token(run_app: Callable[..
     assert status == 202 and body["fired"] is True
     item = wait_for(
         lambda: next(
-            (i for i in stack.activity.latest(10, "Recorder") if i["trigger"] == "schedule"), None
+            (
+                i
+                for i in stack.activity.latest(10, "Recorder")
+                if i["trigger"] == "fired:ConstantInput"
+            ),
+            None,
         ),
         20,
         "the fired invocation",
@@ -145,7 +150,7 @@ def test_schedule_fire_on_the_command_line_reaches_the_running_stack(
     assert done.returncode == 0, done.stderr
     assert "in the running stack" in done.stderr
     assert json.loads(done.stdout)["payload"] == {"received": {"from": "Schedule"}}
-    assert any(i["trigger"] == "schedule" for i in stack.activity.latest(10, "Ticker"))
+    assert any(i["trigger"] == "fired:TickerHourly" for i in stack.activity.latest(10, "Ticker"))
     # AND an unknown schedule is one line naming the template's schedules
     bad = subprocess.run(
         [*command, "Nope", *where], capture_output=True, text=True, env=env, timeout=120
@@ -184,4 +189,4 @@ def test_schedule_fire_without_a_running_stack_invokes_once(tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr
     event = json.loads(done.stdout)["payload"]["received"]
     assert event["detail-type"] == "Scheduled Event"
-    assert "invoke Recorder trigger=schedule" in done.stderr
+    assert "invoke Recorder trigger=fired:Paused" in done.stderr

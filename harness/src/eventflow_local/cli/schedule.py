@@ -105,7 +105,9 @@ def cmd_schedule(args: argparse.Namespace, prepare: Any, make_stack: Any, log: A
     try:
         stack.start()
         for target in spec.targets:
-            result = stack.invoke(target.function, spec.event_for(target), trigger="schedule")
+            result = stack.invoke(
+                target.function, spec.event_for(target), trigger=f"fired:{spec.logical_id}"
+            )
             results.append(
                 {
                     "function": target.function,

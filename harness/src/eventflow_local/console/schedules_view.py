@@ -39,9 +39,9 @@ def fire(source: ScheduleEventSource, wait: bool) -> tuple[int, dict[str, Any]]:
     """Fire ``source`` now: in the background (202), or waiting for its targets (200)."""
     body = describe(source)
     if not wait:
-        source.fire_async(trigger="schedule")
+        source.fire_async()
         return 202, {**body, "fired": True}
-    results = source.fire(trigger="schedule")
+    results = source.fire()
     body["results"] = [
         {
             "function": target.function,

@@ -9,7 +9,9 @@ https://docs.aws.amazon.com/lambda/latest/dg/with-eventbridge-scheduler.html), s
 wait for the previous one to end: each run is its own thread.
 
 ``fire()`` runs the schedule once, now, enabled or not (``eventflow-local schedule fire``, the
-console's Fire button): a ``rate(5 minutes)`` need not be waited for.
+console's Fire button): a ``rate(5 minutes)`` need not be waited for. The activity and the
+invocation lines tell the two apart: ``schedule:<LogicalId>`` for a run on time,
+``fired:<LogicalId>`` for one fired by hand.
 """
 
 from __future__ import annotations
@@ -51,9 +53,10 @@ class ScheduleEventSource:
         return self._thread is not None and self._thread.is_alive()
 
     def fire(
-        self, when: datetime | None = None, trigger: str = "schedule"
+        self, when: datetime | None = None, trigger: str | None = None
     ) -> list[InvocationResult]:
         """One run now (or for ``when``): every target invoked, in order; their results."""
+        trigger = trigger or f"fired:{self.spec.logical_id}"
         with self._lock:
             self.runs += 1
         results = []
@@ -62,7 +65,7 @@ class ScheduleEventSource:
             results.append(self.invokers[target.function].invoke(event, trigger=trigger))
         return results
 
-    def fire_async(self, when: datetime | None = None, trigger: str = "schedule") -> None:
+    def fire_async(self, when: datetime | None = None, trigger: str | None = None) -> None:
         """One run in the background, as AWS invokes: the caller does not wait for it."""
         runner = threading.Thread(
             target=self._run_once,
@@ -74,7 +77,7 @@ class ScheduleEventSource:
             self._inflight = [t for t in self._inflight if t.is_alive()] + [runner]
         runner.start()
 
-    def _run_once(self, when: datetime | None, trigger: str) -> None:
+    def _run_once(self, when: datetime | None, trigger: str | None) -> None:
         try:
             self.fire(when, trigger)
         except Exception as exc:  # one failed run must not end the schedule
@@ -98,7 +101,7 @@ class ScheduleEventSource:
             delay = (when - datetime.now(UTC)).total_seconds()
             if self._stop.wait(max(0.0, delay)):
                 return
-            self.fire_async(when)
+            self.fire_async(when, f"schedule:{self.spec.logical_id}")
             last = when
 
     def stop(self, timeout: float = 5.0) -> None:
