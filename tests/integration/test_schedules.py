@@ -115,6 +115,11 @@ def test_sam_schedule_events_run_as_the_resources_sams_transform_makes(
     # GIVEN SAM's Schedule and ScheduleV2 events
     stack = run_app("schedules_sam")
     assert "TickerStopped: State DISABLED" in "\n".join(stack.lines)
+    assert stack.triggers()["Ticker"] == [
+        "AWS::Events::Rule TickerHourly rate(1 hour)",
+        "AWS::Scheduler::Schedule TickerNightly cron(0 2 * * ? *)",
+        "AWS::Events::Rule TickerStopped rate(2 hours)",
+    ]
     # THEN they run as the rule and the Scheduler schedule SAM's transform makes of them
     assert received(stack, "TickerHourly") == {"from": "Schedule"}
     assert received(stack, "TickerNightly") == {}

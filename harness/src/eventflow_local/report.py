@@ -41,8 +41,7 @@ def triggers(
                     f"DynamoDB stream of {_stream_table(tables, str(props.get('Stream')))}"
                 )
             elif event.type in ("Schedule", "ScheduleV2"):
-                expression = props.get("Schedule") or props.get("ScheduleExpression")
-                items.append(f"{event.type} {expression}")
+                continue  # its rule or schedule's line (Stack.triggers)
             else:
                 items.append(event.type)
         out[spec.logical_id] = items

@@ -33,6 +33,7 @@ from eventflow_local.console import Activity, ConsoleApp
 from eventflow_local.eventsources.destinations import FailureDestinations
 from eventflow_local.eventsources.factory import SourceContext, start_event_sources
 from eventflow_local.eventsources.schedule.reading import read_schedules
+from eventflow_local.eventsources.schedule.source import add_schedule_triggers
 from eventflow_local.output import Console
 from eventflow_local.report import StackReport, triggers
 from eventflow_local.runtime.build import cache_dir_for
@@ -367,8 +368,9 @@ class Stack:
 
     # ------------------------------------------------------------------ reporting
     def triggers(self) -> dict[str, list[str]]:
-        """Each running function's triggers, one line each (report.py)."""
-        return triggers((r.spec for r in self.runtimes.values()), self.tables)
+        """Each running function's triggers, one line each (report.py), and its schedules."""
+        out = triggers((r.spec for r in self.runtimes.values()), self.tables)
+        return add_schedule_triggers(out, self.sources)
 
     def report(self) -> StackReport:
         """The started stack as its user is told of it (report.py)."""

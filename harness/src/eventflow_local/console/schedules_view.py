@@ -10,9 +10,13 @@ once they end. Like producing a message, it needs the local token.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from eventflow_local.apigw.local_token import check as check_auth
+from eventflow_local.console.stack_view import RunningStack
 from eventflow_local.eventsources.schedule.source import ScheduleEventSource
+from eventflow_local.httpserver import read_body
 
 
 def schedule_sources(sources: Iterable[Any]) -> dict[str, ScheduleEventSource]:
@@ -35,8 +39,28 @@ def describe(source: ScheduleEventSource) -> dict[str, Any]:
     }
 
 
-def fire(source: ScheduleEventSource, wait: bool) -> tuple[int, dict[str, Any]]:
-    """Fire ``source`` now: in the background (202), or waiting for its targets (200)."""
+def listing(stack: RunningStack) -> tuple[int, dict[str, Any]]:
+    """``GET /_console/api/schedules``: each schedule the stack runs."""
+    return 200, {"schedules": [describe(s) for s in schedule_sources(stack.sources).values()]}
+
+
+def fire_request(
+    req: BaseHTTPRequestHandler, stack: RunningStack, schedule: str, query: dict[str, list[str]]
+) -> tuple[int, dict[str, Any]]:
+    """``POST /_console/api/schedules/<id>/fire[?wait=1]``, with the local token."""
+    read_body(req)
+    denied = check_auth(dict(req.headers.items()), stack.api_token)
+    if denied is not None:
+        return denied[0], {"message": denied[1]}
+    wait = (query.get("wait") or [""])[0] in ("1", "true")
+    return fire(stack.sources, schedule, wait)
+
+
+def fire(sources: Iterable[Any], schedule: str, wait: bool) -> tuple[int, dict[str, Any]]:
+    """Fire ``schedule`` now: in the background (202), or waiting for its targets (200)."""
+    source = schedule_sources(sources).get(schedule)
+    if source is None:
+        return 404, {"message": f"no running schedule {schedule}"}
     body = describe(source)
     if not wait:
         source.fire_async()

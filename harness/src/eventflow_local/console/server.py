@@ -6,8 +6,7 @@
                                   (eventflow_local/plugins.py)
     /_console/swagger-ui/<file>   Swagger UI's script and stylesheet (PyPI ``swagger-ui-py``), so
                                   that the API's ``/swagger`` works offline
-    /_console/api/...             JSON read from the running stack (see ``ConsoleApp.routes``);
-                                  ``POST api/schedules/<id>/fire`` runs a schedule now
+    /_console/api/...             JSON read from the running stack (see ``ConsoleApp.routes``)
     /_console/events              server-sent events: ``invocation`` (each invocation as it ends)
                                   and ``offsets`` (a topic's end offsets moved), pushed, not polled
 
@@ -94,7 +93,7 @@ class ConsoleApp:
             ("GET", re.compile(r"/api/invocations"), self.invocations),
             ("GET", re.compile(r"/api/invocations/(?P<seq>\d+)"), self.invocation),
             ("GET", re.compile(r"/api/destinations"), self.destinations),
-            ("GET", re.compile(r"/api/schedules"), self.schedules),
+            ("GET", re.compile(r"/api/schedules"), lambda **_: schedules_view.listing(self.stack)),
             ("POST", re.compile(r"/api/schedules/(?P<schedule>[^/]+)/fire"), self.fire_schedule),
         ]
 
@@ -302,22 +301,9 @@ class ConsoleApp:
                 found.append({"queue": path.stem, "records": records[-100:][::-1]})
         return 200, {"queues": found}
 
-    def schedules(self, **_: Any) -> Reply:
-        found = schedules_view.schedule_sources(self.stack.sources)
-        return 200, {"schedules": [schedules_view.describe(s) for s in found.values()]}
-
-    def fire_schedule(
-        self, req: BaseHTTPRequestHandler, schedule: str, query: dict[str, list[str]], **_: Any
-    ) -> Reply:
-        """Run a schedule now (``console/schedules_view.py``); needs the local token."""
-        read_body(req)
-        denied = check_auth(dict(req.headers.items()), self.stack.api_token)
-        if denied is not None:
-            return denied[0], {"message": denied[1]}
-        source = schedules_view.schedule_sources(self.stack.sources).get(unquote(schedule))
-        if source is None:
-            raise HttpError(404, f"no running schedule {unquote(schedule)}")
-        return schedules_view.fire(source, wait=_one(query, "wait") in ("1", "true"))
+    def fire_schedule(self, req: BaseHTTPRequestHandler, schedule: str, **kw: Any) -> Reply:
+        """Run a schedule now (``console/schedules_view.py``), with the local token."""
+        return schedules_view.fire_request(req, self.stack, unquote(schedule), kw["query"])
 
     # ------------------------------------------------------------------ live updates
     def events(self, req: BaseHTTPRequestHandler) -> None:
