@@ -239,6 +239,12 @@ def test_a_refused_schedule_is_one_line(tmp_path: Path) -> None:
         Properties:
           ScheduleExpression: rate(1 hour)
           Targets: [{ Id: b, Arn: !GetAtt Fn.Arn, Input: '{}', InputPath: $.detail }]
+      Text:
+        Type: AWS::Scheduler::Schedule
+        Properties:
+          ScheduleExpression: rate(1 hour)
+          FlexibleTimeWindow: { Mode: "OFF" }
+          Target: { Arn: !GetAtt Fn.Arn, RoleArn: r, Input: not json }
     """
     plan = read_schedules(SamTemplate(write(tmp_path, body)))
     assert [s.logical_id for s in plan.schedules] == []
@@ -247,3 +253,4 @@ def test_a_refused_schedule_is_one_line(tmp_path: Path) -> None:
         line == "Both.Targets[b]: Input and InputPath: a target takes at most one of them"
         for line in plan.refused
     )
+    assert "Text.Target: Input: a Lambda target's input must be well-formed JSON" in plan.refused

@@ -2,8 +2,10 @@
 
 An EventBridge rule that runs on a schedule sends the "Scheduled Event": ``source`` ``aws.events``,
 ``detail-type`` ``Scheduled Event``, ``resources`` the rule's ARN, an empty ``detail``, the time of
-the run (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html,
-"Creating an Amazon EventBridge rule that runs on a schedule"). EventBridge Scheduler sends the
+the run ("Creating a scheduled rule" and "Tutorial: Create an EventBridge scheduled rule for AWS
+Lambda functions", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-rule-schedule.html,
+https://docs.aws.amazon.com/eventbridge/latest/userguide/run-lambda-schedule.html). EventBridge
+Scheduler sends the
 target's ``Input`` with its context attributes (``<aws.scheduler.schedule-arn>``,
 ``<aws.scheduler.scheduled-time>``, ``<aws.scheduler.execution-id>``,
 ``<aws.scheduler.attempt-number>``) replaced

@@ -246,12 +246,24 @@ def _target(
             plan.skipped.append(
                 f"{where}.{prop}: not emulated (one invocation per run, no dead-letter queue)"
             )
-    if rtype == RULE:
-        why = check_target_input(config)
-        if why:
-            plan.refused.append(f"{where}: {why}")
-            return None
+    why = check_target_input(config) if rtype == RULE else _check_scheduler_input(config)
+    if why:
+        plan.refused.append(f"{where}: {why}")
+        return None
     return ScheduleTarget(target_id, function, config)
+
+
+def _check_scheduler_input(config: dict[str, Any]) -> str | None:
+    """A templated Lambda target's Input must be well-formed JSON (context attributes in it)."""
+    raw = config.get("Input")
+    if raw is None:
+        return None
+    sample = scheduler_context("arn", datetime(2000, 1, 1, tzinfo=UTC))
+    try:
+        json.loads(with_context(str(raw), sample))
+    except ValueError:
+        return "Input: a Lambda target's input must be well-formed JSON"
+    return None
 
 
 def function_of(template: Template, raw: Any) -> str | None:
