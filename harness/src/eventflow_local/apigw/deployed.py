@@ -67,14 +67,24 @@ class _Translated:
                 "AWS::Partition": "aws",
             }
         )
-        translator = Translator(
-            None, Parser(), boto_session=boto3.session.Session(region_name=template.region)
-        )
-        try:
-            out = translator.translate(doc, parameter_values=values, get_managed_policy_map=dict)
-        except InvalidDocumentException as exc:
-            causes = "; ".join(" ".join(str(c.message).split()) for c in exc.causes)
-            raise TemplateError(f"SAM's transform rejects the template: {causes}") from None
+        session = boto3.session.Session(region_name=template.region)
+        out = None
+        for _ in range(2):  # a resource the template reader refused is left out, once
+            try:
+                out = Translator(None, Parser(), boto_session=session).translate(
+                    copy.deepcopy(doc), parameter_values=values, get_managed_policy_map=dict
+                )
+                break
+            except InvalidDocumentException as exc:
+                refused = {getattr(c, "_logical_id", None) for c in exc.causes}
+                if not refused <= set(doc["Resources"]) or out is not None:
+                    causes = "; ".join(" ".join(str(c.message).split()) for c in exc.causes)
+                    raise TemplateError(f"SAM's transform rejects the template: {causes}") from None
+                for lid in refused:
+                    doc["Resources"].pop(str(lid), None)
+                out = {}
+        if not out:
+            raise TemplateError("SAM's transform rejects the template")
         translated: dict[str, Any] = json.loads(json.dumps(out, default=str))
         self.resources: dict[str, dict[str, Any]] = translated["Resources"]
         self.cfn = CfnTemplate(
