@@ -2,7 +2,7 @@
 
 ``SamTemplate`` gives the functions (``FunctionSpec``: SAM functions and plain
 ``AWS::Lambda::Function``, Globals merged, intrinsics resolved against the local resources), their
-events (SAM events and plain ``AWS::Lambda::EventSourceMapping``), the API routes, the DynamoDB
+events (SAM events and plain ``AWS::Lambda::EventSourceMapping``), the DynamoDB
 tables (``AWS::DynamoDB::Table`` and ``AWS::Serverless::SimpleTable``) as ``create_table``
 arguments, and the layers. Conditions are evaluated against the parameters, so a resource whose
 condition is false does not exist locally either.
@@ -41,7 +41,7 @@ from eventflow_local.template.lambda_resources import (
     target_function_name,
 )
 from eventflow_local.template.lambda_rules import NOTED, RESERVED_ENV
-from eventflow_local.template.specs import EventSpec, FunctionSpec, Route
+from eventflow_local.template.specs import EventSpec, FunctionSpec
 from eventflow_local.template.tables import create_table_kwargs, simple_table
 
 __all__ = [
@@ -49,7 +49,6 @@ __all__ = [
     "NO_VALUE",
     "EventSpec",
     "FunctionSpec",
-    "Route",
     "SamTemplate",
     "TemplateError",
     "load_document",
@@ -347,21 +346,6 @@ class SamTemplate(CfnTemplate):
                 continue
             event_type, event_props = mapping_event(props)
             functions[target].events.append(EventSpec(lid, event_type, event_props))
-
-    def routes(self) -> list[Route]:
-        routes = []
-        for fn in self.functions().values():
-            for ev in fn.events_of("Api"):
-                routes.append(
-                    Route(
-                        method=str(ev.properties["Method"]).upper(),
-                        path=ev.properties["Path"],
-                        function=fn.logical_id,
-                        event=ev.name,
-                        auth=ev.properties.get("Auth"),
-                    )
-                )
-        return routes
 
     def layer_dirs(self) -> list[Path]:
         dirs = []
