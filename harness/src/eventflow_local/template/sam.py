@@ -44,7 +44,7 @@ from eventflow_local.template.lambda_resources import (
     target_function_name,
 )
 from eventflow_local.template.lambda_rules import NOTED
-from eventflow_local.template.specs import EventSpec, FunctionSpec, Route
+from eventflow_local.template.specs import EventSpec, FunctionSpec
 from eventflow_local.template.tables import create_table_kwargs
 from eventflow_local.template.transform import sam_transform
 
@@ -53,7 +53,6 @@ __all__ = [
     "NO_VALUE",
     "EventSpec",
     "FunctionSpec",
-    "Route",
     "SamTemplate",
     "TemplateError",
     "load_document",
@@ -329,21 +328,6 @@ class SamTemplate(CfnTemplate):
             if mapping.startswith(function) and name in events:
                 return name
         return mapping
-
-    def routes(self) -> list[Route]:
-        routes = []
-        for fn in self.functions().values():
-            for ev in fn.events_of("Api"):
-                routes.append(
-                    Route(
-                        method=str(ev.properties["Method"]).upper(),
-                        path=ev.properties["Path"],
-                        function=fn.logical_id,
-                        event=ev.name,
-                        auth=ev.properties.get("Auth"),
-                    )
-                )
-        return routes
 
     def layer_dirs(self) -> list[Path]:
         dirs = []
