@@ -37,7 +37,8 @@ from eventflow_local.apigw.authorizers import (
     configuration_error,
     method_arn,
 )
-from eventflow_local.apigw.httpapi import HttpRoute, http_event, http_response, internal_error
+from eventflow_local.apigw.http_definition import HttpApiDef
+from eventflow_local.apigw.http_gateway import HttpApis, HttpMatch
 from eventflow_local.apigw.local_token import LOCAL_PRINCIPAL, check_api_key
 from eventflow_local.apigw.local_token import check as check_auth
 from eventflow_local.apigw.openapi import swagger_html
@@ -134,16 +135,19 @@ class ApiGateway(HttpService):
         auth: AuthPlan | None = None,
         region: str = DEFAULT_REGION,
         cache: AuthorizerCache | None = None,
-        http_routes: Sequence[HttpRoute] = (),
+        http_apis: Sequence[HttpApiDef] = (),
         instance: str = "",
         console: ConsolePages | None = None,
     ) -> None:
         self.router = Router(routes, stage)
         #: the local console, served under /_console/ (local/console/)
         self.console = console
-        #: HTTP API routes (eventflow_local/apigw/httpapi.py): served after the REST routes, $default last
-        self.http_routes = list(http_routes)
-        self._http_default = any(r.path is None for r in self.http_routes)
+        #: the HTTP APIs (apigw/http_gateway.py): served after the REST routes, $default last
+        self.http = HttpApis(
+            http_apis, invokers, api_token=api_token, region=region, cache=cache, log=log
+        )
+        self.http_routes = self.http.routes
+        self._http_default = self.http.has_default
         self.invokers = invokers
         self.stage = stage
         self.log = log
@@ -200,11 +204,12 @@ class ApiGateway(HttpService):
         builtin = method == "GET" and path in ("/openapi.json", "/swagger", "/swagger/")
         builtin = builtin or (method == "GET" and path == "/" and not self._http_default)
         if route is None and not allowed:
-            found = self._http_match(method, split.path or "/", default=False)
+            sent = dict(req.headers.items())
+            found = self.http.match(method, split.path or "/", sent, default=False)
             if found is None and not builtin:
-                found = self._http_match(method, split.path or "/", default=True)
+                found = self.http.match(method, split.path or "/", sent, default=True)
             if found is not None:
-                self._handle_http(req, found[0], found[1], split.path or "/", split.query, body)
+                self._handle_http(req, found, split.path or "/", split.query, body)
                 return
         if route is None:
             if allowed:
@@ -251,69 +256,15 @@ class ApiGateway(HttpService):
             return
         send(req, *proxy_response(result.payload))
 
-    def _http_match(
-        self, method: str, path: str, *, default: bool
-    ) -> tuple[HttpRoute, dict[str, str]] | None:
-        for http_route in self.http_routes:
-            if (http_route.path is None) != default:
-                continue
-            params = http_route.match(method, path)
-            if params is not None:
-                return http_route, params
-        return None
-
     def _handle_http(
         self,
         req: BaseHTTPRequestHandler,
-        route: HttpRoute,
-        params: dict[str, str],
+        found: HttpMatch,
         path: str,
         query: str,
         body: bytes | None,
     ) -> None:
-        method = req.command.upper()
-        if route.protected:
-            denied = check_auth(dict(req.headers.items()), self.api_token)
-            if denied is not None:
-                send(req, *_json_body(denied[0], {"message": denied[1]}))
-                return
-        trigger = f"httpapi {route.route_key}"
-        if route.payload_version == "1.0":
-            event = api_event(
-                method,
-                path,
-                resource=route.path or "/{proxy+}",
-                path_parameters=params or None,
-                query=query or None,
-                headers=dict(req.headers.items()),
-                body=body,
-                stage="$default",
-                source_ip=req.client_address[0],
-            )
-            event["requestContext"]["apiId"] = api_id(route.api)
-            event["version"] = "1.0"
-        else:
-            event = http_event(
-                route,
-                method,
-                path,
-                query,
-                list(req.headers.items()),
-                body,
-                params,
-                req.client_address[0],
-                api_id(route.api),
-            )
-        result = self.invokers[route.function].invoke(event, trigger=trigger)
-        if not result.ok:
-            send(req, *internal_error())
-        elif route.payload_version == "1.0":
-            malformed = (
-                not isinstance(result.payload, Mapping) or "statusCode" not in result.payload
-            )
-            send(req, *(internal_error() if malformed else proxy_response(result.payload)))
-        else:
-            send(req, *http_response(result.payload))
+        self.http.handle(req, found, path, query, body)
 
     def _authorize(
         self, route_auth: RouteAuth, method: str, path: str, event: dict[str, Any]

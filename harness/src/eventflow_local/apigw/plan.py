@@ -1,5 +1,5 @@
 """What API Gateway serves for a template: the REST routes of the running functions with what
-each needs (``auth_plan``), the HTTP API routes (``httpapi``), the REST stage, and what is
+each needs (``auth_plan``), the HTTP APIs as deployed (``http_definition``), the REST stage, and what is
 refused or not emulated about them; ``start_api`` serves them (``gateway``) with the OpenAPI
 document the functions describe (``openapi``)."""
 
@@ -11,7 +11,8 @@ from typing import Any
 
 from eventflow_local.apigw.auth_plan import AuthPlan, plan_auth
 from eventflow_local.apigw.gateway import ApiGateway
-from eventflow_local.apigw.httpapi import HttpRoute, http_routes
+from eventflow_local.apigw.http_definition import HttpApiDef, read_http_apis
+from eventflow_local.apigw.httpapi import HttpRoute
 from eventflow_local.apigw.openapi import build_openapi
 from eventflow_local.template.sam import SamTemplate
 from eventflow_local.template.specs import Route
@@ -23,10 +24,14 @@ DEFAULT_STAGE = "Prod"
 @dataclass
 class ApiPlan:
     auth: AuthPlan
-    http_routes: list[HttpRoute]
+    http_apis: list[HttpApiDef]
     stage: str
     refused: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+
+    @property
+    def http_routes(self) -> list[HttpRoute]:
+        return [route for api in self.http_apis for route in api.routes]
 
     @property
     def routes(self) -> list[Route]:
@@ -47,13 +52,13 @@ def plan_api(template: SamTemplate, running: set[str]) -> ApiPlan:
     """The API of the ``running`` functions."""
     routes = [r for r in template.routes() if r.function in running]
     auth = plan_auth(template, routes, running=running)
-    http, http_skipped = http_routes(template, running)
+    http = read_http_apis(template, running)
     return ApiPlan(
         auth=auth,
-        http_routes=http,
+        http_apis=http.apis,
         stage=rest_api_stage(template),
-        refused=list(auth.refused),
-        skipped=[*auth.skipped, *http_skipped],
+        refused=[*auth.refused, *http.refused],
+        skipped=[*auth.skipped, *http.skipped],
     )
 
 
@@ -96,7 +101,7 @@ def start_api(
         openapi=openapi,
         auth=plan.auth,
         region=region,
-        http_routes=plan.http_routes,
+        http_apis=plan.http_apis,
         instance=instance,
         console=console,
     )
