@@ -24,6 +24,11 @@ EMULATED = frozenset(
         "AWS::Serverless::HttpApi",
         "AWS::ApiGateway::ApiKey",
         "AWS::SecretsManager::Secret",
+        "AWS::ApiGatewayV2::Api",
+        "AWS::ApiGatewayV2::Route",
+        "AWS::ApiGatewayV2::Integration",
+        "AWS::ApiGatewayV2::Authorizer",
+        "AWS::ApiGatewayV2::Stage",
     }
 )
 #: resources a local run has no use for: every function runs with local credentials, as $LATEST,
@@ -42,7 +47,6 @@ NO_LOCAL_USE = frozenset(
         "AWS::ApiGateway::Stage",
         "AWS::ApiGateway::Account",
         "AWS::ApiGatewayV2::Deployment",
-        "AWS::ApiGatewayV2::Stage",
         "AWS::Serverless::Connector",
         "AWS::CloudFormation::WaitConditionHandle",
         "AWS::ApiGateway::UsagePlan",
