@@ -241,3 +241,32 @@ def test_quick_create_and_routes_of_functions_not_running(tmp_path):
     ]
     assert [s.name for s in api.stages] == ["$default"]
     assert plan.refused == ["Missing: Target: 'integrations/nothing' names no integration of Quick"]
+
+
+def test_the_stage_is_chosen_first_and_a_preflight_is_the_gateways_own():
+    # GIVEN an API with GET /a on the stage "live" and on $default, with CORS
+    from eventflow_local.apigw.http_cors import CorsConfig
+    from eventflow_local.apigw.http_definition import HttpApiDef, HttpStage
+    from eventflow_local.apigw.http_gateway import HttpApis
+
+    api = HttpApiDef(
+        "Api",
+        routes=[route("GET /a")],
+        stages=[HttpStage("live", {"v": "1"}), HttpStage("$default")],
+        cors=CorsConfig(allow_origins=("*",)),
+    )
+    apis = HttpApis([api], {})
+    preflight = {"Origin": "https://x", "Access-Control-Request-Method": "GET"}
+
+    # WHEN requests are matched
+    staged = apis.match("GET", "/live/a", {}, default=False)
+    unstaged = apis.match("GET", "/a", {}, default=False)
+    options = apis.match("OPTIONS", "/live/a", preflight, default=False)
+    plain_options = apis.match("OPTIONS", "/live/a", {}, default=False)
+
+    # THEN a path naming the stage goes to it, another to $default; a preflight on a path of a
+    # GET route is answered by the gateway (no route), a plain OPTIONS matches no route
+    assert staged is not None and staged.stage.name == "live" and staged.path == "/a"
+    assert unstaged is not None and unstaged.stage.name == "$default"
+    assert options is not None and options.route is None
+    assert plain_options is None

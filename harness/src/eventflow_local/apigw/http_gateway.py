@@ -118,7 +118,7 @@ class HttpApis:
             stage, inner = staged
             routes = [r for r in api.routes if (r.path is None) == default]
             preflight = api.cors is not None and api.cors.is_preflight(method, headers)
-            if preflight and (default or any(r.match("ANY", inner) is not None for r in routes)):
+            if preflight and (default or any(r.match_path(inner) is not None for r in routes)):
                 return HttpMatch(api, stage, None, {}, inner)
             found = select_route(routes, method, inner)
             if found is not None and (best is None or found[0].specificity() < best[0]):

@@ -95,10 +95,15 @@ class HttpRoute:
         return (0, ranks, self.method == "ANY")
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
-        if self.path is None:
-            return {}
+        """The path parameters when the route takes ``method path``, else None."""
         if self.method not in ("ANY", method):
             return None
+        return self.match_path(path)
+
+    def match_path(self, path: str) -> dict[str, str] | None:
+        """The path parameters when the route's path takes ``path`` (any method), else None."""
+        if self.path is None:
+            return {}
         parts, names = [], []
         for segment in self.path.split("/"):
             variable = re.fullmatch(r"\{([^{}/]+?)(\+?)\}", segment)
