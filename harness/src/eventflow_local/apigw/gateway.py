@@ -27,8 +27,8 @@ from urllib.parse import urlsplit
 from eventflow_local.apigw.authorizers import AuthorizerCache
 from eventflow_local.apigw.definition import RestApi
 from eventflow_local.apigw.gateway_responses import answer
-from eventflow_local.apigw.httpapi import HttpRoute, http_event, http_response, internal_error
-from eventflow_local.apigw.local_token import check as check_auth
+from eventflow_local.apigw.http_definition import HttpApiDef
+from eventflow_local.apigw.http_gateway import HttpApis
 from eventflow_local.apigw.openapi import swagger_html
 from eventflow_local.apigw.rest import RestHandler, RestRouter
 from eventflow_local.apigw.usage_plans import UsagePlans
@@ -95,7 +95,7 @@ class ApiGateway(HttpService):
         plans: UsagePlans | None = None,
         region: str = DEFAULT_REGION,
         cache: AuthorizerCache | None = None,
-        http_routes: Sequence[HttpRoute] = (),
+        http_apis: Sequence[HttpApiDef] = (),
         instance: str = "",
         console: ConsolePages | None = None,
     ) -> None:
@@ -104,9 +104,12 @@ class ApiGateway(HttpService):
         self.stage = next((s for a in self.router.apis for s in a.stages), "")
         #: the local console, served under /_console/ (local/console/)
         self.console = console
-        #: HTTP API routes (eventflow_local/apigw/httpapi.py): served after the REST routes, $default last
-        self.http_routes = list(http_routes)
-        self._http_default = any(r.path is None for r in self.http_routes)
+        #: the HTTP APIs (apigw/http_gateway.py): served after the REST routes, $default last
+        self.http = HttpApis(
+            http_apis, invokers, api_token=api_token, region=region, cache=cache, log=log
+        )
+        self.http_routes = self.http.routes
+        self._http_default = self.http.has_default
         self.invokers = invokers
         self.log = log
         self.region = region
@@ -163,11 +166,12 @@ class ApiGateway(HttpService):
         if match is None:
             builtin = method == "GET" and path in ("/openapi.json", "/swagger", "/swagger/")
             builtin = builtin or (method == "GET" and path == "/" and not self._http_default)
-            found = self._http_match(method, path, default=False)
+            sent = dict(req.headers.items())
+            found = self.http.match(method, path, sent, default=False)
             if found is None and not builtin:
-                found = self._http_match(method, path, default=True)
+                found = self.http.match(method, path, sent, default=True)
             if found is not None:
-                self._handle_http(req, found[0], found[1], path, split.query, body)
+                self.http.handle(req, found, path, split.query, body)
             elif method == "GET" and path == "/":
                 send(req, *_json_body(200, self.index()))
             elif method == "GET" and path == "/openapi.json" and self._openapi is not None:
@@ -175,6 +179,9 @@ class ApiGateway(HttpService):
             elif method == "GET" and path in ("/swagger", "/swagger/") and self._openapi:
                 html = swagger_html("/openapi.json").encode()
                 send(req, 200, {"Content-Type": ["text/html; charset=utf-8"]}, html)
+            elif api is None and self.http_routes and not self.router.apis:
+                # an HTTP API's unknown route: 404 Not Found (REST APIs answer 403 below)
+                send(req, *_json_body(404, {"message": "Not Found"}))
             else:
                 send(
                     req,
@@ -201,70 +208,6 @@ class ApiGateway(HttpService):
         )
         event["requestContext"]["apiId"] = api_id(match.api.lid)
         send(req, *self.rest.handle(match, event, body))
-
-    def _http_match(
-        self, method: str, path: str, *, default: bool
-    ) -> tuple[HttpRoute, dict[str, str]] | None:
-        for http_route in self.http_routes:
-            if (http_route.path is None) != default:
-                continue
-            params = http_route.match(method, path)
-            if params is not None:
-                return http_route, params
-        return None
-
-    def _handle_http(
-        self,
-        req: BaseHTTPRequestHandler,
-        route: HttpRoute,
-        params: dict[str, str],
-        path: str,
-        query: str,
-        body: bytes | None,
-    ) -> None:
-        method = req.command.upper()
-        if route.protected:
-            denied = check_auth(dict(req.headers.items()), self.api_token)
-            if denied is not None:
-                send(req, *_json_body(denied[0], {"message": denied[1]}))
-                return
-        trigger = f"httpapi {route.route_key}"
-        if route.payload_version == "1.0":
-            event = api_event(
-                method,
-                path,
-                resource=route.path or "/{proxy+}",
-                path_parameters=params or None,
-                query=query or None,
-                headers=dict(req.headers.items()),
-                body=body,
-                stage="$default",
-                source_ip=req.client_address[0],
-            )
-            event["requestContext"]["apiId"] = api_id(route.api)
-            event["version"] = "1.0"
-        else:
-            event = http_event(
-                route,
-                method,
-                path,
-                query,
-                list(req.headers.items()),
-                body,
-                params,
-                req.client_address[0],
-                api_id(route.api),
-            )
-        result = self.invokers[route.function].invoke(event, trigger=trigger)
-        if not result.ok:
-            send(req, *internal_error())
-        elif route.payload_version == "1.0":
-            malformed = (
-                not isinstance(result.payload, Mapping) or "statusCode" not in result.payload
-            )
-            send(req, *(internal_error() if malformed else proxy_response(result.payload)))
-        else:
-            send(req, *http_response(result.payload))
 
 
 def api_id(api: str) -> str:

@@ -1,5 +1,5 @@
 """What API Gateway serves for a template: the deployed REST APIs (``restapi``) with their API
-keys and usage plans (``usage_plans``), the HTTP API routes (``httpapi``), and what is not
+keys and usage plans (``usage_plans``), the HTTP APIs as deployed (``http_definition``), and what is not
 emulated about them; ``start_api`` serves them (``gateway``) with the OpenAPI document the
 functions describe (``openapi``)."""
 
@@ -12,7 +12,8 @@ from typing import Any
 from eventflow_local.apigw.auth_plan import REQUEST, TOKEN, describe_auth_routes
 from eventflow_local.apigw.definition import AWS_PROXY, MOCK, Operation, RestApi
 from eventflow_local.apigw.gateway import ApiGateway
-from eventflow_local.apigw.httpapi import HttpRoute, http_routes
+from eventflow_local.apigw.http_definition import HttpApiDef, read_http_apis
+from eventflow_local.apigw.httpapi import HttpRoute
 from eventflow_local.apigw.openapi import build_openapi
 from eventflow_local.apigw.restapi import read_rest_apis
 from eventflow_local.apigw.usage_plans import UsagePlans
@@ -24,9 +25,13 @@ from eventflow_local.template.sam import SamTemplate
 class ApiPlan:
     apis: list[RestApi]
     plans: UsagePlans
-    http_routes: list[HttpRoute]
+    http_apis: list[HttpApiDef]
     refused: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+
+    @property
+    def http_routes(self) -> list[HttpRoute]:
+        return [route for api in self.http_apis for route in api.routes]
 
     @property
     def operations(self) -> list[Operation]:
@@ -109,12 +114,13 @@ def plan_api(template: SamTemplate, running: set[str]) -> ApiPlan:
                 f"{api.lid}: ApiKeySourceType {api.api_key_source} (usageIdentifierKey) is not "
                 "used: the key is read from the x-api-key header"
             )
-    http, http_skipped = http_routes(template, running)
+    http = read_http_apis(template, running)
     return ApiPlan(
         apis=apis,
         plans=UsagePlans.read(template),
-        http_routes=http,
-        skipped=[*dict.fromkeys(skipped), *http_skipped],
+        http_apis=http.apis,
+        refused=list(http.refused),
+        skipped=[*dict.fromkeys(skipped), *http.skipped],
     )
 
 
@@ -156,7 +162,7 @@ def start_api(
         openapi=openapi,
         plans=plan.plans,
         region=region,
-        http_routes=plan.http_routes,
+        http_apis=plan.http_apis,
         instance=instance,
         console=console,
     )
