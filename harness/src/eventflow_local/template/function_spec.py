@@ -2,12 +2,14 @@
 harness runs, or the reason it does not run: Lambda's own checks at deploy (Handler and Runtime of
 a zip function, the code's folder, Timeout and MemorySize ranges, reserved environment
 variables: https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html) and what cannot
-run here (container images, code in S3, non-Python runtimes, built packages)."""
+run here (container images, code in S3, non-Python runtimes). A ``CodeUri`` that is a local .zip
+package runs unpacked (``runtime.code_package``)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from eventflow_local.runtime.code_package import PackageError, unpacked
 from eventflow_local.template.lambda_rules import NOTED, RESERVED_ENV
 from eventflow_local.template.specs import EventSpec, FunctionSpec
 
@@ -58,11 +60,11 @@ def function_spec(
             )
             return None
         if not code_uri.is_dir():
-            template.note(
-                f"{lid}.{code_prop}: {uri} is a built package; the harness runs source "
-                "folders; not started"
-            )
-            return None
+            try:
+                code_uri = unpacked(code_uri, template.root.resolve(), lid)
+            except (PackageError, OSError) as exc:
+                template.refuse(f"{lid}: {code_prop}: {exc}")
+                return None
     numbers = {}
     for prop, default, low, high in (("Timeout", 3, 1, 900), ("MemorySize", 128, 128, 10240)):
         try:
