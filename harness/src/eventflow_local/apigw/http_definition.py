@@ -21,7 +21,12 @@ and its ``AWS::ApiGatewayV2::Stage`` resources (``StageName``: ``$default`` serv
 prefix, a named stage under ``/<name>``; ``StageVariables``). What AWS would refuse (a route whose
 integration names no function of the template, an integration without ``PayloadFormatVersion``, a
 route naming an authorizer the API does not define) is one ``refused`` line; what is not emulated
-(HTTP integrations, WebSocket APIs, mutual TLS, a Body in S3) one ``skipped`` line.
+(HTTP integrations, WebSocket APIs, mutual TLS, a Body in S3) one ``skipped`` line. A route to an
+AWS service (``integrationSubtype``: ``SQS-SendMessage``, ``EventBridge-PutEvents``, ...; "Working
+with AWS service integrations for HTTP APIs",
+https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-aws-services.html)
+is served up to its integration, so that its authorizer runs as on AWS, then answers 500: the
+service call itself is not emulated (one ``skipped`` line).
 
 Sources: "Working with routes for HTTP APIs"
 (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html),
@@ -173,13 +178,22 @@ class _Reader:
         if kind != "AWS_PROXY":
             self.plan.skipped.append(f"{where}: {kind or 'no'} integration is not emulated")
             return None
+        version = integration.get("payloadFormatVersion", integration.get("PayloadFormatVersion"))
+        subtype = integration.get("integrationSubtype", integration.get("IntegrationSubtype"))
         uri = integration.get("uri", integration.get("IntegrationUri"))
         function = self.functions.of(uri)
-        if function is None:
+        if subtype:  # an AWS service integration (SQS-SendMessage, EventBridge-PutEvents, ...)
+            self.plan.skipped.append(
+                f"{where}: AWS service integration {subtype} is not emulated: the route's "
+                'authorization runs, then it answers 500 {"message":"Internal Server Error"}'
+            )
+            function = ""
+        elif function is None:
             self.plan.refused.append(f"{where}: integration {uri} is no function of this template")
             return None
-        version = integration.get("payloadFormatVersion", integration.get("PayloadFormatVersion"))
-        if _text(version) not in ("1.0", "2.0"):
+        if subtype:
+            version = "1.0"  # the only version AWS service integrations take
+        elif _text(version) not in ("1.0", "2.0"):
             self.plan.refused.append(
                 f"{where}: PayloadFormatVersion must be 1.0 or 2.0 for a Lambda proxy integration"
             )
@@ -327,7 +341,7 @@ def read_http_apis(model: Model, running: set[str] | None = None) -> HttpApiPlan
         if api is None:
             continue
         if running is not None:
-            api.routes = [r for r in api.routes if r.function in running]
+            api.routes = [r for r in api.routes if not r.function or r.function in running]
             for spec in {r.authorizer for r in api.routes if r.authorizer}:
                 if spec.function is not None and spec.function not in running:
                     plan.skipped.append(

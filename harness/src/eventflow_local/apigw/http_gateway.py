@@ -189,6 +189,8 @@ class HttpApis:
         authorized = self._authorize(route, method, match, event, event_v1)
         if authorized.status is not None:
             return authorized.status, authorized.headers, json.dumps(authorized.body).encode()
+        if not route.function:  # an AWS service integration: not emulated (named at start-up)
+            return internal_error()
         if route.payload_version == "1.0":
             event = event_v1()
             if authorized.context is not None:

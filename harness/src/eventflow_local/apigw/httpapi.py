@@ -64,7 +64,7 @@ class HttpAuthorizerSpec:
 class HttpRoute:
     method: str
     path: str | None  # None: the $default route
-    function: str
+    function: str  # "" for an AWS service integration (not emulated)
     event: str  # the route's name where it is declared (its route key)
     api: str
     payload_version: str = "2.0"
