@@ -7,6 +7,9 @@ Each test writes a small template to ``tmp_path``. Where SAM's own translator (i
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import boto3
 import pytest
 from moto import mock_aws
@@ -302,3 +305,34 @@ def test_simple_table_with_an_unknown_key_type_is_refused(tmp_path):
         """
     with pytest.raises(TemplateError, match=r"\[Bad\] is invalid. Invalid 'Type' \"Boolean\""):
         load(tmp_path, body)
+
+
+def test_an_api_from_its_own_openapi_body_translates_without_samtranslator_warnings(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN a REST API and an HTTP API each defined by its own OpenAPI DefinitionBody
+    body = """
+    Resources:
+      Rest:
+        Type: AWS::Serverless::Api
+        Properties:
+          StageName: prod
+          DefinitionBody:
+            openapi: "3.0.1"
+            info: {title: rest, version: "1"}
+            paths: {}
+      Http:
+        Type: AWS::Serverless::HttpApi
+        Properties:
+          DefinitionBody:
+            openapi: "3.0.1"
+            info: {title: http, version: "1"}
+            paths: {}
+    """
+    # WHEN the template is read
+    with caplog.at_level(logging.INFO):
+        template = load(tmp_path, body)
+    # THEN both APIs are deployed, and SAM's feature toggles said nothing (no warning per API)
+    assert set(template.resources_of("AWS::ApiGateway::RestApi")) == {"Rest"}
+    assert set(template.resources_of("AWS::ApiGatewayV2::Api")) == {"Http"}
+    assert [r.getMessage() for r in caplog.records if "Feature" in r.getMessage()] == []
