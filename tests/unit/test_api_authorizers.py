@@ -463,3 +463,51 @@ def test_an_authorizer_function_of_another_stack_is_named_and_the_local_token_st
         "Api: authorizer Ext: its authorizerUri is no function of this template and cannot run "
         "locally: the local token (LOCAL_API_TOKEN) stands in"
     ]
+
+
+def test_a_usage_plans_per_method_throttle_limits_that_method_on_top_of_the_plan(tmp_path):
+    # GIVEN a key in a usage plan of the dev stage (plan: 100/s, burst 100) whose ApiStages entry
+    # throttles POST /orders/ (written with SAM's trailing slash) to 1/s with a burst of 2
+    auth = "        ApiKeyRequired: true"
+    plan_resources = (
+        "  Key:\n"
+        "    Type: AWS::ApiGateway::ApiKey\n"
+        "    Properties: {Value: method-key-0123456789abcdef, Enabled: true}\n"
+        "  Plan:\n"
+        "    Type: AWS::ApiGateway::UsagePlan\n"
+        "    Properties:\n"
+        "      Throttle: {RateLimit: 100, BurstLimit: 100}\n"
+        "      ApiStages:\n"
+        "        - ApiId: !Ref Api\n"
+        "          Stage: !Ref ApidevStage\n"
+        "          Throttle:\n"
+        "            /orders/POST: {RateLimit: 1, BurstLimit: 2}\n"
+        "  PlanKey:\n"
+        "    Type: AWS::ApiGateway::UsagePlanKey\n"
+        "    Properties: {KeyId: !Ref Key, KeyType: API_KEY, UsagePlanId: !Ref Plan}\n"
+    )
+    t = template(
+        tmp_path,
+        API.format(auth=auth),
+        """
+        Post: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /orders/, Method: POST}}
+        Get: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /orders/, Method: GET}}
+        """,
+        plan_resources,
+    )
+    plans = plan_of(t).plans
+    now = [0.0]
+    plans.clock = lambda: now[0]
+    key = "method-key-0123456789abcdef"
+
+    # WHEN POST /orders/ is called three times at once, GET as often, then POST a second later
+    posts = [plans.check("Api", "dev", key, ("/orders/", "POST"))[0] for _ in range(3)]
+    gets = [plans.check("Api", "dev", key, ("/orders/", "GET"))[0] for _ in range(3)]
+    now[0] = 1.0
+    later = plans.check("Api", "dev", key, ("/orders/", "POST"))[0]
+
+    # THEN POST is throttled after its burst of 2 (429 Too Many Requests) and refills at 1/s,
+    # while GET has only the plan's limits
+    assert posts == [None, None, "Too Many Requests"]
+    assert gets == [None, None, None]
+    assert later is None

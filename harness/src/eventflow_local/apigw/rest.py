@@ -140,7 +140,7 @@ class RestHandler:
         headers: dict[str, str] = event.get("headers") or {}
         if op.auth.api_key_required:
             given = next((v for k, v in headers.items() if k.lower() == "x-api-key"), None)
-            refused, key = self.plans.check(api.lid, match.stage, given)
+            refused, key = self.plans.check(api.lid, match.stage, given, (op.path, op.method))
             if refused == FORBIDDEN:
                 return answer("INVALID_API_KEY", FORBIDDEN, api.responses)
             if refused is not None:

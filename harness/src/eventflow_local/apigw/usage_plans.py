@@ -6,7 +6,10 @@ enabled ``AWS::ApiGateway::ApiKey`` that a ``AWS::ApiGateway::UsagePlan`` coveri
 (``ApiStages``) holds (``AWS::ApiGateway::UsagePlanKey``, or the key's ``StageKeys``); otherwise
 403 ``{"message": "Forbidden"}``. The plan's ``Throttle`` (``RateLimit`` requests a second,
 ``BurstLimit`` the bucket) is a token bucket per key: beyond it 429
-``{"message": "Too Many Requests"}``; its ``Quota`` (``Limit`` requests a ``DAY`` / ``WEEK`` /
+``{"message": "Too Many Requests"}``; an ``ApiStages`` entry's ``Throttle`` map limits one method
+of that stage the same way, keyed ``<resource path>/<HTTP method>`` (``/pets/GET``), on top of
+the plan's (https://docs.aws.amazon.com/apigateway/latest/api/API_ApiStage.html: "Map containing
+method level throttling information for API stage in a usage plan"); its ``Quota`` (``Limit`` requests a ``DAY`` / ``WEEK`` /
 ``MONTH``) counts per key: beyond it 429 ``{"message": "Limit Exceeded"}``
 (https://repost.aws/knowledge-center/api-gateway-429-limit,
 https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html).
@@ -28,6 +31,7 @@ from eventflow_local.apigw.restapi import Deployed, stage_names, target
 Clock = Callable[[], float]
 PERIODS = {"DAY": 86400.0, "WEEK": 7 * 86400.0, "MONTH": 30 * 86400.0}
 FORBIDDEN, THROTTLED, QUOTA = "Forbidden", "Too Many Requests", "Limit Exceeded"
+Limits = tuple[float | None, int | None]  # RateLimit, BurstLimit
 
 
 @dataclass
@@ -47,6 +51,22 @@ class UsagePlan:
     burst: int | None = None
     quota: int | None = None
     period: float = PERIODS["DAY"]
+    #: (RestApi lid, StageName) -> {(resource path, METHOD): (RateLimit, BurstLimit)}
+    methods: dict[tuple[str, str], dict[tuple[str, str], Limits]] = field(default_factory=dict)
+
+
+def method_key(path: str, method: str) -> tuple[str, str]:
+    """A method as a usage plan's per-method ``Throttle`` names it; a trailing slash of the
+    resource path is no other resource."""
+    return (path.rstrip("/") or "/", method.upper())
+
+
+def _limits(settings: Mapping[str, object]) -> Limits:
+    rate, burst = settings.get("RateLimit"), settings.get("BurstLimit")
+    return (
+        None if rate is None else float(str(rate)),
+        None if burst is None else int(str(burst)),
+    )
 
 
 class UsagePlans:
@@ -59,7 +79,7 @@ class UsagePlans:
         self.plans = plans
         self.clock = clock
         self._lock = threading.Lock()
-        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # tokens, at
+        self._buckets: dict[tuple[str, ...], tuple[float, float]] = {}  # tokens, at
         self._counts: dict[tuple[str, str], tuple[float, int]] = {}  # window start, count
 
     @classmethod
@@ -98,11 +118,12 @@ class UsagePlans:
                 stage = stages[ref] if ref in stages else str(entry.get("Stage"))
                 api = target(raw_entry.get("ApiId")) or str(entry.get("ApiId"))
                 plan.stages.add((api, stage))
-            throttle = props.get("Throttle") or {}
-            if throttle.get("RateLimit") is not None:
-                plan.rate = float(throttle["RateLimit"])
-            if throttle.get("BurstLimit") is not None:
-                plan.burst = int(throttle["BurstLimit"])
+                for name, settings in (entry.get("Throttle") or {}).items():
+                    path, _, verb = str(name).rpartition("/")
+                    plan.methods.setdefault((api, stage), {})[method_key(path, verb)] = _limits(
+                        settings or {}
+                    )
+            plan.rate, plan.burst = _limits(props.get("Throttle") or {})
             quota = props.get("Quota") or {}
             if quota.get("Limit") is not None:
                 plan.quota = int(quota["Limit"])
@@ -122,8 +143,26 @@ class UsagePlans:
     def required_for(self, api: str, stage: str) -> list[UsagePlan]:
         return [p for p in self.plans if (api, stage) in p.stages]
 
-    def check(self, api: str, stage: str, given: str | None) -> tuple[str | None, ApiKey | None]:
-        """(None, key) when the request may go on; else (message, key or None)."""
+    def _take(self, slot: tuple[str, ...], limits: Limits, now: float) -> bool:
+        """A token of the bucket ``slot`` (rate, burst), if there is one."""
+        rate, burst = limits
+        if rate is None and burst is None:
+            return True
+        capacity = float(burst if burst is not None else max(1.0, rate or 1.0))
+        per_second = rate if rate is not None else capacity
+        tokens, at = self._buckets.get(slot, (capacity, now))
+        tokens = min(capacity, tokens + (now - at) * per_second)
+        if tokens < 1.0:
+            self._buckets[slot] = (tokens, now)
+            return False
+        self._buckets[slot] = (tokens - 1.0, now)
+        return True
+
+    def check(
+        self, api: str, stage: str, given: str | None, method: tuple[str, str] | None = None
+    ) -> tuple[str | None, ApiKey | None]:
+        """(None, key) when the request may go on; else (message, key or None). ``method``:
+        the (resource path, HTTP method) called, for the plan's per-method throttles."""
         key = next(
             (
                 k
@@ -140,17 +179,13 @@ class UsagePlans:
         now = self.clock()
         with self._lock:
             slot = (plan.lid, key.lid)
-            if plan.rate is not None or plan.burst is not None:
-                capacity = float(
-                    plan.burst if plan.burst is not None else max(1.0, plan.rate or 1.0)
-                )
-                rate = plan.rate if plan.rate is not None else capacity
-                tokens, at = self._buckets.get(slot, (capacity, now))
-                tokens = min(capacity, tokens + (now - at) * rate)
-                if tokens < 1.0:
-                    self._buckets[slot] = (tokens, now)
+            if method is not None:
+                wanted = method_key(*method)
+                limits = (plan.methods.get((api, stage)) or {}).get(wanted)
+                if limits is not None and not self._take((*slot, *wanted), limits, now):
                     return THROTTLED, key
-                self._buckets[slot] = (tokens - 1.0, now)
+            if not self._take(slot, (plan.rate, plan.burst), now):
+                return THROTTLED, key
             if plan.quota is not None:
                 start, count = self._counts.get(slot, (now, 0))
                 if now - start >= plan.period:
