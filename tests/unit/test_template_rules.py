@@ -225,7 +225,11 @@ def test_unemulated_resource_types_and_accepted_properties_are_named_once(tmp_pa
               SnapStart: {ApplyOn: PublishedVersions}
           B:
             Type: AWS::Serverless::Function
-            Properties: {CodeUri: src/, Runtime: python3.13, Handler: app.handler}
+            Properties:
+              CodeUri: src/
+              Runtime: python3.13
+              Handler: app.handler
+              TenancyConfig: {TenantIsolationMode: PER_TENANT}
           TopicOne: {Type: AWS::SNS::Topic}
           TopicTwo: {Type: AWS::SNS::Topic}
           Bucket: {Type: AWS::S3::Bucket}
@@ -247,6 +251,10 @@ def test_unemulated_resource_types_and_accepted_properties_are_named_once(tmp_pa
     assert "Tracing of every function: accepted; X-Ray tracing is not emulated" in lines
     assert any(line.startswith("AutoPublishAlias of A: accepted") for line in lines)
     assert any(line.startswith("SnapStart of A: accepted") for line in lines)
+    assert (
+        "TenancyConfig of B: accepted; tenants share the function's execution environments; "
+        "context.tenant_id is not set"
+    ) in lines
     assert len(lines) == len(set(lines))
 
 
