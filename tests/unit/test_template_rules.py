@@ -287,11 +287,16 @@ def test_cli_stops_with_one_message_and_exit_code_2_on_a_rejected_template(tmp_p
     assert "Traceback" not in done.stderr + done.stdout
 
 
-def test_layers_entries_are_the_layer_logical_ids_of_the_template():
+def test_layers_entries_are_the_layer_version_arn_cloudformation_gives_the_template_layer():
     from tests.support import template
 
-    fns = template().functions()
-    assert {tuple(fn.layers) for fn in fns.values()} == {("SharedLayer",)}
+    # GIVEN the app's functions, each with Layers: [!Ref SharedLayer]
+    tpl = template()
+    fns = tpl.functions()
+    # THEN each entry is the layer version's ARN (Ref of a LayerVersion), the one layer's
+    (layers,) = {tuple(fn.layers) for fn in fns.values()}
+    assert layers == (tpl.get_att("SharedLayer", "LayerVersionArn"),)
+    assert layers[0].startswith("arn:aws:lambda:us-east-1:123456789012:layer:eventflow-local-")
 
 
 def test_a_language_extensions_loop_is_named_not_misread(tmp_path):

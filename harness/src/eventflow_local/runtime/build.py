@@ -235,10 +235,11 @@ class TemplateBuild:
     def layer(self, entry: str, function: str, interpreter: Interpreter) -> LayerContent | None:
         """The content of one ``Layers`` entry (None, with a ``skipped`` line, if none here)."""
         resources = self.template.doc.get("Resources", {})
-        resource = resources.get(entry)
         kinds = ("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion")
-        if resource is not None and resource.get("Type") in kinds:
-            return self._template_layer(entry, resource)
+        for lid, resource in resources.items():
+            # an entry is the layer's ARN (its !Ref) or, written by hand, its logical id
+            if resource.get("Type") in kinds and entry in (lid, self.template.ref(lid)):
+                return self._template_layer(lid, resource)
         powertools = POWERTOOLS_LAYER.match(entry)
         if powertools:
             major = int(powertools.group(2) or 1)
