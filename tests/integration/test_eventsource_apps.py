@@ -143,3 +143,6 @@ def test_a_configuration_aws_refuses_is_named_and_the_rest_of_the_stack_starts(
     assert any(line in printed for printed in stack.lines)
     assert not stack.sources
     assert set(stack.runtimes) == {"ItemsStreamFunction"}
+    # AND the banner lists no trigger for the function: its one event does not run
+    assert stack.triggers() == {"ItemsStreamFunction": []}
+    assert "<- DynamoDB" not in stack.summary()

@@ -33,7 +33,7 @@ from eventflow_local.console import Activity, ConsoleApp
 from eventflow_local.eventsources.destinations import FailureDestinations
 from eventflow_local.eventsources.factory import SourceContext, start_event_sources
 from eventflow_local.output import Console
-from eventflow_local.report import StackReport, triggers
+from eventflow_local.report import StackReport, Started, triggers
 from eventflow_local.runtime.build import cache_dir_for
 from eventflow_local.runtime.environment import lambda_environment
 from eventflow_local.runtime.functions import FunctionRuntime
@@ -365,8 +365,17 @@ class Stack:
 
     # ------------------------------------------------------------------ reporting
     def triggers(self) -> dict[str, list[str]]:
-        """Each running function's triggers, one line each (report.py)."""
-        return triggers((r.spec for r in self.runtimes.values()), self.tables)
+        """Each running function's triggers that started, one line each (report.py)."""
+        gateway = self.gateway
+        started = Started(
+            functions=list(self.runtimes),
+            rest_routes=[(r.function, f"{r.method} {r.path}") for r in gateway.router.routes]
+            if gateway
+            else [],
+            http_routes=[(r.function, r.route_key) for r in gateway.http_routes] if gateway else [],
+            sources=[(s.function_name, s.event) for s in self.sources if hasattr(s, "event")],
+        )
+        return triggers(started, self.tables)
 
     def report(self) -> StackReport:
         """The started stack as its user is told of it (report.py)."""
