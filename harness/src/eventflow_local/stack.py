@@ -366,16 +366,11 @@ class Stack:
     # ------------------------------------------------------------------ reporting
     def triggers(self) -> dict[str, list[str]]:
         """Each running function's triggers that started, one line each (report.py)."""
-        gateway = self.gateway
-        started = Started(
-            functions=list(self.runtimes),
-            rest_routes=[(r.function, f"{r.method} {r.path}") for r in gateway.router.routes]
-            if gateway
-            else [],
-            http_routes=[(r.function, r.route_key) for r in gateway.http_routes] if gateway else [],
-            sources=[(s.function_name, s.event) for s in self.sources if hasattr(s, "event")],
-        )
-        return triggers(started, self.tables)
+        gw = self.gateway
+        rest = [(r.function, f"{r.method} {r.path}") for r in gw.router.routes] if gw else []
+        http = [(r.function, r.route_key) for r in gw.http_routes] if gw else []
+        sources = [(s.function_name, s.event) for s in self.sources if hasattr(s, "event")]
+        return triggers(Started(list(self.runtimes), rest, http, sources), self.tables)
 
     def report(self) -> StackReport:
         """The started stack as its user is told of it (report.py)."""
