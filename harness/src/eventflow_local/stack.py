@@ -33,6 +33,7 @@ from eventflow_local.console import Activity, ConsoleApp
 from eventflow_local.eventsources.destinations import FailureDestinations
 from eventflow_local.eventsources.factory import SourceContext, start_event_sources
 from eventflow_local.output import Console
+from eventflow_local.planning import read_template
 from eventflow_local.report import StackReport, Started, triggers
 from eventflow_local.runtime.build import cache_dir_for
 from eventflow_local.runtime.environment import lambda_environment
@@ -51,7 +52,7 @@ from eventflow_local.services.startup import (
 )
 from eventflow_local.settings import StackOptions, StackSettings
 from eventflow_local.state import STATE_FILE, write_state_file
-from eventflow_local.template.kafka import local_kafka_parameters, template_topics
+from eventflow_local.template.kafka import template_topics
 from eventflow_local.template.sam import DEFAULT_TEMPLATE, SamTemplate
 
 
@@ -233,10 +234,9 @@ class Stack:
             log=self.log,
         )
 
-    def _read_template(self, bootstrap_servers: str) -> SamTemplate:
+    def _read_template(self, bootstrap: str) -> SamTemplate:
         """The template with the parameters that point it at the local resources, then the user's."""
-        local = local_kafka_parameters(self.template_path, bootstrap_servers, self.region)
-        return SamTemplate(self.template_path, local | self.extra_parameters, region=self.region)
+        return read_template(self.template_path, self.extra_parameters, self.region, bootstrap)
 
     def _template_findings(self) -> None:
         """What the template declares that is refused or not emulated, for the start-up report."""
