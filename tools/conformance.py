@@ -24,10 +24,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import re
 import signal
 import socket
 import sys
 import traceback
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,11 +90,24 @@ class Report:
             f"other templates: {others}: planned {self.count('planned', error=False)}, "
             f"refused {self.count('refused', error=False)}",
         ]
+        reasons = Counter(
+            _reason(o.message)
+            for o in self.outcomes
+            if o.kind == "refused" and not o.template.startswith("error_")
+        )
+        out.extend(f"  refused {n}: {reason}" for reason, n in reasons.most_common())
         mismatches = self.mismatches()
         if mismatches:
             out.append(f"mismatches ({len(mismatches)}):")
             out.extend(f"  {o.template}: {o.kind}: {o.message}" for o in mismatches)
         return out
+
+
+def _reason(message: str) -> str:
+    """A refusal's reason without its names, to count alike refusals together."""
+    text = message.removeprefix("error: ").removeprefix("template: ")
+    text = re.sub(r"\[[^\]]*\]|'[^']*'|\S+\.(yaml|json)", "...", text)
+    return text.split(" (", 1)[0][:90]
 
 
 @contextlib.contextmanager
