@@ -174,7 +174,7 @@ def _api_auths(template: SamTemplate) -> dict[str, dict[str, Any]]:
     """Logical id of every REST API -> its resolved Auth (Globals.Api.Auth merged in)."""
     rest_api = "AWS::Serverless::Api"
     out = {IMPLICIT_API: dict(template.global_property(rest_api, "Auth") or {})}
-    for lid in template.resources_of(rest_api):
+    for lid in template.sam_resources_of(rest_api):
         out[lid] = dict(template.property_of(lid, "Auth") or {})
     return out
 
@@ -209,7 +209,7 @@ def plan_auth(
         usage = auth.get("UsagePlan") or {}
         if usage.get("Quota") or usage.get("Throttle"):
             result.skipped.append(f"{api}.Auth.UsagePlan: quota and throttle are not enforced")
-    for lid, res in template.resources_of("AWS::Serverless::Api").items():
+    for lid, res in template.sam_resources_of("AWS::Serverless::Api").items():
         source = template.resolve((res.get("Properties") or {}).get("ApiKeySourceType"))
         if str(source).upper() == "AUTHORIZER":
             result.skipped.append(
@@ -224,7 +224,7 @@ def plan_auth(
     }
     for route in wanted:
         props = events.get((route.function, route.event), {})
-        api = str(props.get("RestApiId") or IMPLICIT_API)
+        api = str(template.logical_id_of(props.get("RestApiId")) or IMPLICIT_API)
         where = f"{route.function}.{route.event}"
         if api not in auths:
             result.refused.append(f"{where}: RestApiId: {api} is no AWS::Serverless::Api here")

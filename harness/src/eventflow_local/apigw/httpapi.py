@@ -74,7 +74,7 @@ def http_routes(template: SamTemplate, running: set[str]) -> tuple[list[HttpRout
     auths: dict[str, dict[str, Any]] = {
         IMPLICIT_HTTP_API: dict(template.global_property(http_api, "Auth") or {})
     }
-    for lid in template.resources_of(http_api):
+    for lid in template.sam_resources_of(http_api):
         auths[lid] = dict(template.property_of(lid, "Auth") or {})
         if template.property_of(lid, "StageName") not in (None, DEFAULT_ROUTE):
             skipped.append(f"{lid}.StageName: only the $default stage (no URL prefix) is served")
@@ -84,7 +84,7 @@ def http_routes(template: SamTemplate, running: set[str]) -> tuple[list[HttpRout
             continue
         for ev in fn.events_of("HttpApi"):
             props = ev.properties
-            api = str(props.get("ApiId") or IMPLICIT_HTTP_API)
+            api = str(template.logical_id_of(props.get("ApiId")) or IMPLICIT_HTTP_API)
             api_auth, event_auth = auths.get(api, {}), dict(props.get("Auth") or {})
             name = event_auth.get("Authorizer", api_auth.get("DefaultAuthorizer"))
             protected = bool(name) and name != "NONE"

@@ -36,7 +36,7 @@ class ApiPlan:
 
 def rest_api_stage(template: SamTemplate) -> str:
     """The ``StageName`` of the template's ``AWS::Serverless::Api`` (SAM's default: Prod)."""
-    for props in template.resources_of("AWS::Serverless::Api").values():
+    for props in template.sam_resources_of("AWS::Serverless::Api").values():
         stage = template.resolve(props.get("Properties", {})).get("StageName")
         if stage:
             return str(stage)

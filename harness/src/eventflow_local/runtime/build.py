@@ -234,12 +234,9 @@ class TemplateBuild:
 
     def layer(self, entry: str, function: str, interpreter: Interpreter) -> LayerContent | None:
         """The content of one ``Layers`` entry (None, with a ``skipped`` line, if none here)."""
-        resources = self.template.doc.get("Resources", {})
-        kinds = ("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion")
-        for lid, resource in resources.items():
-            # an entry is the layer's ARN (its !Ref) or, written by hand, its logical id
-            if resource.get("Type") in kinds and entry in (lid, self.template.ref(lid)):
-                return self._template_layer(lid, resource)
+        found = self.template.layer_resource(entry)
+        if found is not None:
+            return self._template_layer(entry, *found)
         powertools = POWERTOOLS_LAYER.match(entry)
         if powertools:
             major = int(powertools.group(2) or 1)
@@ -265,7 +262,10 @@ class TemplateBuild:
         self.skipped.append(f"{function}.Layers: {entry}: {why}; the function runs without it")
         return None
 
-    def _template_layer(self, logical_id: str, resource: dict[str, Any]) -> LayerContent | None:
+    def _template_layer(
+        self, name: str, logical_id: str, resource: dict[str, Any]
+    ) -> LayerContent | None:
+        """``name``: the layer's logical id as written; ``logical_id``: the deployed one."""
         if not self.template.resource_enabled(logical_id):
             return None
         props = self.template.resolve(resource.get("Properties", {}))
@@ -277,28 +277,29 @@ class TemplateBuild:
         )
         if folder is None or not folder.is_dir():
             return None  # named by the template's findings (SamTemplate.layer_dirs)
-        method = str((resource.get("Metadata") or {}).get("BuildMethod") or "")
+        written = self.template.sam_doc["Resources"].get(name) or resource
+        method = str((written.get("Metadata") or {}).get("BuildMethod") or "")
         if runtime_version(method):
             requirements = folder / "requirements.txt"
             job = None
             if requirements.is_file():
                 job = BuildJob(
-                    owner=logical_id,
+                    owner=name,
                     requirements=requirements.read_text(),
                     source=f"-r {self._relative(requirements)}",
                     interpreter=self.interpreter(method),
                     cwd=folder,
                 )
-            return LayerContent(logical_id, roots=[folder], job=job)
+            return LayerContent(name, roots=[folder], job=job)
         if method:
             line = (
-                f"{logical_id}.Metadata.BuildMethod: {method} is not run locally; "
+                f"{name}.Metadata.BuildMethod: {method} is not run locally; "
                 "the ContentUri folder is used as built"
             )
             if line not in self.skipped:
                 self.skipped.append(line)
         python = folder / "python"
-        return LayerContent(logical_id, roots=[python], site_dirs=[python / "lib"])
+        return LayerContent(name, roots=[python], site_dirs=[python / "lib"])
 
     # ------------------------------------------------------------------ build
     def prepare(self, specs: Mapping[str, Any]) -> dict[str, FunctionBuild]:
