@@ -3,7 +3,9 @@
 AWS's serverless-application-model repository keeps, under ``tests/translator/input/``, the
 templates its transform is tested with: the ones it accepts, and the ``error_*`` ones it must
 reject. Every one of them goes through the harness's ``validate`` command (``cli.main.main``,
-in this one process, for speed), each with a time limit, and the run reports:
+in this one process, for speed), each with a time limit and read as the translator's tests read
+it (``Transform: AWS::Serverless-2016-10-31`` implied when it declares none), and the run
+reports:
 
 - templates: how many were read;
 - tracebacks: a template that made the harness raise instead of answering in one line (must be 0);
@@ -24,10 +26,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import re
 import signal
 import socket
 import sys
+import tempfile
 import traceback
 from collections import Counter
 from collections.abc import Iterator
@@ -37,6 +41,8 @@ from types import FrameType
 from typing import Any
 
 from eventflow_local.cli.main import main as cli_main
+
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 
 
 class Hang(BaseException):
@@ -173,10 +179,33 @@ def validate_one(path: Path, timeout: float) -> Outcome:
     return Outcome(path.name, "refused" if code == 2 else "traceback", first)
 
 
+def as_translator_reads_it(path: Path, folder: Path) -> Path:
+    """The template as SAM's translator tests read it: its transform implied. Most of the
+    corpus declares no ``Transform`` (the tests call the translator directly), and a template
+    without it is plain CloudFormation to the harness, as to CloudFormation. A copy with the
+    line added, in ``folder``, when it has none; the template itself otherwise."""
+    text = path.read_text()
+    if re.search(r"^Transform\s*:|\"Transform\"\s*:", text, re.MULTILINE):
+        return path
+    copy = folder / path.name
+    if path.suffix == ".json":
+        doc = json.loads(text)
+        doc["Transform"] = SAM_TRANSFORM
+        copy.write_text(json.dumps(doc))
+    else:  # after a "%YAML 1.1" / "---" header, if any
+        lines = text.splitlines(keepends=True)
+        start = next((i + 1 for i, line in enumerate(lines[:3]) if line.startswith("---")), 0)
+        lines.insert(start, f"Transform: {SAM_TRANSFORM}\n")
+        copy.write_text("".join(lines))
+    return copy
+
+
 def run(corpus: Path, timeout: float = 20.0) -> Report:
     report = Report()
-    for path in sorted(corpus.glob("*.yaml")) + sorted(corpus.glob("*.json")):
-        report.outcomes.append(validate_one(path, timeout))
+    with tempfile.TemporaryDirectory(prefix="conformance-") as scratch:
+        for path in sorted(corpus.glob("*.yaml")) + sorted(corpus.glob("*.json")):
+            read = as_translator_reads_it(path, Path(scratch))
+            report.outcomes.append(validate_one(read, timeout))
     return report
 
 

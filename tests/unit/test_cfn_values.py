@@ -303,3 +303,29 @@ def test_every_attribute_of_the_registry_schema_is_known():
         if gaps:
             missing[rtype] = sorted(gaps)
     assert missing == {}
+
+
+def test_a_condition_named_in_turn_is_evaluated_and_a_policy_condition_block_is_kept(tmp_path):
+    # GIVEN the Fn::And SAM writes ({"Condition": {"Condition": name}}) and a policy statement
+    # whose only key is a Condition block
+    tpl = read(
+        tmp_path,
+        """
+        Conditions:
+          Yes: !Equals [a, a]
+          Both:
+            Fn::And:
+              - Condition: {Condition: Yes}
+              - Condition: Yes
+        Resources:
+          Q:
+            Type: AWS::SQS::Queue
+            Properties:
+              Tags: [{Condition: {StringEquals: {"aws:SourceAccount": "1"}}}]
+        """,
+    )
+    # THEN the condition holds and the block is a property, not an intrinsic
+    assert tpl.conditions["Both"] is True
+    assert tpl.properties("Q")["Tags"] == [
+        {"Condition": {"StringEquals": {"aws:SourceAccount": "1"}}}
+    ]

@@ -61,16 +61,20 @@ def test_validate_of_a_template_rejected_whole_is_one_line_and_exit_2(capsys):
 
 
 def test_the_conformance_runner_counts_refusals_and_lists_each_mismatch(tmp_path):
-    # GIVEN the sample corpus, and a copy where an accepted template is named error_
+    # GIVEN the sample corpus (one error_ template without a Transform line, as most of SAM's
+    # corpus: the runner implies it, as SAM's tests do), and a copy where an accepted template
+    # is named error_
     report = run(SAMPLE, timeout=20)
     assert report.lines()[:6] == [
-        "templates: 2",
+        "templates: 3",
         "tracebacks: 0",
         "hangs: 0",
         "network: 0",
-        "error_ templates: 1: refused 1, accepted 0",
+        "error_ templates: 2: refused 2, accepted 0",
         "other templates: 1: planned 1, refused 0",
     ]
+    (implied,) = [o for o in report.outcomes if o.template == "error_event_without_type.yaml"]
+    assert implied.kind == "refused" and "Event with id [Broken] is invalid" in implied.message
     assert not report.failed and report.mismatches() == []
     shutil.copytree(SAMPLE, tmp_path / "corpus")
     valid = tmp_path / "corpus" / "valid_function_with_api.yaml"
@@ -78,7 +82,7 @@ def test_the_conformance_runner_counts_refusals_and_lists_each_mismatch(tmp_path
 
     # WHEN the runner reads the copy  THEN the accepted error_ template is a mismatch
     lines = run(tmp_path / "corpus", timeout=20).lines()
-    assert "error_ templates: 2: refused 1, accepted 1" in lines
+    assert "error_ templates: 3: refused 2, accepted 1" in lines
     assert lines[-2:] == ["mismatches (1):", "  error_but_accepted.yaml: planned: "]
 
 

@@ -50,6 +50,14 @@ def _is_list_type(ptype: str) -> bool:
     return ptype == "CommaDelimitedList" or ptype.startswith("List<")
 
 
+def _is_condition(key: str, arg: Any) -> bool:
+    """``{"Condition": name}`` names a condition; ``{"Condition": {...}}`` is one only when it
+    names one in turn (an IAM statement's ``Condition`` block is a property)."""
+    return key == "Condition" and (
+        isinstance(arg, str) or (isinstance(arg, dict) and list(arg) == ["Condition"])
+    )
+
+
 class CfnTemplate:
     """Parameters, conditions, mappings and intrinsic functions of one template document."""
 
@@ -291,7 +299,7 @@ class CfnTemplate:
             return value
         if len(value) == 1:
             ((key, arg),) = value.items()
-            if key == "Ref" or key.startswith("Fn::") or key == "Condition":
+            if key == "Ref" or key.startswith("Fn::") or _is_condition(key, arg):
                 try:
                     return self._intrinsic(key, arg)
                 except TemplateError:
@@ -310,8 +318,8 @@ class CfnTemplate:
     def _intrinsic(self, key: str, arg: Any) -> Any:
         if key == "Ref":
             return self.ref(arg)
-        if key == "Condition":
-            return self._condition(arg)
+        if key == "Condition":  # SAM writes {"Condition": {"Condition": name}} in Fn::And
+            return self._condition(arg) if isinstance(arg, str) else bool(self.resolve(arg))
         if key == "Fn::GetAtt":
             parts = arg.split(".", 1) if isinstance(arg, str) else self.resolve(arg)
             return self.get_att(parts[0], parts[1])
