@@ -11,22 +11,12 @@ import subprocess
 import sys
 
 import pytest
-from samtranslator.plugins.globals.globals import Globals
 
-from eventflow_local.template import globals as sam_globals
 from eventflow_local.template.sam import SamTemplate, TemplateError
 from tests.unit.template_files import ROOT, load, sam_transform, write
 
 
 # ---------------------------------------------------------------------- Globals
-def test_globals_sections_and_properties_are_the_ones_sam_accepts():
-    # the copy used when the translator is not installed is the translator's list
-    supported = {
-        k.replace("AWS::Serverless::", ""): set(v) for k, v in Globals.supported_properties.items()
-    }
-    assert {k: set(v) for k, v in sam_globals.SAM_1_115.items()} == supported
-
-
 def test_globals_merge_maps_concatenate_lists_and_override_primitives(tmp_path):
     # GIVEN Globals with variables, layers and a timeout, and a function with its own
     path = write(

@@ -6,7 +6,7 @@ user's overrides; SAM's and CloudFormation's rules, a template AWS rejects raisi
 template's findings (``SamTemplate.refused`` / ``findings``), the functions selected
 (``runtime.starting.select_functions``), each event's source configuration
 (``eventsources.config.parse_config``, the schedule's ``is_enabled`` / ``rate_seconds``), and
-the API (``apigw.plan.plan_api`` with ``describe_auth_routes``). No broker, no DynamoDB, no
+the API (``apigw.plan.plan_api`` and its ``describe``: authorizers, validators, API keys). No broker, no DynamoDB, no
 worker process, no build: what those would add at start (a table DynamoDB refuses, a package
 ``pip`` cannot install) is said when ``up`` starts them.
 
@@ -20,7 +20,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eventflow_local.apigw.auth_plan import describe_auth_routes
 from eventflow_local.apigw.plan import plan_api
 from eventflow_local.aws import DEFAULT_REGION, KAFKA_EVENT_TYPES
 from eventflow_local.eventsources.config import EsmConfigError, SourceConfig, parse_config
@@ -155,7 +154,7 @@ def plan_stack(
         _plan_sources(selected, plan, names)
     if api:
         api_plan = plan_api(template, set(selected))
-        plan.routes = describe_auth_routes(api_plan.auth, "$LOCAL_API_TOKEN")
+        plan.routes = api_plan.describe("$LOCAL_API_TOKEN")
         if api_plan.http_routes:
             keys = ", ".join(r.route_key for r in api_plan.http_routes)
             plan.routes.append(f"HTTP API ($default stage): {keys}")

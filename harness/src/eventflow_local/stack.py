@@ -25,9 +25,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Unpack
 
-from eventflow_local.apigw.auth_plan import AuthPlan, describe_auth_routes
 from eventflow_local.apigw.gateway import ApiGateway
-from eventflow_local.apigw.plan import plan_api, start_api
+from eventflow_local.apigw.plan import ApiPlan, plan_api, start_api
 from eventflow_local.aws import DEFAULT_REGION
 from eventflow_local.console import Activity, ConsoleApp
 from eventflow_local.eventsources.destinations import FailureDestinations
@@ -106,7 +105,7 @@ class Stack:
         self.refused: list[str] = []
         #: the template's Secrets Manager secrets created locally: logical id -> ARN
         self.secrets: dict[str, str] = {}
-        self.auth: AuthPlan | None = None
+        self.auth: ApiPlan | None = None
         self.gateway: ApiGateway | None = None
         #: every invocation, for the console served by the API server
         self.activity = Activity()
@@ -310,7 +309,7 @@ class Stack:
         """The REST and HTTP APIs with the authorization the template declares (apigw/)."""
         assert self.template is not None
         plan = plan_api(self.template, set(self.runtimes))
-        self.auth = plan.auth
+        self.auth = plan
         self.skipped.extend(plan.skipped)
         self.refused.extend(plan.refused)
         self.console = ConsoleApp(self, self.activity)
@@ -367,7 +366,8 @@ class Stack:
     def triggers(self) -> dict[str, list[str]]:
         """Each running function's triggers that started, one line each (report.py)."""
         gw = self.gateway
-        rest = [(r.function, f"{r.method} {r.path}") for r in gw.router.routes] if gw else []
+        ops = gw.router.operations() if gw else []
+        rest = [(o.function, f"{o.method} {o.path}") for o in ops if o.function is not None]
         http = [(r.function, r.route_key) for r in gw.http_routes] if gw else []
         sources = [(s.function_name, s.event) for s in self.sources if hasattr(s, "event")]
         return triggers(Started(list(self.runtimes), rest, http, sources), self.tables)
@@ -390,7 +390,7 @@ class Stack:
             functions=self.triggers(),
             instance=self.instance,
             stage=gateway.stage if gateway else "",
-            auth=describe_auth_routes(self.auth or AuthPlan(), self.api_token) if gateway else [],
+            auth=self.auth.describe(self.api_token) if gateway and self.auth else [],
             http_routes=[r.route_key for r in gateway.http_routes] if gateway else [],
             secrets=self.secrets,
             services_url=self.dynamo.services_url if self.dynamo else None,

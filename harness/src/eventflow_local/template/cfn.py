@@ -203,18 +203,6 @@ class CfnTemplate:
             f"{self.where}: Template format error: Unresolved resource dependencies [{name}]"
         )
 
-    def logical_id_of(self, value: Any) -> Any:
-        """The logical id whose ``Ref`` is ``value`` (a ``!Ref`` read back, e.g. an event's
-        ``RestApiId``), else ``value`` itself."""
-        if isinstance(value, str) and value and value not in self.doc["Resources"]:
-            for lid in self.doc["Resources"]:
-                try:
-                    if self.ref(lid) == value:
-                        return lid
-                except TemplateError:
-                    continue
-        return value
-
     def resource_type(self, logical_id: str) -> str:
         return str((self.doc["Resources"].get(logical_id) or {}).get("Type", ""))
 

@@ -30,6 +30,19 @@ EMULATED = frozenset(
         "AWS::ApiGatewayV2::Api",
         "AWS::Events::Rule",
         "AWS::Scheduler::Schedule",
+        "AWS::ApiGatewayV2::Route",
+        "AWS::ApiGatewayV2::Integration",
+        "AWS::ApiGatewayV2::Authorizer",
+        "AWS::ApiGatewayV2::Stage",
+        "AWS::ApiGateway::Resource",
+        "AWS::ApiGateway::Method",
+        "AWS::ApiGateway::Authorizer",
+        "AWS::ApiGateway::RequestValidator",
+        "AWS::ApiGateway::Model",
+        "AWS::ApiGateway::GatewayResponse",
+        "AWS::ApiGateway::UsagePlan",
+        "AWS::ApiGateway::UsagePlanKey",
+        "AWS::ApiGateway::Stage",
     }
 )
 #: resources a local run has no use for: every function runs with local credentials, as $LATEST,
@@ -45,14 +58,10 @@ NO_LOCAL_USE = frozenset(
         "AWS::Lambda::Alias",
         "AWS::Logs::LogGroup",
         "AWS::ApiGateway::Deployment",
-        "AWS::ApiGateway::Stage",
         "AWS::ApiGateway::Account",
         "AWS::ApiGatewayV2::Deployment",
-        "AWS::ApiGatewayV2::Stage",
         "AWS::Serverless::Connector",
         "AWS::CloudFormation::WaitConditionHandle",
-        "AWS::ApiGateway::UsagePlan",
-        "AWS::ApiGateway::UsagePlanKey",
     }
 )
 PARTIAL = {

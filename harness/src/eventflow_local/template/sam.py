@@ -36,7 +36,6 @@ from eventflow_local.aws import DEFAULT_REGION, LOCAL_ACCOUNT, function_arn
 from eventflow_local.template.cfn import NO_VALUE, CfnTemplate, TemplateError
 from eventflow_local.template.document import DEFAULT_TEMPLATE, load_document
 from eventflow_local.template.function_spec import function_spec
-from eventflow_local.template.globals import apply_globals, parse_globals
 from eventflow_local.template.inventory import NO_LOCAL_USE, resource_lines
 from eventflow_local.template.lambda_resources import (
     lambda_function_as_sam,
@@ -44,7 +43,7 @@ from eventflow_local.template.lambda_resources import (
     target_function_name,
 )
 from eventflow_local.template.lambda_rules import NOTED
-from eventflow_local.template.specs import EventSpec, FunctionSpec, Route
+from eventflow_local.template.specs import EventSpec, FunctionSpec
 from eventflow_local.template.tables import create_table_kwargs
 from eventflow_local.template.transform import sam_transform
 
@@ -53,7 +52,6 @@ __all__ = [
     "NO_VALUE",
     "EventSpec",
     "FunctionSpec",
-    "Route",
     "SamTemplate",
     "TemplateError",
     "load_document",
@@ -83,7 +81,6 @@ class SamTemplate(CfnTemplate):
         self.root = self.path.parent
         #: the template as written; ``doc`` is what SAM's transform makes of it
         self.sam_doc = load_document(self.path)
-        self.globals = parse_globals(self.sam_doc)
         self._refused: dict[str, None] = {}
         self._noted: dict[str, dict[str, None]] = {}
         doc = sam_transform(
@@ -151,27 +148,6 @@ class SamTemplate(CfnTemplate):
         """The deployed resource's properties, intrinsics resolved."""
         raw = self.doc["Resources"][logical_id].get("Properties") or {}
         return dict(self.resolve_at(logical_id, raw))
-
-    def property_of(self, logical_id: str, name: str) -> Any:
-        """One property of a resource as written (a SAM resource's with Globals merged by SAM's
-        rules), resolved."""
-        raw = apply_globals(self.globals, logical_id, self.sam_doc["Resources"][logical_id])
-        return self.resolve_at(logical_id, raw.get(name))
-
-    def sam_resources_of(self, rtype: str) -> dict[str, dict[str, Any]]:
-        """The resources of ``rtype`` as written (``AWS::Serverless::*`` ones are gone from
-        ``doc``), whose condition holds."""
-        return {
-            lid: res
-            for lid, res in self.sam_doc["Resources"].items()
-            if isinstance(res, dict)
-            and res.get("Type") == rtype
-            and (res.get("Condition") is None or self._condition(res["Condition"]))
-        }
-
-    def global_property(self, resource_type: str, name: str) -> Any:
-        """A property the Globals give ``resource_type`` (all an implicit API has), resolved."""
-        return self.resolve_at("Globals", self.globals.get(resource_type, {}).get(name))
 
     def resolve_at(self, where: str, value: Any) -> Any:
         previous, self.where = self.where, where
@@ -329,21 +305,6 @@ class SamTemplate(CfnTemplate):
             if mapping.startswith(function) and name in events:
                 return name
         return mapping
-
-    def routes(self) -> list[Route]:
-        routes = []
-        for fn in self.functions().values():
-            for ev in fn.events_of("Api"):
-                routes.append(
-                    Route(
-                        method=str(ev.properties["Method"]).upper(),
-                        path=ev.properties["Path"],
-                        function=fn.logical_id,
-                        event=ev.name,
-                        auth=ev.properties.get("Auth"),
-                    )
-                )
-        return routes
 
     def layer_dirs(self) -> list[Path]:
         dirs = []
