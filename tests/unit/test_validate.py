@@ -92,3 +92,17 @@ def test_the_conformance_runner_names_a_missing_corpus_in_one_line(tmp_path, cap
     missing = tmp_path / "nowhere"
     assert conformance_main([str(missing)]) == 2
     assert capsys.readouterr().err.strip() == f"error: {missing}: no such folder"
+
+
+def test_globals_that_are_not_a_map_are_sams_one_line_not_a_traceback(tmp_path, capsys):
+    # GIVEN a template whose Globals is a list (SAM's corpus: error_globals_is_not_dict)
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Transform: AWS::Serverless-2016-10-31\nGlobals: [1, 2]\nResources:\n"
+        "  Fn:\n    Type: AWS::Serverless::Function\n"
+        "    Properties: {CodeUri: s3://b/k.zip, Handler: a.b, Runtime: python3.13}\n"
+    )
+    # WHEN validated  THEN exit 2 with SAM's reason in one line
+    assert main(["validate", "-t", str(path)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "SAM's transform rejects the template" in line and "Globals" in line

@@ -94,7 +94,8 @@ def _include(node: Any, root: Path) -> Any:
 
 
 def _swap_local_code(doc: dict[str, Any], swap: _Placeholders) -> None:
-    functions = (doc.get("Globals") or {}).get("Function")
+    globals_ = doc.get("Globals")  # not a map: SAM's transform says so in its own words
+    functions = globals_.get("Function") if isinstance(globals_, dict) else None
     if isinstance(functions, dict) and "CodeUri" in functions:
         functions["CodeUri"] = swap.swap(functions["CodeUri"])
     has_global_code = isinstance(functions, dict) and "CodeUri" in functions
