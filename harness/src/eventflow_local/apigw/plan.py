@@ -59,9 +59,9 @@ class ApiPlan:
 
 
 def _function_names(template: SamTemplate) -> dict[str, str]:
+    """Every function of the template (running here or not) -> its name."""
     return {
-        lid: str(spec.properties.get("FunctionName") or lid)
-        for lid, spec in template.functions().items()
+        lid: str(template.ref(lid)) for lid in template.resources_of("AWS::Lambda::Function")
     }
 
 
