@@ -60,9 +60,7 @@ class ApiPlan:
 
 def _function_names(template: SamTemplate) -> dict[str, str]:
     """Every function of the template (running here or not) -> its name."""
-    return {
-        lid: str(template.ref(lid)) for lid in template.resources_of("AWS::Lambda::Function")
-    }
+    return {lid: str(template.ref(lid)) for lid in template.resources_of("AWS::Lambda::Function")}
 
 
 def plan_api(template: SamTemplate, running: set[str]) -> ApiPlan:
