@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -186,6 +187,8 @@ def sam_transform(
                 f"Resources.{lid}: Fn::ForEach (AWS::LanguageExtensions transform) is not "
                 "supported by the local harness"
             )
+    # the library's warnings are for AWS's own deployment service (feature toggles, metrics)
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)
     swap = _Placeholders(root)
     _swap_local_code(out, swap)
     values: dict[str, Any] = {
