@@ -160,3 +160,13 @@ def test_start_api_serves_the_route_functions_and_the_authorizers_the_api_names(
     # THEN start-api runs the functions behind routes and the authorizer, and no consumer
     assert {"AccountsApiFunction", "MarkFraudFunction", "ApiAuthorizerFunction"} <= served
     assert not served & {"AccountConsumerFunction", "OutboxRelayFunction", "QuakeConsumerFunction"}
+
+
+def test_start_api_serves_the_functions_of_an_api_written_in_cloudformation() -> None:
+    from eventflow_local.cli.args import api_functions, template_doc, template_functions
+    from tests.support import ROOT
+
+    # GIVEN a REST API of plain AWS::ApiGateway::* resources over two AWS::Lambda::Function
+    doc = template_doc(ROOT / "tests" / "apps" / "cfn_rest_api" / "template.yaml")
+    # THEN start-api runs the integration's function and the authorizer's
+    assert api_functions(doc, template_functions(doc)) == {"EchoFunction", "AuthFunction"}

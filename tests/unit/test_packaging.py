@@ -87,7 +87,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         {"eventsources"},
         {"apigw"},
         {"console"},
-        {"report", "state", "settings", "stack"},
+        {"report", "state", "settings", "planning", "stack"},
         {"cli", "__main__"},
     )
 )

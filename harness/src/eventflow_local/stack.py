@@ -32,7 +32,8 @@ from eventflow_local.console import Activity, ConsoleApp
 from eventflow_local.eventsources.destinations import FailureDestinations
 from eventflow_local.eventsources.factory import SourceContext, start_event_sources
 from eventflow_local.output import Console
-from eventflow_local.report import StackReport, triggers
+from eventflow_local.planning import read_template
+from eventflow_local.report import StackReport, Started, triggers
 from eventflow_local.runtime.build import cache_dir_for
 from eventflow_local.runtime.environment import lambda_environment
 from eventflow_local.runtime.functions import FunctionRuntime
@@ -50,7 +51,7 @@ from eventflow_local.services.startup import (
 )
 from eventflow_local.settings import StackOptions, StackSettings
 from eventflow_local.state import STATE_FILE, write_state_file
-from eventflow_local.template.kafka import local_kafka_parameters, template_topics
+from eventflow_local.template.kafka import template_topics
 from eventflow_local.template.sam import DEFAULT_TEMPLATE, SamTemplate
 
 
@@ -232,10 +233,9 @@ class Stack:
             log=self.log,
         )
 
-    def _read_template(self, bootstrap_servers: str) -> SamTemplate:
+    def _read_template(self, bootstrap: str) -> SamTemplate:
         """The template with the parameters that point it at the local resources, then the user's."""
-        local = local_kafka_parameters(self.template_path, bootstrap_servers, self.region)
-        return SamTemplate(self.template_path, local | self.extra_parameters, region=self.region)
+        return read_template(self.template_path, self.extra_parameters, self.region, bootstrap)
 
     def _template_findings(self) -> None:
         """What the template declares that is refused or not emulated, for the start-up report."""
@@ -364,8 +364,13 @@ class Stack:
 
     # ------------------------------------------------------------------ reporting
     def triggers(self) -> dict[str, list[str]]:
-        """Each running function's triggers, one line each (report.py)."""
-        return triggers((r.spec for r in self.runtimes.values()), self.tables)
+        """Each running function's triggers that started, one line each (report.py)."""
+        gw = self.gateway
+        ops = gw.router.operations() if gw else []
+        rest = [(o.function, f"{o.method} {o.path}") for o in ops if o.function is not None]
+        http = [(r.function, r.route_key) for r in gw.http_routes] if gw else []
+        sources = [(s.function_name, s.event) for s in self.sources if hasattr(s, "event")]
+        return triggers(Started(list(self.runtimes), rest, http, sources), self.tables)
 
     def report(self) -> StackReport:
         """The started stack as its user is told of it (report.py)."""

@@ -59,10 +59,8 @@ class ApiPlan:
 
 
 def _function_names(template: SamTemplate) -> dict[str, str]:
-    return {
-        lid: str(spec.properties.get("FunctionName") or lid)
-        for lid, spec in template.functions().items()
-    }
+    """Every function of the template (running here or not) -> its name."""
+    return {lid: str(template.ref(lid)) for lid in template.resources_of("AWS::Lambda::Function")}
 
 
 def plan_api(template: SamTemplate, running: set[str]) -> ApiPlan:

@@ -190,7 +190,10 @@ def template_functions(doc: Mapping[str, Any]) -> dict[str, str]:
     """``{logical id: FunctionName or logical id}`` of the template's functions."""
     out = {}
     for lid, res in doc["Resources"].items():
-        if isinstance(res, dict) and res.get("Type") == "AWS::Serverless::Function":
+        if isinstance(res, dict) and res.get("Type") in (
+            "AWS::Serverless::Function",
+            "AWS::Lambda::Function",
+        ):
             name = (res.get("Properties") or {}).get("FunctionName")
             out[str(lid)] = name if isinstance(name, str) else str(lid)
     return out
@@ -224,7 +227,7 @@ def pick_function(requested: str | None, functions: Mapping[str, str], path: Pat
 
 def api_functions(doc: Mapping[str, Any], functions: Mapping[str, str]) -> set[str]:
     """Functions ``start-api`` serves: those with Api/HttpApi events, and those the APIs name
-    (Lambda authorizers)."""
+    (integrations of APIs written in CloudFormation, Lambda authorizers)."""
     out: set[str] = set()
     resources = doc["Resources"]
     for lid in functions:
@@ -237,7 +240,10 @@ def api_functions(doc: Mapping[str, Any], functions: Mapping[str, str]) -> set[s
         res
         for res in resources.values()
         if isinstance(res, dict)
-        and res.get("Type") in ("AWS::Serverless::Api", "AWS::Serverless::HttpApi")
+        and (
+            res.get("Type") in ("AWS::Serverless::Api", "AWS::Serverless::HttpApi")
+            or str(res.get("Type")).startswith(("AWS::ApiGateway::", "AWS::ApiGatewayV2::"))
+        )
     ]
     apis.append((doc.get("Globals") or {}).get("Api") or {})
     text = json.dumps(apis, default=str)

@@ -149,6 +149,17 @@ def build_parser(
     _server_options(api)
     _run_options(api)
 
+    validate = sub.add_parser(
+        "validate",
+        help="print what `up` would start, name and refuse, starting nothing (like `sam validate`)",
+    )
+    template_options(validate)
+    validate.add_argument(
+        "--region",
+        default=None,
+        help=f"AWS region of the local resources (default {DEFAULT_REGION})",
+    )
+
     own = set(sub.choices)
     for plugin in plugins:
         if plugin.add_commands is None:

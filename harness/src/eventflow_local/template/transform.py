@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,8 @@ def _include(node: Any, root: Path) -> Any:
 
 
 def _swap_local_code(doc: dict[str, Any], swap: _Placeholders) -> None:
-    functions = (doc.get("Globals") or {}).get("Function")
+    globals_ = doc.get("Globals")  # not a map: SAM's transform says so in its own words
+    functions = globals_.get("Function") if isinstance(globals_, dict) else None
     if isinstance(functions, dict) and "CodeUri" in functions:
         functions["CodeUri"] = swap.swap(functions["CodeUri"])
     has_global_code = isinstance(functions, dict) and "CodeUri" in functions
@@ -171,7 +173,6 @@ def sam_transform(
     if not has_sam_transform(out):
         return out
     import boto3
-    from samtranslator.feature_toggle.feature_toggle import FeatureToggle
     from samtranslator.model.exceptions import (
         ExceptionWithMessage,
         InvalidDocumentException,
@@ -186,18 +187,8 @@ def sam_transform(
                 f"Resources.{lid}: Fn::ForEach (AWS::LanguageExtensions transform) is not "
                 "supported by the local harness"
             )
-
-    class FeaturesOff(FeatureToggle):
-        """SAM's feature toggles as SAM CLI and the library's default leave them: every one off,
-        without the default's warning per API ("Feature '...' not available in Feature Toggle
-        Config"), which names no mistake of the template."""
-
-        def __init__(self) -> None:
-            self.feature_config: dict[str, Any] = {}
-
-        def is_enabled(self, feature_name: str) -> bool:
-            return False
-
+    # the library's warnings are for AWS's own deployment service (feature toggles, metrics)
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)
     swap = _Placeholders(root)
     _swap_local_code(out, swap)
     values: dict[str, Any] = {
@@ -219,12 +210,7 @@ def sam_transform(
         boto_session=session,
     )
     try:
-        translated = translator.translate(
-            out,
-            parameter_values=values,
-            feature_toggle=FeaturesOff(),
-            get_managed_policy_map=dict,
-        )
+        translated = translator.translate(out, parameter_values=values, get_managed_policy_map=dict)
     except InvalidDocumentException as exc:
         causes = "; ".join(_one_line(c.message) for c in exc.causes) or _one_line(exc.message)
         raise TemplateError(f"SAM's transform rejects the template: {causes}") from None
