@@ -302,3 +302,19 @@ def test_simple_table_with_an_unknown_key_type_is_refused(tmp_path):
         """
     with pytest.raises(TemplateError, match=r"\[Bad\] is invalid. Invalid 'Type' \"Boolean\""):
         load(tmp_path, body)
+
+
+def test_sam_resources_without_the_transform_are_rejected_as_cloudformation_does(tmp_path):
+    # GIVEN a template of SAM resources that does not declare SAM's transform
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Resources:\n  T:\n    Type: AWS::Serverless::SimpleTable\n"
+        "  Q:\n    Type: AWS::SQS::Queue\n"
+    )
+    # THEN CloudFormation's reason, naming the types and the missing line
+    with pytest.raises(TemplateError) as caught:
+        SamTemplate(path)
+    assert str(caught.value) == (
+        "Template format error: Unrecognized resource types: [AWS::Serverless::SimpleTable] "
+        "(add 'Transform: AWS::Serverless-2016-10-31')"
+    )
