@@ -336,3 +336,19 @@ def test_an_api_from_its_own_openapi_body_translates_without_samtranslator_warni
     assert set(template.resources_of("AWS::ApiGateway::RestApi")) == {"Rest"}
     assert set(template.resources_of("AWS::ApiGatewayV2::Api")) == {"Http"}
     assert [r.getMessage() for r in caplog.records if "Feature" in r.getMessage()] == []
+
+
+def test_sam_resources_without_the_transform_are_rejected_as_cloudformation_does(tmp_path):
+    # GIVEN a template of SAM resources that does not declare SAM's transform
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Resources:\n  T:\n    Type: AWS::Serverless::SimpleTable\n"
+        "  Q:\n    Type: AWS::SQS::Queue\n"
+    )
+    # THEN CloudFormation's reason, naming the types and the missing line
+    with pytest.raises(TemplateError) as caught:
+        SamTemplate(path)
+    assert str(caught.value) == (
+        "Template format error: Unrecognized resource types: [AWS::Serverless::SimpleTable] "
+        "(add 'Transform: AWS::Serverless-2016-10-31')"
+    )

@@ -171,6 +171,20 @@ def sam_transform(
     returned as it is (a copy)."""
     out = _include(copy.deepcopy(dict(doc)), root)
     if not has_sam_transform(out):
+        sam = sorted(
+            {
+                str(res.get("Type"))
+                for res in (out.get("Resources") or {}).values()
+                if isinstance(res, dict)
+                and str(res.get("Type", "")).startswith("AWS::Serverless::")
+            }
+        )
+        if sam:
+            # CloudFormation knows these types only through the transform
+            raise TemplateError(
+                f"Template format error: Unrecognized resource types: [{', '.join(sam)}] "
+                f"(add 'Transform: {SAM_TRANSFORM}')"
+            )
         return out
     import boto3
     from samtranslator.model.exceptions import (
