@@ -225,9 +225,26 @@ def pick_function(requested: str | None, functions: Mapping[str, str], path: Pat
     raise UsageError(f"no function {requested} in {path} (functions: {listing})")
 
 
-def api_functions(doc: Mapping[str, Any], functions: Mapping[str, str]) -> set[str]:
+def _local_definitions(apis: list[Any], root: Path) -> str:
+    """The text of the local files the APIs' definitions come from (``DefinitionUri``,
+    ``AWS::Include`` locations)."""
+    texts = []
+    for item in apis:
+        props = item.get("Properties") if isinstance(item, dict) else None
+        where = [(props or {}).get("DefinitionUri")]
+        where += re.findall(r'"Location": "([^"]+)"', json.dumps(item, default=str))
+        for path in where:
+            if isinstance(path, str) and "://" not in path and (root / path).is_file():
+                texts.append((root / path).read_text(errors="replace"))
+    return "\n".join(texts)
+
+
+def api_functions(
+    doc: Mapping[str, Any], functions: Mapping[str, str], root: Path | None = None
+) -> set[str]:
     """Functions ``start-api`` serves: those with Api/HttpApi events, and those the APIs name
-    (integrations of APIs written in CloudFormation, Lambda authorizers)."""
+    (integrations of APIs written in CloudFormation or in a local definition file under
+    ``root``, Lambda authorizers)."""
     out: set[str] = set()
     resources = doc["Resources"]
     for lid in functions:
@@ -247,5 +264,9 @@ def api_functions(doc: Mapping[str, Any], functions: Mapping[str, str]) -> set[s
     ]
     apis.append((doc.get("Globals") or {}).get("Api") or {})
     text = json.dumps(apis, default=str)
-    out.update(lid for lid in functions if f'"{lid}' in text or "${" + lid in text)
+    if root is not None:
+        text += _local_definitions(apis, root)
+    for lid, name in functions.items():
+        if f'"{lid}' in text or "${" + lid in text or f":function:{name}/" in text:
+            out.add(lid)
     return out

@@ -201,7 +201,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_start_api(args: argparse.Namespace) -> int:
     doc, functions = _prepare(args, _printer(sys.stdout))
-    served = api_functions(doc, functions)
+    served = api_functions(doc, functions, args.template.parent)
     if not served:
         raise UsageError(f"{args.template} has no function with an Api event: nothing to serve")
     log = _console()
