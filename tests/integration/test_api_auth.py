@@ -91,7 +91,7 @@ def test_token_authorizer_allows_passes_context_and_guards_every_default_route(r
         (
             "deny",
             403,
-            {"Message": "User is not authorized to access this resource with an explicit deny"},
+            {"message": "User is not authorized to access this resource with an explicit deny"},
         ),
         ("unauthorized", 401, {"message": "Unauthorized"}),
         ("broken", 500, {"message": None}),
@@ -126,7 +126,7 @@ def test_a_cached_narrow_policy_refuses_the_other_routes_within_the_ttl(run_app)
     assert first[0] == 200 and third[0] == 200
     assert (second[0], second[2]) == (
         403,
-        {"Message": "User is not authorized to access this resource"},
+        {"message": "User is not authorized to access this resource"},
     )
     assert authorizer_runs(stack, "TokenAuth") == 1
 
@@ -171,8 +171,9 @@ def test_request_authorizer_gets_the_request_and_runs_each_time_without_cache(ru
 
 
 # --------------------------------------------------------------------------------- API keys
-def test_api_key_required_routes_need_a_declared_key(run_app):
-    # GIVEN ApiKeyRequired on the implicit API (Globals) and an ApiKey resource with a Value
+def test_api_key_required_routes_need_a_key_of_the_stages_usage_plan(run_app):
+    # GIVEN ApiKeyRequired on the implicit API (Globals) and an ApiKey resource with a Value,
+    # held by a usage plan of the API's Prod stage
     stack = run_app("api_key", event_sources=False)
     api = stack.api_url
 
@@ -186,11 +187,12 @@ def test_api_key_required_routes_need_a_declared_key(run_app):
     assert (none[0], none[2]) == (403, {"message": "Forbidden"})
     assert (wrong[0], wrong[2]) == (403, {"message": "Forbidden"})
     assert good[0] == 200 and good[2]["apiKey"] == "fixture-api-key-0123456789"
+    assert good[2]["apiKeyId"] == "FixtureKey"
     assert public[0] == 200 and public[2]["hasAuthorizer"] is False
 
 
-def test_without_a_declared_key_the_harness_prints_a_local_one(run_app):
-    # GIVEN ApiKeyRequired but no AWS::ApiGateway::ApiKey with a Value
+def test_a_key_without_a_value_is_generated_and_printed(run_app):
+    # GIVEN ApiKeyRequired and an AWS::ApiGateway::ApiKey without a Value in the usage plan
     stack = run_app("api_key", parameters={"DeclareKey": "no"}, event_sources=False)
     (key,) = stack.auth.api_keys
 

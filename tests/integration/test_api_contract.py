@@ -147,7 +147,9 @@ def test_unicode_bodies_are_stored_faithfully_or_rejected_with_4xx(stack, name, 
 def test_fuzzing_the_api_finds_no_server_error_and_no_undocumented_answer(stack, tmp_path):
     """schemathesis over every operation of /openapi.json: examples, coverage, fuzzing and
     stateful phases, all checks but ``positive_data_acceptance`` (a syntactically valid
-    ``nextToken`` that no list returned is rightly a 400; so is a PATCH of only nulls)."""
+    ``nextToken`` that no list returned is rightly a 400; so is a PATCH of only nulls) and
+    ``unsupported_method`` (API Gateway answers a method a resource does not declare with 403
+    ``Missing Authentication Token``, not 405, and so does the harness)."""
     report = tmp_path / "schemathesis.json"
     command = [
         str(Path(sys.executable).with_name("schemathesis")),
@@ -156,7 +158,7 @@ def test_fuzzing_the_api_finds_no_server_error_and_no_undocumented_answer(stack,
         "--checks",
         "all",
         "--exclude-checks",
-        "positive_data_acceptance",
+        "positive_data_acceptance,unsupported_method",
         "--max-examples",
         os.environ.get("FUZZ_EXAMPLES", "15"),
         "--seed",

@@ -11,6 +11,7 @@ import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -153,3 +154,24 @@ def test_our_functions_get_eventflow_and_its_dependencies_from_the_shared_layer(
     assert "/.aws-sam-local/SharedLayer-py3.13-" in found["powertools"]
     assert found["moto"] is False
     assert found["version"] == list(plan.interpreter.version)
+
+
+def test_a_makefile_layer_is_built_by_its_target_and_is_what_opt_holds(
+    run_app: Callable[..., Any],
+) -> None:
+    # GIVEN a layer with BuildMethod makefile whose build-ShoutLayer target copies a module into
+    # $(ARTIFACTS_DIR)/python and notes the python3 it found first on PATH
+    stack = run_app("make_layer", api=False)
+
+    # WHEN the function that declares the layer is invoked
+    result = stack.invoke("ShoutFunction", {"word": "hey"})
+
+    # THEN the module the Makefile put under python/ is importable, as from /opt/python
+    assert result.ok, result.error
+    assert result.payload["word"] == "HEY!"
+    module = Path(result.payload["module"])
+    assert module.parent.name == "python"
+    assert module.parent.parent.name.startswith("ShoutLayer-py3.13-")
+    # AND the Makefile ran with the runtime's Python first on PATH
+    assert result.payload["builtWith"] == "3.13"
+    assert not any("ShoutLayer.Metadata.BuildMethod" in line for line in stack.skipped)

@@ -354,7 +354,8 @@ def test_retries_in_flight_a_failed_invocations_logs_and_the_onfailure_queue(run
     queues = wait_for(
         lambda: get_json(console(stack, "/api/destinations"))["queues"], 30, "the failure record"
     )
-    assert queues[0]["queue"] == "StreamFailures"
+    # (the queue's name is the one CloudFormation gives it: its QueueName attribute)
+    assert queues[0]["queue"] == stack.template.get_att("StreamFailures", "QueueName")
     (record,) = queues[0]["records"]
     assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert wait_for(lambda: not retrying(), 10, "no retry left") is True

@@ -805,7 +805,9 @@ def test_mapping_from_the_template(
     assert esm.report_batch_item_failures and esm.batch_size == 100
     assert esm.max_retries == 10
     assert isinstance(esm.destination, SqsFileDestination)
-    assert esm.destination.queue_name == "ConsumerFailureQueue"
+    # the queue CloudFormation would name (its QueueName attribute)
+    assert esm.destination.queue_name == tpl.get_att("ConsumerFailureQueue", "QueueName")
+    assert esm.destination.queue_name.startswith("eventflow-local-ConsumerFailureQueue-")
     produce(kafka_producer, topic, [{"i": 1}, {"i": 2}])
     assert esm.run_until_idle(10)
     (delivered,) = invoker.events

@@ -97,14 +97,15 @@ def test_a_stream_source_configured_by_string_parameters(run_app):
 
     # THEN batches hold at most 10 records ...
     destination = stack.destinations
-    wait_for(lambda: destination.read_queue("StreamFailures"), 20, "the failure record")
+    queue = stack.template.get_att("StreamFailures", "Arn")  # as the template names it
+    wait_for(lambda: destination.read_queue(queue), 20, "the failure record")
     batches = [item["ids"]["L"] for item in scan(stack, "BatchesTable")]
     assert batches and all(len(ids) <= 10 for ids in batches)
     # ... the poison batch was retried whole once ("false" is false: no bisect) ...
     poison = [ids for ids in batches if {"S": "item-11"} in ids]
     assert len(poison) == 2 and poison[0] == poison[1] and len(poison[0]) >= 2
     # ... and then went to the OnFailure destination as one DDBStreamBatchInfo record
-    (failure,) = destination.read_queue("StreamFailures")
+    (failure,) = destination.read_queue(queue)
     info = failure["DDBStreamBatchInfo"]
     assert info["batchSize"] == len(poison[0])
     assert info["streamArn"] == stack.tables["ItemsTable"]["StreamArn"]
@@ -142,3 +143,6 @@ def test_a_configuration_aws_refuses_is_named_and_the_rest_of_the_stack_starts(
     assert any(line in printed for printed in stack.lines)
     assert not stack.sources
     assert set(stack.runtimes) == {"ItemsStreamFunction"}
+    # AND the banner lists no trigger for the function: its one event does not run
+    assert stack.triggers() == {"ItemsStreamFunction": []}
+    assert "<- DynamoDB" not in stack.summary()

@@ -14,8 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC
@@ -28,6 +26,8 @@ from kafka import KafkaProducer
 
 from eventflow_dev.demo import http_json
 from eventflow_dev.seed import SEED_ACCOUNT, seed
+from eventflow_local.apigw.auth_plan import RouteAuth
+from eventflow_local.apigw.definition import AWS_PROXY, Integration, Operation, RestApi
 from eventflow_local.apigw.gateway import ApiGateway
 from eventflow_local.events.dynamodb import dynamodb_stream_event
 from eventflow_local.events.schedule import schedule_event
@@ -43,7 +43,6 @@ from eventflow_local.services.broker import EmbeddedBroker
 from eventflow_local.services.dynamodb import DynamoEndpoint
 from eventflow_local.stack import Stack
 from eventflow_local.template.sam import SamTemplate
-from eventflow_local.template.specs import Route
 from tests.integration.faults import read_all
 
 pytestmark = pytest.mark.integration
@@ -245,17 +244,14 @@ def test_malformed_record_is_dead_lettered_without_stalling_its_partition(harnes
 
 
 # --------------------------------------------------------------------------------- API Gateway
-def test_unknown_paths_404_and_wrong_methods_405_with_allow(harness: Harness) -> None:
-    status, body = http_json("GET", harness.api + "/nowhere")
-    assert status == 404 and "message" in body
-
-    status, body = http_json("DELETE", harness.api + "/transactions")
-    assert status == 405 and "message" in body
-    with pytest.raises(urllib.error.HTTPError) as err:
-        urllib.request.urlopen(
-            urllib.request.Request(harness.api + "/transactions", method="DELETE"), timeout=10
-        )
-    assert set(err.value.headers["Allow"].split(", ")) == {"GET", "POST"}
+def test_unknown_paths_and_methods_are_api_gateways_missing_authentication_token(
+    harness: Harness,
+) -> None:
+    # an unknown path, and a method the resource does not have, are both API Gateway's 403
+    # (https://repost.aws/knowledge-center/api-gateway-authentication-token-errors)
+    for method, path in (("GET", "/nowhere"), ("DELETE", "/transactions")):
+        status, body = http_json(method, harness.api + path)
+        assert (status, body) == (403, {"message": "Missing Authentication Token"})
 
     # the stage prefix of the deployed URL works too
     status, body = http_json("GET", harness.api + "/v1/accounts")
@@ -272,9 +268,16 @@ class _Failing:
 
 
 def test_a_function_error_is_a_502_like_api_gateway() -> None:
-    gateway = ApiGateway(
-        [Route("GET", "/broken", "Broken", "E")], {"Broken": _Failing()}, port=0, log=lambda _: None
+    api = RestApi(
+        "Api",
+        [
+            Operation(
+                "Api", "GET", "/broken", Integration(AWS_PROXY, function="Broken"), RouteAuth("Api")
+            )
+        ],
+        stages={"v1": {}},
     )
+    gateway = ApiGateway([api], {"Broken": _Failing()}, port=0, log=lambda _: None)
     gateway.start()
     try:
         status, body = http_json("GET", gateway.url + "/broken")

@@ -94,13 +94,14 @@ def test_handler_in_a_sub_package_imports_its_package(run_app: Callable[..., Any
 def test_a_refused_function_does_not_start_and_the_rest_of_the_stack_does(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    # GIVEN a template with a function AWS refuses (no Handler) next to a good one
+    # GIVEN a template with a function Lambda refuses (no Handler) next to a good one (a SAM
+    # function without Handler is rejected by SAM's transform, the whole template with it)
     (tmp_path / "template.yaml").write_text(
         "Transform: AWS::Serverless-2016-10-31\n"
         "Resources:\n"
         "  Broken:\n"
-        "    Type: AWS::Serverless::Function\n"
-        "    Properties: {InlineCode: 'x = 1', Runtime: python3.13}\n"
+        "    Type: AWS::Lambda::Function\n"
+        "    Properties: {Code: {ZipFile: 'x = 1'}, Runtime: python3.13}\n"
         "  Fine:\n"
         "    Type: AWS::Serverless::Function\n"
         "    Properties:\n"

@@ -1,6 +1,6 @@
 """Unit tests of API Gateway's authorization as the harness emulates it: IAM policy evaluation of an
-authorizer's answer, the authorizer result cache (with a fake clock), and what the template's
-Auth means for each route."""
+authorizer's answer, the authorizer result cache (with a fake clock), and what each method needs
+once SAM's transform has written the template's Auth into the deployed definition."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from eventflow_local.apigw.auth_plan import AWS_IAM, REQUEST, TOKEN, plan_auth
+from eventflow_local.apigw.auth_plan import AWS_IAM, REQUEST, TOKEN
 from eventflow_local.apigw.authorizers import (
     ALLOW,
     DENY,
@@ -20,7 +20,9 @@ from eventflow_local.apigw.authorizers import (
     evaluate_policy,
     method_arn,
 )
+from eventflow_local.apigw.plan import ApiPlan, plan_api
 from eventflow_local.runtime.invocation import InvocationResult
+from eventflow_local.template.cfn import TemplateError
 from eventflow_local.template.sam import SamTemplate
 
 ARN = method_arn("us-east-1", "123456789012", "abc123", "dev", "POST", "/orders/7/items")
@@ -169,7 +171,7 @@ def test_a_cached_narrow_policy_refuses_another_method_until_it_expires():
     # TTL the authorizer runs again, for POST, and its new policy allows it
     assert (within.status, within.body, runs_within) == (
         403,
-        {"Message": "User is not authorized to access this resource"},
+        {"message": "User is not authorized to access this resource"},
         1,
     )
     assert after.allowed and len(invoker.events) == 2
@@ -298,11 +300,17 @@ def template(tmp_path: Path, before: str, events: str, after: str = "") -> SamTe
     return SamTemplate(path)
 
 
+def plan_of(t: SamTemplate) -> ApiPlan:
+    return plan_api(t, set(t.functions()))
+
+
 def needs(t: SamTemplate) -> dict[str, tuple[str | None, bool]]:
-    plan = plan_auth(t)
     return {
-        f"{r.method} {r.path}": (ra.authorizer.name if ra.authorizer else None, ra.api_key_required)
-        for r, ra in plan.routes
+        f"{o.method} {o.path}": (
+            o.auth.authorizer.name if o.auth.authorizer else None,
+            o.auth.api_key_required,
+        )
+        for o in plan_of(t).operations
     }
 
 
@@ -338,23 +346,26 @@ def test_globals_api_auth_applies_to_the_implicit_api_and_events_override_it(tmp
 
 def test_no_auth_anywhere_means_open_routes(tmp_path):
     t = template(tmp_path, "Resources:\n", "A: {Type: Api, Properties: {Path: /a, Method: POST}}")
-    plan = plan_auth(t)
-    assert [ra.open for _, ra in plan.routes] == [True]
-    assert not plan.needs_api_key() and not plan.api_keys
+    plan = plan_of(t)
+    assert [o.auth.open for o in plan.operations] == [True]
+    assert not plan.key_stages() and not plan.api_keys
 
 
-def test_an_undefined_default_authorizer_is_refused_as_sam_would(tmp_path):
-    t = template(
-        tmp_path,
-        API.format(auth="        DefaultAuthorizer: Missing"),
-        "A: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /a, Method: GET}}",
-    )
-    plan = plan_auth(t)
-    assert plan.routes == []
-    assert plan.refused == [
-        "Fn.A: Auth: Unable to set DefaultAuthorizer because 'Missing' was not defined in "
-        "'Authorizers'"
-    ]
+def test_an_undefined_default_authorizer_is_refused_by_sams_transform(tmp_path):
+    # GIVEN a DefaultAuthorizer that Authorizers does not define
+    # WHEN the template is read as deployed
+    # THEN SAM's own transform refuses it, in one line
+    with pytest.raises(TemplateError, match="'Missing' was not defined in 'Authorizers'"):
+        t = template(
+            tmp_path,
+            API.format(
+                auth="        DefaultAuthorizer: Missing\n"
+                "        Authorizers:\n"
+                "          Tok: {FunctionArn: !GetAtt Fn.Arn}"
+            ),
+            "A: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /a, Method: GET}}",
+        )
+        plan_of(t)
 
 
 def test_lambda_and_cognito_authorizers_are_read_with_sam_defaults(tmp_path):
@@ -371,23 +382,46 @@ def test_lambda_and_cognito_authorizers_are_read_with_sam_defaults(tmp_path):
         B: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /b, Method: GET, Auth: {Authorizer: Pool}}}
         """,
     )
-    specs = {ra.authorizer.name: ra.authorizer for _, ra in plan_auth(t).routes if ra.authorizer}
+    specs = {
+        o.auth.authorizer.name: o.auth.authorizer
+        for o in plan_of(t).operations
+        if o.auth.authorizer
+    }
     tok = specs["Tok"]
     assert (tok.kind, tok.function, tok.header, tok.ttl) == (TOKEN, "Fn", "Authorization", 300)
     assert specs["Pool"].kind == "COGNITO_USER_POOLS" and not specs["Pool"].is_lambda
 
 
-def test_api_keys_with_a_value_are_used_and_a_local_one_only_when_none_is_declared(tmp_path):
-    events = "A: {Type: Api, Properties: {Path: /a, Method: GET, Auth: {ApiKeyRequired: true}}}"
+def test_a_key_opens_a_stage_only_through_a_usage_plan_and_a_keyless_one_is_generated(tmp_path):
+    # GIVEN a method that requires a key, SAM's usage plan for the API (which makes a key with
+    # no Value), and a declared key that no usage plan holds
+    auth = """\
+        ApiKeyRequired: true
+        UsagePlan: {CreateUsagePlan: PER_API}"""
     key = (
-        "  Key:\n"
+        "  Loose:\n"
         "    Type: AWS::ApiGateway::ApiKey\n"
-        "    Properties: {Value: declared-key-0123456789abc, Enabled: true}\n"
+        "    Properties: {Value: loose-key-0123456789abcdef, Enabled: true}\n"
     )
-    declared = plan_auth(template(tmp_path, "Resources:\n", events, key))
-    assert declared.api_keys == {"declared-key-0123456789abc": "Key"}
-    made_up = plan_auth(template(tmp_path, "Resources:\n", events))
-    assert made_up.generated_key and list(made_up.api_keys.values()) == ["local"]
+    t = template(
+        tmp_path,
+        API.format(auth=auth),
+        "A: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /a, Method: GET}}",
+        key,
+    )
+
+    # WHEN the plan is read
+    plan = plan_of(t)
+
+    # THEN only the plan's generated key opens the stage; the loose key is refused as on AWS
+    ((value, lid),) = plan.api_keys.items()
+    assert lid == "ApiApiKey" and value.startswith("local") and len(value) >= 20
+    assert plan.plans.check("Api", "dev", value) == (
+        None,
+        plan.plans.keys[[k.lid for k in plan.plans.keys].index(lid)],
+    )
+    assert plan.plans.check("Api", "dev", "loose-key-0123456789abcdef")[0] == "Forbidden"
+    assert any(f"x-api-key: {value}" in line and "generated" in line for line in plan.describe(""))
 
 
 # --------------------------------------------------------------------------------- our authorizer
@@ -420,13 +454,60 @@ def test_an_authorizer_function_of_another_stack_is_named_and_the_local_token_st
     )
 
     # WHEN the harness reads what the route needs
-    plan = plan_auth(t)
+    plan = plan_of(t)
 
     # THEN the route is protected, not by running a function it does not have, and it says so
-    ((_, route_auth),) = plan.routes
-    assert route_auth.authorizer is not None and not route_auth.authorizer.is_lambda
+    (operation,) = plan.operations
+    assert operation.auth.authorizer is not None and not operation.auth.authorizer.is_lambda
     assert plan.skipped == [
-        "Api.Auth.Authorizers.Ext.FunctionArn: arn:aws:lambda:us-east-1:999999999999:function:"
-        "shared-auth is no function of this template and cannot run locally: the local token "
-        "(LOCAL_API_TOKEN) stands in"
+        "Api: authorizer Ext: its authorizerUri is no function of this template and cannot run "
+        "locally: the local token (LOCAL_API_TOKEN) stands in"
     ]
+
+
+def test_a_usage_plans_per_method_throttle_limits_that_method_on_top_of_the_plan(tmp_path):
+    # GIVEN a key in a usage plan of the dev stage (plan: 100/s, burst 100) whose ApiStages entry
+    # throttles POST /orders/ (written with SAM's trailing slash) to 1/s with a burst of 2
+    auth = "        ApiKeyRequired: true"
+    plan_resources = (
+        "  Key:\n"
+        "    Type: AWS::ApiGateway::ApiKey\n"
+        "    Properties: {Value: method-key-0123456789abcdef, Enabled: true}\n"
+        "  Plan:\n"
+        "    Type: AWS::ApiGateway::UsagePlan\n"
+        "    Properties:\n"
+        "      Throttle: {RateLimit: 100, BurstLimit: 100}\n"
+        "      ApiStages:\n"
+        "        - ApiId: !Ref Api\n"
+        "          Stage: !Ref ApidevStage\n"
+        "          Throttle:\n"
+        "            /orders/POST: {RateLimit: 1, BurstLimit: 2}\n"
+        "  PlanKey:\n"
+        "    Type: AWS::ApiGateway::UsagePlanKey\n"
+        "    Properties: {KeyId: !Ref Key, KeyType: API_KEY, UsagePlanId: !Ref Plan}\n"
+    )
+    t = template(
+        tmp_path,
+        API.format(auth=auth),
+        """
+        Post: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /orders/, Method: POST}}
+        Get: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /orders/, Method: GET}}
+        """,
+        plan_resources,
+    )
+    plans = plan_of(t).plans
+    now = [0.0]
+    plans.clock = lambda: now[0]
+    key = "method-key-0123456789abcdef"
+
+    # WHEN POST /orders/ is called three times at once, GET as often, then POST a second later
+    posts = [plans.check("Api", "dev", key, ("/orders/", "POST"))[0] for _ in range(3)]
+    gets = [plans.check("Api", "dev", key, ("/orders/", "GET"))[0] for _ in range(3)]
+    now[0] = 1.0
+    later = plans.check("Api", "dev", key, ("/orders/", "POST"))[0]
+
+    # THEN POST is throttled after its burst of 2 (429 Too Many Requests) and refills at 1/s,
+    # while GET has only the plan's limits
+    assert posts == [None, None, "Too Many Requests"]
+    assert gets == [None, None, None]
+    assert later is None

@@ -160,3 +160,41 @@ def test_start_api_serves_the_route_functions_and_the_authorizers_the_api_names(
     # THEN start-api runs the functions behind routes and the authorizer, and no consumer
     assert {"AccountsApiFunction", "MarkFraudFunction", "ApiAuthorizerFunction"} <= served
     assert not served & {"AccountConsumerFunction", "OutboxRelayFunction", "QuakeConsumerFunction"}
+
+
+def test_start_api_serves_the_functions_of_an_api_written_in_cloudformation() -> None:
+    from eventflow_local.cli.args import api_functions, template_doc, template_functions
+    from tests.support import ROOT
+
+    # GIVEN a REST API of plain AWS::ApiGateway::* resources over two AWS::Lambda::Function
+    doc = template_doc(ROOT / "tests" / "apps" / "cfn_rest_api" / "template.yaml")
+    # THEN start-api runs the integration's function and the authorizer's
+    assert api_functions(doc, template_functions(doc)) == {"EchoFunction", "AuthFunction"}
+
+
+def test_start_api_serves_the_functions_a_local_definition_file_names(tmp_path: Path) -> None:
+    from eventflow_local.cli.args import api_functions, template_doc, template_functions
+
+    # GIVEN an Api whose OpenAPI document is a local file naming a function without Api events
+    (tmp_path / "template.yaml").write_text(
+        "Transform: AWS::Serverless-2016-10-31\n"
+        "Resources:\n"
+        "  Api:\n"
+        "    Type: AWS::Serverless::Api\n"
+        "    Properties: {StageName: v1, DefinitionUri: api.yaml}\n"
+        "  Echo:\n"
+        "    Type: AWS::Serverless::Function\n"
+        "    Properties: {CodeUri: ., Handler: app.handler, Runtime: python3.13}\n"
+        "  Other:\n"
+        "    Type: AWS::Serverless::Function\n"
+        "    Properties: {CodeUri: ., Handler: app.handler, Runtime: python3.13}\n"
+    )
+    (tmp_path / "api.yaml").write_text(
+        "openapi: 3.0.1\npaths:\n  /echo:\n    get:\n      x-amazon-apigateway-integration:\n"
+        "        type: aws_proxy\n        httpMethod: POST\n"
+        "        uri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+        "${Echo.Arn}/invocations\n"
+    )
+    doc = template_doc(tmp_path / "template.yaml")
+    # THEN start-api runs the function the file names, and only it
+    assert api_functions(doc, template_functions(doc), tmp_path) == {"Echo"}

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from eventflow_local.apigw.openapi import ERROR_NOTE, api_title, build_openapi
+from eventflow_local.apigw.plan import plan_api
 from eventflow_local.runtime.functions import DescribeError
 from eventflow_local.template.sam import SamTemplate
 
@@ -117,6 +118,7 @@ def test_the_merged_document_keeps_routed_paths_and_leaves_out_who_cannot_answer
     doc = build_openapi(
         tpl,
         {"Items": items, "Plain": plain, "Broken": broken},
+        operations=plan_api(tpl, {"Items", "Plain", "Broken"}).operations,
         server_url="http://127.0.0.1:3000/Prod",
         log=lines.append,
     )

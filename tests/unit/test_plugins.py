@@ -99,8 +99,9 @@ def test_a_plugins_name_is_fit_for_a_url() -> None:
 
 def test_a_feature_holds_when_the_api_has_every_route_it_needs() -> None:
     # GIVEN a stack whose API has two of this project's routes
-    routes = [SimpleNamespace(method="GET", path=p) for p in ("/accounts", "/accounts/{id}")]
-    stack = SimpleNamespace(gateway=SimpleNamespace(router=SimpleNamespace(routes=routes)))
+    methods = [SimpleNamespace(method="GET", path=p) for p in ("/accounts", "/accounts/{id}")]
+    api = SimpleNamespace(operations=methods)
+    stack = SimpleNamespace(gateway=SimpleNamespace(router=SimpleNamespace(apis=[api])))
     assert our_plugin.console is not None
     # WHEN the features of our plugin are worked out
     found = features(stack, our_plugin.console.needs)  # type: ignore[arg-type]

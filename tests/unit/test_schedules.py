@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from eventflow_local.eventsources.factory import read_schedules
 from eventflow_local.eventsources.schedule.expressions import ScheduleError, parse, rate_seconds
 from eventflow_local.eventsources.schedule.inputs import fill_template, target_input
 from eventflow_local.eventsources.schedule.plan import plan_schedules
-from eventflow_local.eventsources.schedule.reading import read_schedules
 from eventflow_local.template.sam import SamTemplate
 from tests.unit.template_files import sam_transform, write
 
@@ -254,3 +254,18 @@ def test_a_refused_schedule_is_one_line(tmp_path: Path) -> None:
         for line in plan.refused
     )
     assert "Text.Target: Input: a Lambda target's input must be well-formed JSON" in plan.refused
+
+
+def test_validate_names_the_schedules_up_would_run() -> None:
+    # GIVEN the schedules_cfn fixture WHEN `validate` plans it (nothing starts)
+    from eventflow_local.planning import plan_stack
+
+    lines = plan_stack(APPS / "schedules_cfn" / "template.yaml").lines()
+    # THEN each schedule is an event source of its function, a disabled one said so
+    assert "    Recorder <- AWS::Events::Rule ConstantInput rate(5 minutes)" in lines
+    assert (
+        "    Recorder <- AWS::Events::Rule Paused rate(1 minute) (DISABLED: fired on demand only)"
+        in lines
+    )
+    assert "    Recorder <- AWS::Scheduler::Schedule FarAhead at(2099-06-01T12:00:00)" in lines
+    assert any(line.startswith("not emulated: OnOrders (AWS::Events::Rule)") for line in lines)

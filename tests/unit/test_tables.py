@@ -74,7 +74,7 @@ def test_keys_indexes_and_ttl_match_the_template(model: type[Model]):
 
 @pytest.mark.parametrize("model", MODELS, ids=logical_id)
 def test_each_table_name_comes_from_the_environment_the_template_sets(model: type[Model]):
-    env = template().doc["Globals"]["Function"]["Environment"]["Variables"]
+    env = template().sam_doc["Globals"]["Function"]["Environment"]["Variables"]
     assert env[model.Meta.env] == {"Ref": logical_id(model)}
 
 

@@ -7,11 +7,15 @@ Each test writes a small template to ``tmp_path``. Where SAM's own translator (i
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import boto3
+import pytest
 from moto import mock_aws
 
 from eventflow_local.services.dynamodb import ensure_tables
-from eventflow_local.template.sam import SamTemplate
+from eventflow_local.template.sam import SamTemplate, TemplateError
 from tests.unit.template_files import load, sam_transform, write
 
 
@@ -106,15 +110,15 @@ def test_handler_in_a_sub_package_points_at_its_module(tmp_path):
 
 
 def test_functions_aws_would_refuse_are_refused_and_the_others_still_start(tmp_path):
-    # GIVEN a function without Handler, one whose CodeUri does not exist, one setting a
-    # reserved variable, and a good one
+    # GIVEN a function whose CodeUri does not exist, one setting a reserved variable, a plain
+    # Lambda function without Handler, and a good one
     tpl = load(
         tmp_path,
         """
         Resources:
           NoHandler:
-            Type: AWS::Serverless::Function
-            Properties: {CodeUri: src/, Runtime: python3.13}
+            Type: AWS::Lambda::Function
+            Properties: {Code: src/, Runtime: python3.13}
           Nowhere:
             Type: AWS::Serverless::Function
             Properties: {CodeUri: missing/, Runtime: python3.13, Handler: app.handler}
@@ -141,6 +145,24 @@ def test_functions_aws_would_refuse_are_refused_and_the_others_still_start(tmp_p
     )
     assert "Nowhere: CodeUri: Parameter CodeUri of resource Nowhere refers to a file" in refused
     assert "Reserved: Environment: " in refused and "AWS_REGION" in refused
+
+
+def test_a_sam_function_sam_rejects_rejects_the_template_with_sams_message(tmp_path):
+    # GIVEN a SAM function without Handler: SAM's transform fails, so nothing deploys
+    body = """
+        Resources:
+          NoHandler:
+            Type: AWS::Serverless::Function
+            Properties: {CodeUri: src/, Runtime: python3.13}
+        """
+    # THEN the template is rejected with SAM's own message, on one line
+    with pytest.raises(TemplateError) as caught:
+        load(tmp_path, body)
+    message = str(caught.value)
+    assert message == (
+        "SAM's transform rejects the template: Resource with id [NoHandler] is invalid. "
+        "Runtime and Handler needs to be present when PackageType is of type `Zip`"
+    )
 
 
 # ---------------------------------------------------------------------- event source mappings
@@ -273,16 +295,60 @@ def test_ref_to_a_simple_table_is_its_table_name_once_created(tmp_path):
 
 
 def test_simple_table_with_an_unknown_key_type_is_refused(tmp_path):
-    tpl = load(
-        tmp_path,
-        """
+    body = """
         Resources:
           Bad:
             Type: AWS::Serverless::SimpleTable
             Properties: {PrimaryKey: {Name: id, Type: Boolean}}
           Good:
             Type: AWS::Serverless::SimpleTable
-        """,
+        """
+    with pytest.raises(TemplateError, match=r"\[Bad\] is invalid. Invalid 'Type' \"Boolean\""):
+        load(tmp_path, body)
+
+
+def test_an_api_from_its_own_openapi_body_translates_without_samtranslator_warnings(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN a REST API and an HTTP API each defined by its own OpenAPI DefinitionBody
+    body = """
+    Resources:
+      Rest:
+        Type: AWS::Serverless::Api
+        Properties:
+          StageName: prod
+          DefinitionBody:
+            openapi: "3.0.1"
+            info: {title: rest, version: "1"}
+            paths: {}
+      Http:
+        Type: AWS::Serverless::HttpApi
+        Properties:
+          DefinitionBody:
+            openapi: "3.0.1"
+            info: {title: http, version: "1"}
+            paths: {}
+    """
+    # WHEN the template is read
+    with caplog.at_level(logging.INFO):
+        template = load(tmp_path, body)
+    # THEN both APIs are deployed, and SAM's feature toggles said nothing (no warning per API)
+    assert set(template.resources_of("AWS::ApiGateway::RestApi")) == {"Rest"}
+    assert set(template.resources_of("AWS::ApiGatewayV2::Api")) == {"Http"}
+    assert [r.getMessage() for r in caplog.records if "Feature" in r.getMessage()] == []
+
+
+def test_sam_resources_without_the_transform_are_rejected_as_cloudformation_does(tmp_path):
+    # GIVEN a template of SAM resources that does not declare SAM's transform
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Resources:\n  T:\n    Type: AWS::Serverless::SimpleTable\n"
+        "  Q:\n    Type: AWS::SQS::Queue\n"
     )
-    assert set(tpl.tables()) == {"Good"}
-    assert tpl.refused == ["Bad: PrimaryKey.Type: Invalid 'Type' \"Boolean\"."]
+    # THEN CloudFormation's reason, naming the types and the missing line
+    with pytest.raises(TemplateError) as caught:
+        SamTemplate(path)
+    assert str(caught.value) == (
+        "Template format error: Unrecognized resource types: [AWS::Serverless::SimpleTable] "
+        "(add 'Transform: AWS::Serverless-2016-10-31')"
+    )

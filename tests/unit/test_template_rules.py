@@ -11,22 +11,12 @@ import subprocess
 import sys
 
 import pytest
-from samtranslator.plugins.globals.globals import Globals
 
-from eventflow_local.template import globals as sam_globals
 from eventflow_local.template.sam import SamTemplate, TemplateError
 from tests.unit.template_files import ROOT, load, sam_transform, write
 
 
 # ---------------------------------------------------------------------- Globals
-def test_globals_sections_and_properties_are_the_ones_sam_accepts():
-    # the copy used when the translator is not installed is the translator's list
-    supported = {
-        k.replace("AWS::Serverless::", ""): set(v) for k, v in Globals.supported_properties.items()
-    }
-    assert {k: set(v) for k, v in sam_globals.SAM_1_115.items()} == supported
-
-
 def test_globals_merge_maps_concatenate_lists_and_override_primitives(tmp_path):
     # GIVEN Globals with variables, layers and a timeout, and a function with its own
     path = write(
@@ -235,7 +225,11 @@ def test_unemulated_resource_types_and_accepted_properties_are_named_once(tmp_pa
               SnapStart: {ApplyOn: PublishedVersions}
           B:
             Type: AWS::Serverless::Function
-            Properties: {CodeUri: src/, Runtime: python3.13, Handler: app.handler}
+            Properties:
+              CodeUri: src/
+              Runtime: python3.13
+              Handler: app.handler
+              TenancyConfig: {TenantIsolationMode: PER_TENANT}
           TopicOne: {Type: AWS::SNS::Topic}
           TopicTwo: {Type: AWS::SNS::Topic}
           Bucket: {Type: AWS::S3::Bucket}
@@ -249,12 +243,18 @@ def test_unemulated_resource_types_and_accepted_properties_are_named_once(tmp_pa
     assert "TopicOne, TopicTwo (AWS::SNS::Topic): not emulated" in lines
     assert "Bucket (AWS::S3::Bucket): not emulated" in lines
     assert any(
-        line.startswith("Role (AWS::IAM::Role), Logs (AWS::Logs::LogGroup): no local use")
+        "Role (AWS::IAM::Role)" in line
+        and "Logs (AWS::Logs::LogGroup)" in line
+        and line.endswith("$LATEST, logging to this console)")
         for line in lines
     )
     assert "Tracing of every function: accepted; X-Ray tracing is not emulated" in lines
     assert any(line.startswith("AutoPublishAlias of A: accepted") for line in lines)
     assert any(line.startswith("SnapStart of A: accepted") for line in lines)
+    assert (
+        "TenancyConfig of B: accepted; tenants share the function's execution environments; "
+        "context.tenant_id is not set"
+    ) in lines
     assert len(lines) == len(set(lines))
 
 
@@ -311,10 +311,11 @@ def test_malformed_intrinsic_and_properties_are_named_not_tracebacks(tmp_path):
     )
     with pytest.raises(TemplateError, match="Fn: Template error: malformed Fn::Join"):
         load(tmp_path, body).functions()
-    tpl = load(
-        tmp_path,
-        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
-        "      CodeUri: src/\n      Runtime: python3.13\n      Handler: app.handler\n"
-        "      Events: [not, a, map]\n",
-    )
-    assert tpl.functions() == {} and tpl.refused == ["Fn: Events: must be a map"]
+    # SAM's own transform rejects a malformed SAM property, with its own message on one line
+    with pytest.raises(TemplateError, match=r"^SAM's transform rejects the template: .*\[Fn\]"):
+        load(
+            tmp_path,
+            "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+            "      CodeUri: src/\n      Runtime: python3.13\n      Handler: app.handler\n"
+            "      Events: [not, a, map]\n",
+        )

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from eventflow_local.aws import KAFKA_EVENT_TYPES
-from eventflow_local.template.specs import FunctionSpec
+from eventflow_local.template.specs import EventSpec
 
 
 def _stream_table(tables: Mapping[str, Mapping[str, Any]], stream_arn: str) -> str:
@@ -22,29 +22,43 @@ def _stream_table(tables: Mapping[str, Mapping[str, Any]], stream_arn: str) -> s
     return stream_arn
 
 
-def triggers(
-    specs: Iterable[FunctionSpec], tables: Mapping[str, Mapping[str, Any]]
-) -> dict[str, list[str]]:
-    """Function logical id -> one line per trigger (route, topic, stream, schedule)."""
-    out: dict[str, list[str]] = {}
-    for spec in specs:
-        items = []
-        for event in spec.events:
-            props = event.properties
-            if event.type == "Api":
-                items.append(f"{props.get('Method', '').upper()} {props.get('Path')}")
-            elif event.type in KAFKA_EVENT_TYPES:
-                topics = ", ".join(props.get("Topics", []))
-                items.append(f"{event.type} {topics} (group {props.get('ConsumerGroupId', '-')})")
-            elif event.type == "DynamoDB":
-                items.append(
-                    f"DynamoDB stream of {_stream_table(tables, str(props.get('Stream')))}"
-                )
-            elif event.type in ("Schedule", "ScheduleV2"):
-                continue  # its rule or schedule's line (Stack.triggers)
-            else:
-                items.append(event.type)
-        out[spec.logical_id] = items
+def event_line(event: EventSpec, tables: Mapping[str, Mapping[str, Any]]) -> str:
+    """One started event source, as its function's trigger line."""
+    props = event.properties
+    if event.type in KAFKA_EVENT_TYPES:
+        topics = ", ".join(props.get("Topics", []))
+        return f"{event.type} {topics} (group {props.get('ConsumerGroupId', '-')})"
+    if event.type == "DynamoDB":
+        return f"DynamoDB stream of {_stream_table(tables, str(props.get('Stream')))}"
+    if event.type in ("AWS::Events::Rule", "AWS::Scheduler::Schedule"):  # schedule/source.py
+        return f"{event.type} {event.name} {props.get('ScheduleExpression')}"
+    return event.type
+
+
+@dataclass(frozen=True)
+class Started:
+    """What actually started: the running functions, the routes the API server serves and the
+    event sources running. A function's declared event that did not start (not emulated,
+    refused, disabled) is not among them: the start-up lines name it once."""
+
+    functions: Sequence[str]
+    #: (function logical id, "GET /path") of each REST route served
+    rest_routes: Sequence[tuple[str, str]] = ()
+    #: (function logical id, route key) of each HTTP API route served
+    http_routes: Sequence[tuple[str, str]] = ()
+    #: (function logical id, event) of each event source started
+    sources: Sequence[tuple[str, EventSpec]] = ()
+
+
+def triggers(started: Started, tables: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Function logical id -> one line per trigger that runs (route, topic, stream, schedule)."""
+    out: dict[str, list[str]] = {name: [] for name in started.functions}
+    for function, route in sorted(started.rest_routes, key=lambda r: r[1].split(" ", 1)[::-1]):
+        out.setdefault(function, []).append(route)
+    for function, key in started.http_routes:
+        out.setdefault(function, []).append(f"HTTP API {key}")
+    for function, event in started.sources:
+        out.setdefault(function, []).append(event_line(event, tables))
     return out
 
 

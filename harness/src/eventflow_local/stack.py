@@ -25,17 +25,15 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Unpack
 
-from eventflow_local.apigw.auth_plan import AuthPlan, describe_auth_routes
 from eventflow_local.apigw.gateway import ApiGateway
-from eventflow_local.apigw.plan import plan_api, start_api
+from eventflow_local.apigw.plan import ApiPlan, plan_api, start_api
 from eventflow_local.aws import DEFAULT_REGION
 from eventflow_local.console import Activity, ConsoleApp
 from eventflow_local.eventsources.destinations import FailureDestinations
-from eventflow_local.eventsources.factory import SourceContext, start_event_sources
-from eventflow_local.eventsources.schedule.reading import read_schedules
-from eventflow_local.eventsources.schedule.source import add_schedule_triggers
+from eventflow_local.eventsources.factory import SourceContext, read_schedules, start_event_sources
 from eventflow_local.output import Console
-from eventflow_local.report import StackReport, triggers
+from eventflow_local.planning import read_template
+from eventflow_local.report import StackReport, Started, triggers
 from eventflow_local.runtime.build import cache_dir_for
 from eventflow_local.runtime.environment import lambda_environment
 from eventflow_local.runtime.functions import FunctionRuntime
@@ -53,7 +51,7 @@ from eventflow_local.services.startup import (
 )
 from eventflow_local.settings import StackOptions, StackSettings
 from eventflow_local.state import STATE_FILE, write_state_file
-from eventflow_local.template.kafka import local_kafka_parameters, template_topics
+from eventflow_local.template.kafka import template_topics
 from eventflow_local.template.sam import DEFAULT_TEMPLATE, SamTemplate
 
 
@@ -107,7 +105,7 @@ class Stack:
         self.refused: list[str] = []
         #: the template's Secrets Manager secrets created locally: logical id -> ARN
         self.secrets: dict[str, str] = {}
-        self.auth: AuthPlan | None = None
+        self.auth: ApiPlan | None = None
         self.gateway: ApiGateway | None = None
         #: every invocation, for the console served by the API server
         self.activity = Activity()
@@ -235,10 +233,9 @@ class Stack:
             log=self.log,
         )
 
-    def _read_template(self, bootstrap_servers: str) -> SamTemplate:
+    def _read_template(self, bootstrap: str) -> SamTemplate:
         """The template with the parameters that point it at the local resources, then the user's."""
-        local = local_kafka_parameters(self.template_path, bootstrap_servers, self.region)
-        return SamTemplate(self.template_path, local | self.extra_parameters, region=self.region)
+        return read_template(self.template_path, self.extra_parameters, self.region, bootstrap)
 
     def _template_findings(self) -> None:
         """What the template declares that is refused or not emulated, for the start-up report."""
@@ -290,7 +287,7 @@ class Stack:
 
     def _start_event_sources(self) -> None:
         """Kafka and DynamoDB stream mappings and schedules of every function."""
-        assert self.dynamo is not None and self.template is not None
+        assert self.dynamo is not None
         self.destinations = FailureDestinations(self.state_dir)
         started = start_event_sources(
             self.runtimes,
@@ -313,7 +310,7 @@ class Stack:
         """The REST and HTTP APIs with the authorization the template declares (apigw/)."""
         assert self.template is not None
         plan = plan_api(self.template, set(self.runtimes))
-        self.auth = plan.auth
+        self.auth = plan
         self.skipped.extend(plan.skipped)
         self.refused.extend(plan.refused)
         self.console = ConsoleApp(self, self.activity)
@@ -368,9 +365,13 @@ class Stack:
 
     # ------------------------------------------------------------------ reporting
     def triggers(self) -> dict[str, list[str]]:
-        """Each running function's triggers, one line each (report.py), and its schedules."""
-        out = triggers((r.spec for r in self.runtimes.values()), self.tables)
-        return add_schedule_triggers(out, self.sources)
+        """Each running function's triggers that started, one line each (report.py)."""
+        gw = self.gateway
+        ops = gw.router.operations() if gw else []
+        rest = [(o.function, f"{o.method} {o.path}") for o in ops if o.function is not None]
+        http = [(r.function, r.route_key) for r in gw.http_routes] if gw else []
+        sources = [(s.function_name, s.event) for s in self.sources if hasattr(s, "event")]
+        return triggers(Started(list(self.runtimes), rest, http, sources), self.tables)
 
     def report(self) -> StackReport:
         """The started stack as its user is told of it (report.py)."""
@@ -390,7 +391,7 @@ class Stack:
             functions=self.triggers(),
             instance=self.instance,
             stage=gateway.stage if gateway else "",
-            auth=describe_auth_routes(self.auth or AuthPlan(), self.api_token) if gateway else [],
+            auth=self.auth.describe(self.api_token) if gateway and self.auth else [],
             http_routes=[r.route_key for r in gateway.http_routes] if gateway else [],
             secrets=self.secrets,
             services_url=self.dynamo.services_url if self.dynamo else None,

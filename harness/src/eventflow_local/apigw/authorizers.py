@@ -12,12 +12,14 @@ The function's answer decides:
 - it failed otherwise, or its output lacks ``principalId``/``policyDocument``, or its ``context``
   holds anything but strings, numbers and booleans: 500 ``{"message": null}`` with
   ``x-amzn-ErrorType: AuthorizerConfigurationException``;
-- the policy explicitly denies the method ARN: 403 "...with an explicit deny"; allows it: the
+- the policy explicitly denies the method ARN: 403 ``{"message": "User is not authorized to access
+  this resource with an explicit deny"}`` (``ACCESS_DENIED``); allows it: the
   request goes on, with ``requestContext.authorizer`` = the ``context`` (values stringified),
   ``principalId`` and ``integrationLatency``; neither: 403 (implicit deny).
 
-The policy is cached per authorizer and identity source values for ``ReauthorizeEvery`` seconds
-(default 300, 0 = no cache), and a cached policy is evaluated against every method it is later
+The policy is cached per authorizer and identity source values for
+``authorizerResultTtlInSeconds`` (default 300, 0 = no cache), and a cached policy is evaluated
+against every method it is later
 used for: a policy that allows only the method it was first called for refuses the API's other
 methods until it expires, as on AWS.
 
@@ -252,9 +254,9 @@ class LambdaAuthorizer:
             self.cache.put(key, output, spec.ttl)
         effect = evaluate_policy(output["policyDocument"], request.method_arn)
         if effect == DENY:
-            return Decision(403, {"Message": EXPLICIT_DENY})
+            return Decision(403, {"message": EXPLICIT_DENY})
         if effect is None:
-            return Decision(403, {"Message": IMPLICIT_DENY})
+            return Decision(403, {"message": IMPLICIT_DENY})
         context = {k: _context_value(v) for k, v in (output.get("context") or {}).items()}
         return Decision(
             context={**context, "principalId": output["principalId"], "integrationLatency": latency}

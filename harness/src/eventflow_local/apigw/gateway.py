@@ -1,21 +1,17 @@
-"""API Gateway (REST API, proxy integration) in front of the template's ``Type: Api`` events.
+"""API Gateway in front of the template's deployed REST APIs and HTTP APIs.
 
-Each request is matched against the routes of the template (``/items/{id}`` style paths,
-``{proxy+}`` greedy parameters, ``ANY`` methods), turned into the REST proxy event
-(``eventflow_local.events.apigateway.api_event``: resource = the template path, pathParameters, query string, headers,
-body, stage) and given to the route's function. The function's result
-``{statusCode, headers, multiValueHeaders, body, isBase64Encoded}`` becomes the HTTP response.
+REST APIs (``AWS::ApiGateway::RestApi``, read by ``eventflow_local.apigw.restapi``) are served
+by ``eventflow_local.apigw.rest``: ``/<stage>/<path>`` matched against each API's resources,
+authorizers, API keys and usage plans, request validators, then the integration; a request no
+REST method claims goes to the HTTP API routes (``eventflow_local.apigw.httpapi``), their
+``$default`` route last. A path nothing claims answers API Gateway's 403
+``{"message": "Missing Authentication Token"}``
+(https://repost.aws/knowledge-center/api-gateway-authentication-token-errors).
 
-As API Gateway does: an unknown path answers 404 ``{"message": ...}``; a known path with another
-method answers 405 with an ``Allow`` header; a function error or a malformed result answers
-502 ``{"message": "Internal server error"}``. The stage prefix (``/v1``) is optional in the URL.
-``GET /`` (when no route claims it) lists the routes; ``/_console/`` is the local console
-(local/console/), ahead of the template's routes.
-
-Authorization is the template's (``eventflow_local.apigw.auth_plan`` says what each route needs,
-``eventflow_local.apigw.authorizers`` runs Lambda authorizers, ``eventflow_local.apigw.local_token`` holds the local-token stand-in and
-the API key check). ``Type: HttpApi`` routes (``eventflow_local.apigw.httpapi``) are served after the REST routes,
-their ``$default`` route last.
+Besides: ``GET /`` (when no route claims it) lists the REST methods; ``/openapi.json`` and
+``/swagger`` the OpenAPI document (``eventflow_local.apigw.openapi``); ``/_console/`` is the local
+console, ahead of the template's routes. A body over API Gateway's 10 MB answers 413
+(https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html).
 """
 
 from __future__ import annotations
@@ -26,26 +22,20 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
-from eventflow_local.apigw.auth_plan import AWS_IAM, IMPLICIT_API, AuthPlan, RouteAuth
-from eventflow_local.apigw.authorizers import (
-    AuthorizerCache,
-    AuthRequest,
-    Decision,
-    LambdaAuthorizer,
-    configuration_error,
-    method_arn,
-)
-from eventflow_local.apigw.httpapi import HttpRoute, http_event, http_response, internal_error
-from eventflow_local.apigw.local_token import LOCAL_PRINCIPAL, check_api_key
-from eventflow_local.apigw.local_token import check as check_auth
+from eventflow_local.apigw.authorizers import AuthorizerCache
+from eventflow_local.apigw.definition import RestApi
+from eventflow_local.apigw.gateway_responses import answer
+from eventflow_local.apigw.http_definition import HttpApiDef
+from eventflow_local.apigw.http_gateway import HttpApis
 from eventflow_local.apigw.openapi import swagger_html
-from eventflow_local.aws import DEFAULT_REGION, LOCAL_ACCOUNT
+from eventflow_local.apigw.rest import RestHandler, RestRouter
+from eventflow_local.apigw.usage_plans import UsagePlans
+from eventflow_local.aws import DEFAULT_REGION
 from eventflow_local.events.apigateway import api_event
 from eventflow_local.httpserver import HttpService, read_body, result_body, send
 from eventflow_local.runtime.invocation import Invoker
-from eventflow_local.template.specs import Route
 
 Log = Callable[[str], None]
 
@@ -58,33 +48,6 @@ class ConsolePages(Protocol):
 
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
-
-
-class Router:
-    def __init__(self, routes: Sequence[Route], stage: str = "v1") -> None:
-        # literal paths win over parameters, as in API Gateway
-        self.routes = sorted(routes, key=lambda r: (r.path.count("{"), -len(r.path)))
-        self.stage = stage
-
-    def strip_stage(self, path: str) -> str:
-        prefix = f"/{self.stage}"
-        if path == prefix:
-            return "/"
-        if path.startswith(prefix + "/") and not any(r.pattern.match(path) for r in self.routes):
-            return path[len(prefix) :]
-        return path
-
-    def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
-        """(route, path parameters, allowed methods of the path when the method did not match)."""
-        allowed: list[str] = []
-        for route in self.routes:
-            found = route.pattern.match(path)
-            if not found:
-                continue
-            if route.method in (method, "ANY"):
-                return route, {k: unquote(v) for k, v in found.groupdict().items()}, []
-            allowed.append(route.method)
-        return None, {}, sorted(set(allowed))
 
 
 def _json_body(status: int, body: Any) -> tuple[int, dict[str, list[str]], bytes]:
@@ -111,54 +74,58 @@ def proxy_response(payload: Any) -> tuple[int, dict[str, list[str]], bytes]:
 
 
 class ApiGateway(HttpService):
-    """The REST API of the template; ``port=0`` takes a free port (see ``url``).
+    """The template's REST and HTTP APIs; ``port=0`` takes a free port (see ``url``).
 
-    ``auth`` (from ``eventflow_local.apigw.auth_plan.plan``) says what each route needs; a route it does not list
-    is open, as a method without authorization is on API Gateway. Authorizers run before the API
-    key check, as API Gateway orders them.
+    ``apis``: the deployed REST APIs (``restapi.read_rest_apis``); ``plans``: their API keys and
+    usage plans (``usage_plans.UsagePlans.read``).
     """
 
     name = "apigw"
 
     def __init__(
         self,
-        routes: Sequence[Route],
+        apis: Sequence[RestApi],
         invokers: Mapping[str, Invoker],
         *,
         host: str = "127.0.0.1",
         port: int = 3000,
-        stage: str = "v1",
         log: Log = print,
         api_token: str | None = None,
         openapi: Callable[[], dict[str, Any]] | None = None,
-        auth: AuthPlan | None = None,
+        plans: UsagePlans | None = None,
         region: str = DEFAULT_REGION,
         cache: AuthorizerCache | None = None,
-        http_routes: Sequence[HttpRoute] = (),
+        http_apis: Sequence[HttpApiDef] = (),
         instance: str = "",
         console: ConsolePages | None = None,
     ) -> None:
-        self.router = Router(routes, stage)
+        self.router = RestRouter(apis)
+        #: the first stage of the first API (the start-up banner's)
+        self.stage = next((s for a in self.router.apis for s in a.stages), "")
         #: the local console, served under /_console/ (local/console/)
         self.console = console
-        #: HTTP API routes (eventflow_local/apigw/httpapi.py): served after the REST routes, $default last
-        self.http_routes = list(http_routes)
-        self._http_default = any(r.path is None for r in self.http_routes)
+        #: the HTTP APIs (apigw/http_gateway.py): served after the REST routes, $default last
+        self.http = HttpApis(
+            http_apis, invokers, api_token=api_token, region=region, cache=cache, log=log
+        )
+        self.http_routes = self.http.routes
+        self._http_default = self.http.has_default
         self.invokers = invokers
-        self.stage = stage
         self.log = log
         self.region = region
         #: the local token standing in for AWS_IAM and Cognito (eventflow_local/apigw/local_token.py); "" = not checked
         self.api_token = api_token
-        self.auth = auth or AuthPlan()
-        self._route_auth = {(r.function, r.event): ra for r, ra in self.auth.routes}
+        self.plans = plans or UsagePlans([], [])
         self.cache = cache or AuthorizerCache()
-        self.authorizers: dict[tuple[str, str], LambdaAuthorizer] = {}
-        for spec in self.auth.authorizers():
-            if spec.is_lambda and spec.function is not None and spec.function in invokers:
-                self.authorizers[(spec.api, spec.name)] = LambdaAuthorizer(
-                    spec, invokers[spec.function], self.cache, log
-                )
+        self.rest = RestHandler(
+            invokers,
+            self.plans,
+            api_token=api_token,
+            region=region,
+            api_id=api_id,
+            cache=self.cache,
+            log=log,
+        )
         self._openapi = openapi
         self._openapi_doc: dict[str, Any] | None = None
         self._openapi_lock = threading.Lock()
@@ -172,197 +139,75 @@ class ApiGateway(HttpService):
                 self._openapi_doc = self._openapi()
             return self._openapi_doc
 
-    def route_auth(self, route: Route) -> RouteAuth:
-        return self._route_auth.get((route.function, route.event)) or RouteAuth(IMPLICIT_API)
-
     def index(self) -> dict[str, Any]:
         return {
             "stage": self.stage,
             "routes": [
-                {"method": r.method, "path": r.path, "function": r.function}
-                for r in sorted(self.router.routes, key=lambda r: (r.path, r.method))
+                {"method": o.method, "path": o.path, "function": o.function, "api": o.api}
+                for o in sorted(self.router.operations(), key=lambda o: (o.path, o.method))
             ],
         }
 
     # ------------------------------------------------------------------ one request
     def handle(self, req: BaseHTTPRequestHandler) -> None:
         split = urlsplit(req.path)
-        if self.console is not None and self.console.claims(split.path):
+        path = split.path or "/"
+        if self.console is not None and self.console.claims(path):
             self.console.handle(req)
             return
-        path = self.router.strip_stage(split.path or "/")
         method = req.command.upper()
+        api = self.router.api_of(path)
+        responses = api.responses if api else {}
         if int(req.headers.get("Content-Length") or 0) > MAX_BODY_BYTES:
-            send(req, *_json_body(413, {"message": "Request Too Long"}))
+            send(req, *answer("REQUEST_TOO_LARGE", "Request Too Long", responses))
             return
         body = read_body(req) or None
-        route, params, allowed = self.router.match(method, path)
-        builtin = method == "GET" and path in ("/openapi.json", "/swagger", "/swagger/")
-        builtin = builtin or (method == "GET" and path == "/" and not self._http_default)
-        if route is None and not allowed:
-            found = self._http_match(method, split.path or "/", default=False)
+        match = self.router.match(method, path)
+        if match is None:
+            builtin = method == "GET" and path in ("/openapi.json", "/swagger", "/swagger/")
+            builtin = builtin or (method == "GET" and path == "/" and not self._http_default)
+            sent = dict(req.headers.items())
+            found = self.http.match(method, path, sent, default=False)
             if found is None and not builtin:
-                found = self._http_match(method, split.path or "/", default=True)
+                found = self.http.match(method, path, sent, default=True)
             if found is not None:
-                self._handle_http(req, found[0], found[1], split.path or "/", split.query, body)
-                return
-        if route is None:
-            if allowed:
-                status, headers, raw = _json_body(
-                    405, {"message": f"Method {method} not allowed on {path}"}
-                )
-                headers["Allow"] = [", ".join(allowed)]
+                self.http.handle(req, found, path, split.query, body)
             elif method == "GET" and path == "/":
-                status, headers, raw = _json_body(200, self.index())
+                send(req, *_json_body(200, self.index()))
             elif method == "GET" and path == "/openapi.json" and self._openapi is not None:
-                status, headers, raw = _json_body(200, self.openapi_document())
+                send(req, *_json_body(200, self.openapi_document()))
             elif method == "GET" and path in ("/swagger", "/swagger/") and self._openapi:
                 html = swagger_html("/openapi.json").encode()
-                status, headers, raw = 200, {"Content-Type": ["text/html; charset=utf-8"]}, html
+                send(req, 200, {"Content-Type": ["text/html; charset=utf-8"]}, html)
+            elif api is None and self.http_routes and not self.router.apis:
+                # an HTTP API's unknown route: 404 Not Found (REST APIs answer 403 below)
+                send(req, *_json_body(404, {"message": "Not Found"}))
             else:
-                status, headers, raw = _json_body(404, {"message": f"No route for {method} {path}"})
-            send(req, status, headers, raw)
+                send(
+                    req,
+                    *answer(
+                        "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token", responses
+                    ),
+                )
             return
         event_headers: dict[str, str] = {}
         for name, value in req.headers.items():
             event_headers[name] = (
                 f"{event_headers[name]},{value}" if name in event_headers else value
             )
-        route_auth = self.route_auth(route)
         event = api_event(
             method,
-            path,
-            resource=route.path,
-            path_parameters=params or None,
+            match.path,
+            resource=match.operation.path,
+            path_parameters=match.params or None,
             query=split.query or None,
             headers=event_headers,
             body=body,
-            stage=self.stage,
+            stage=match.stage,
             source_ip=req.client_address[0],
         )
-        event["requestContext"]["apiId"] = api_id(route_auth.api)
-        denied = self._authorize(route_auth, method, path, event)
-        if denied is not None:
-            send(req, denied.status or 500, denied.headers, json.dumps(denied.body).encode())
-            return
-        result = self.invokers[route.function].invoke(event, trigger=f"api {method} {route.path}")
-        if not result.ok:
-            send(req, *_json_body(502, {"message": "Internal server error"}))
-            return
-        send(req, *proxy_response(result.payload))
-
-    def _http_match(
-        self, method: str, path: str, *, default: bool
-    ) -> tuple[HttpRoute, dict[str, str]] | None:
-        for http_route in self.http_routes:
-            if (http_route.path is None) != default:
-                continue
-            params = http_route.match(method, path)
-            if params is not None:
-                return http_route, params
-        return None
-
-    def _handle_http(
-        self,
-        req: BaseHTTPRequestHandler,
-        route: HttpRoute,
-        params: dict[str, str],
-        path: str,
-        query: str,
-        body: bytes | None,
-    ) -> None:
-        method = req.command.upper()
-        if route.protected:
-            denied = check_auth(dict(req.headers.items()), self.api_token)
-            if denied is not None:
-                send(req, *_json_body(denied[0], {"message": denied[1]}))
-                return
-        trigger = f"httpapi {route.route_key}"
-        if route.payload_version == "1.0":
-            event = api_event(
-                method,
-                path,
-                resource=route.path or "/{proxy+}",
-                path_parameters=params or None,
-                query=query or None,
-                headers=dict(req.headers.items()),
-                body=body,
-                stage="$default",
-                source_ip=req.client_address[0],
-            )
-            event["requestContext"]["apiId"] = api_id(route.api)
-            event["version"] = "1.0"
-        else:
-            event = http_event(
-                route,
-                method,
-                path,
-                query,
-                list(req.headers.items()),
-                body,
-                params,
-                req.client_address[0],
-                api_id(route.api),
-            )
-        result = self.invokers[route.function].invoke(event, trigger=trigger)
-        if not result.ok:
-            send(req, *internal_error())
-        elif route.payload_version == "1.0":
-            malformed = (
-                not isinstance(result.payload, Mapping) or "statusCode" not in result.payload
-            )
-            send(req, *(internal_error() if malformed else proxy_response(result.payload)))
-        else:
-            send(req, *http_response(result.payload))
-
-    def _authorize(
-        self, route_auth: RouteAuth, method: str, path: str, event: dict[str, Any]
-    ) -> Decision | None:
-        """None when the request may go on (``event`` then carries what the authorizer gave);
-        else the answer API Gateway would send."""
-        headers: dict[str, str] = event.get("headers") or {}
-        context = event["requestContext"]
-        spec = route_auth.authorizer
-        if spec is not None and spec.is_lambda:
-            authorizer = self.authorizers.get((spec.api, spec.name))
-            if authorizer is None:  # its function is not running here
-                return configuration_error()
-            decision = authorizer.authorize(
-                AuthRequest(
-                    method=method,
-                    path=path,
-                    resource=context["resourcePath"],
-                    method_arn=method_arn(
-                        self.region, LOCAL_ACCOUNT, context["apiId"], self.stage, method, path
-                    ),
-                    headers=headers,
-                    query=event.get("multiValueQueryStringParameters") or {},
-                    event=event,
-                )
-            )
-            if not decision.allowed:
-                return decision
-            context["authorizer"] = decision.context
-        elif spec is not None:  # AWS_IAM, Cognito, a foreign Lambda: the local token stands in
-            denied = check_auth(headers, self.api_token)
-            if denied is not None:
-                return Decision(denied[0], {"message": denied[1]})
-            if self.api_token and spec.kind == AWS_IAM:
-                context["identity"].update(
-                    caller=LOCAL_PRINCIPAL,
-                    user=LOCAL_PRINCIPAL,
-                    userArn=f"arn:aws:iam::{LOCAL_ACCOUNT}:user/{LOCAL_PRINCIPAL}",
-                )
-            elif self.api_token:
-                context["authorizer"] = {
-                    "claims": {"sub": LOCAL_PRINCIPAL, "cognito:username": LOCAL_PRINCIPAL}
-                }
-        if route_auth.api_key_required:
-            key = check_api_key(headers, self.auth.api_keys)
-            if key is None:
-                return Decision(403, {"message": "Forbidden"})
-            context["identity"].update(apiKey=key, apiKeyId=self.auth.api_keys[key])
-        return None
+        event["requestContext"]["apiId"] = api_id(match.api.lid)
+        send(req, *self.rest.handle(match, event, body))
 
 
 def api_id(api: str) -> str:

@@ -1,24 +1,26 @@
-"""API Gateway HTTP APIs (``Type: HttpApi`` events): routes, payload format 2.0, ``$default`` stage.
+"""API Gateway HTTP APIs: routes, route selection, the payload format 2.0 event and response.
 
-An HTTP API route is ``METHOD /path`` (``ANY`` and ``{proxy+}`` allowed); an event without
-``Path`` and ``Method`` is the ``$default`` route, which takes every request no other route
-matches. The stage is ``$default``: URLs have no stage prefix. With ``PayloadFormatVersion: "2.0"``
-(SAM's default) the function receives the 2.0 event (``version``, ``routeKey``, ``rawPath``,
-``rawQueryString``, ``cookies``, lower-case ``headers`` with repeated values joined by commas,
-``queryStringParameters`` likewise, ``requestContext.http``) and may answer either a response
-object (``statusCode``, ``headers``, ``cookies``, ``body``, ``isBase64Encoded``) or any other JSON
-value, which becomes a 200 ``application/json`` body. ``"1.0"`` sends the REST proxy event.
-A function error answers 500 ``{"message": "Internal Server Error"}``; no route, 404
-``{"message": "Not Found"}``.
+A route is ``METHOD /path`` (``ANY`` and path variables allowed, ``{proxy+}`` greedy and last) or
+``$default``, which takes every request no other route matches. Of the routes that match a request,
+the most specific wins: compared segment by segment, a literal segment beats a ``{variable}``,
+which beats a greedy ``{proxy+}``; for the same path a route of the request's method beats ``ANY``
+("Working with routes for HTTP APIs": full match, then a greedy path variable, then ``$default``).
+No route: 404 ``{"message":"Not Found"}`` (HTTP APIs have no 405).
 
-Authorization of HTTP APIs (JWT, Lambda authorizers with simple responses, IAM) is not run
-locally: routes that declare one need the local token (``LOCAL_API_TOKEN``) instead, and the
-harness says so at start-up.
+With payload format 2.0 the function receives the 2.0 event (``version``, ``routeKey``,
+``rawPath``, ``rawQueryString``, ``cookies``, lower-case ``headers`` with repeated values joined by
+commas, ``queryStringParameters`` likewise, ``requestContext.http``, ``stageVariables``,
+``requestContext.authorizer``) and may answer either a response object (``statusCode``,
+``headers``, ``cookies``, ``body``, ``isBase64Encoded``) or any other JSON value, which becomes a 200
+``application/json`` body. ``1.0`` sends the REST proxy event with ``version: "1.0"``. A function
+error answers 500 ``{"message":"Internal Server Error"}``.
+
+Where the routes come from: ``eventflow_local.apigw.http_definition`` (what CloudFormation
+deploys); how a request is served: ``eventflow_local.apigw.http_gateway``.
 
 Sources: "Working with AWS Lambda proxy integrations for HTTP APIs"
 (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html),
-"Working with routes for HTTP APIs" (.../http-api-develop-routes.html), SAM "HttpApi" event
-(https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-function-httpapi.html).
+"Working with routes for HTTP APIs" (.../http-api-develop-routes.html).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import base64
 import json
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -35,79 +37,95 @@ from urllib.parse import parse_qsl, unquote
 
 from eventflow_local.aws import LOCAL_ACCOUNT
 from eventflow_local.httpserver import result_body
-from eventflow_local.template.sam import SamTemplate
 
-IMPLICIT_HTTP_API = "ServerlessHttpApi"
 DEFAULT_ROUTE = "$default"
+_LITERAL, _VARIABLE, _GREEDY = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class HttpAuthorizerSpec:
+    """One authorizer of one HTTP API: a Lambda ``REQUEST`` authorizer or a ``JWT`` one."""
+
+    api: str
+    name: str
+    kind: str  # REQUEST | JWT
+    function: str | None = None  # the template's function a REQUEST authorizer runs
+    payload_version: str = "2.0"
+    simple_responses: bool = False
+    identity_sources: tuple[str, ...] = ()  # $request.header.X, $request.querystring.y, ...
+    ttl: int = 0  # authorizerResultTtlInSeconds; 0 = no cache
+
+    @property
+    def is_lambda(self) -> bool:
+        return self.kind == "REQUEST" and self.function is not None
 
 
 @dataclass(frozen=True)
 class HttpRoute:
     method: str
     path: str | None  # None: the $default route
-    function: str
-    event: str
+    function: str  # "" for an AWS service integration (not emulated)
+    event: str  # the route's name where it is declared (its route key)
     api: str
     payload_version: str = "2.0"
-    protected: bool = False  # an authorizer is declared: the local token stands in
+    authorization: str = "NONE"  # NONE | CUSTOM (Lambda) | JWT | AWS_IAM
+    authorizer: HttpAuthorizerSpec | None = None
 
     @property
     def route_key(self) -> str:
         return DEFAULT_ROUTE if self.path is None else f"{self.method} {self.path}"
 
-    def match(self, method: str, path: str) -> dict[str, str] | None:
+    @property
+    def protected(self) -> bool:
+        """An authorizer that cannot run here (JWT, IAM, another stack's Lambda): the local
+        token stands in."""
+        if self.authorizer is not None:
+            return not self.authorizer.is_lambda
+        return self.authorization == "AWS_IAM"
+
+    def specificity(self) -> tuple[Any, ...]:
+        """Smaller is more specific: segment by segment literal < {var} < {greedy+}, then a
+        method of its own before ANY; $default after everything."""
         if self.path is None:
-            return {}
+            return (1,)
+        ranks = tuple(
+            _GREEDY if s.endswith("+}") else _VARIABLE if s.startswith("{") else _LITERAL
+            for s in self.path.strip("/").split("/")
+        )
+        return (0, ranks, self.method == "ANY")
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        """The path parameters when the route takes ``method path``, else None."""
         if self.method not in ("ANY", method):
             return None
-        regex = re.sub(r"\{([^}/+]+)\+\}", r"(?P<\1>.+)", self.path)
-        regex = re.sub(r"\{([^}/]+)\}", r"(?P<\1>[^/]+)", regex)
-        found = re.fullmatch(regex, path)
-        return None if found is None else {k: unquote(v) for k, v in found.groupdict().items()}
+        return self.match_path(path)
+
+    def match_path(self, path: str) -> dict[str, str] | None:
+        """The path parameters when the route's path takes ``path`` (any method), else None."""
+        if self.path is None:
+            return {}
+        parts, names = [], []
+        for segment in self.path.split("/"):
+            variable = re.fullmatch(r"\{([^{}/]+?)(\+?)\}", segment)
+            if variable is None:
+                parts.append(re.escape(segment))
+            else:
+                names.append(variable.group(1))
+                parts.append("(.+)" if variable.group(2) else "([^/]+)")
+        found = re.fullmatch("/".join(parts), path)
+        return (
+            None
+            if found is None
+            else {k: unquote(v) for k, v in zip(names, found.groups(), strict=True)}
+        )
 
 
-def http_routes(template: SamTemplate, running: set[str]) -> tuple[list[HttpRoute], list[str]]:
-    """The HttpApi routes of the running functions (literal paths first, ``$default`` last) and
-    what is not emulated about them."""
-    skipped: list[str] = []
-    http_api = "AWS::Serverless::HttpApi"
-    auths: dict[str, dict[str, Any]] = {
-        IMPLICIT_HTTP_API: dict(template.global_property(http_api, "Auth") or {})
-    }
-    for lid in template.resources_of(http_api):
-        auths[lid] = dict(template.property_of(lid, "Auth") or {})
-        if template.property_of(lid, "StageName") not in (None, DEFAULT_ROUTE):
-            skipped.append(f"{lid}.StageName: only the $default stage (no URL prefix) is served")
-    routes: list[HttpRoute] = []
-    for fn in template.functions().values():
-        if fn.logical_id not in running:
-            continue
-        for ev in fn.events_of("HttpApi"):
-            props = ev.properties
-            api = str(props.get("ApiId") or IMPLICIT_HTTP_API)
-            api_auth, event_auth = auths.get(api, {}), dict(props.get("Auth") or {})
-            name = event_auth.get("Authorizer", api_auth.get("DefaultAuthorizer"))
-            protected = bool(name) and name != "NONE"
-            where = f"{fn.logical_id}.{ev.name}"
-            if protected:
-                skipped.append(
-                    f"{where}.Auth: HTTP API authorizer {name} is not run locally; "
-                    "the local token (LOCAL_API_TOKEN) stands in"
-                )
-            path = props.get("Path")
-            routes.append(
-                HttpRoute(
-                    method=str(props.get("Method") or "ANY").upper(),
-                    path=None if path in (None, "/$default") else str(path),
-                    function=fn.logical_id,
-                    event=ev.name,
-                    api=api,
-                    payload_version=str(props.get("PayloadFormatVersion") or "2.0"),
-                    protected=protected,
-                )
-            )
-    routes.sort(key=lambda r: (r.path is None, (r.path or "").count("{"), -len(r.path or "")))
-    return routes, skipped
+def select_route(
+    routes: Sequence[HttpRoute], method: str, path: str
+) -> tuple[HttpRoute, dict[str, str]] | None:
+    """The route API Gateway picks for ``method path``, with its path parameters."""
+    found = [(r, p) for r in routes if (p := r.match(method, path)) is not None]
+    return min(found, key=lambda rp: rp[0].specificity(), default=None)
 
 
 def http_event(
@@ -120,8 +138,10 @@ def http_event(
     params: Mapping[str, str],
     source_ip: str,
     api_id: str,
+    stage: str = DEFAULT_ROUTE,
+    stage_variables: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The payload format 2.0 event of one request."""
+    """The payload format 2.0 event of one request (``path`` as requested, stage included)."""
     joined: dict[str, str] = {}
     cookies: list[str] = []
     for name, value in headers:
@@ -154,7 +174,7 @@ def http_event(
             },
             "requestId": str(uuid.uuid4()),
             "routeKey": route.route_key,
-            "stage": DEFAULT_ROUTE,
+            "stage": stage,
             "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "timeEpoch": int(now.timestamp() * 1000),
         },
@@ -166,6 +186,8 @@ def http_event(
         event["queryStringParameters"] = queries
     if params:
         event["pathParameters"] = dict(params)
+    if stage_variables:
+        event["stageVariables"] = dict(stage_variables)
     if body:
         try:
             event["body"] = body.decode("utf-8")
@@ -190,6 +212,24 @@ def http_response(payload: Any) -> tuple[int, dict[str, list[str]], bytes]:
     if raw is None:
         return internal_error()
     return status, headers, raw
+
+
+def http_response_v1(payload: Any) -> tuple[int, dict[str, list[str]], bytes]:
+    """The HTTP response for a format 1.0 result (``statusCode``, ``headers``,
+    ``multiValueHeaders``, ``body``, ``isBase64Encoded``); 500 for anything else."""
+    if not (isinstance(payload, Mapping) and isinstance(payload.get("statusCode"), int | str)):
+        return internal_error()
+    try:
+        status = int(payload["statusCode"])
+    except ValueError:
+        return internal_error()
+    headers: dict[str, list[str]] = {}
+    for name, values in (payload.get("multiValueHeaders") or {}).items():
+        headers.setdefault(str(name), []).extend(str(v) for v in values or [])
+    for name, value in (payload.get("headers") or {}).items():
+        headers[str(name)] = [str(value)]
+    raw = result_body(payload)
+    return internal_error() if raw is None else (status, headers, raw)
 
 
 def internal_error() -> tuple[int, dict[str, list[str]], bytes]:

@@ -5,9 +5,9 @@ itself (``app.get_openapi_schema()``). That code is the function's, with the fun
 packages, environment and Python, so it is asked where it runs: each running function's worker
 answers a describe request (``FunctionRuntime.openapi``, ``eventflow_local/runtime/worker.py``)
 and nothing of it is imported into the harness's process. This module merges the answers of the
-functions the API's routes reach, keeps only the paths and methods the template routes to them,
-and adds what API Gateway contributes: the stage server and, per operation, what the template's
-Auth requires (``eventflow_local.apigw.auth_plan``): nothing, the local token standing in for
+functions the API's routes reach, keeps only the paths and methods the deployed REST APIs route to them
+(``eventflow_local.apigw.restapi``), and adds what API Gateway contributes: the stage server and,
+per operation, what the deployed definition requires (``eventflow_local.apigw.auth_plan``): nothing, the local token standing in for
 AWS_IAM / Cognito, a Lambda authorizer's identity sources, an API key. The title and description
 are the app's, from the template's ``Description``. A function that cannot describe itself is
 left out with one line saying why. The harness serves the result at ``/openapi.json`` and Swagger
@@ -17,18 +17,12 @@ UI at ``/swagger`` (its assets from the harness itself, offline).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
-from eventflow_local.apigw.auth_plan import (
-    AWS_IAM,
-    COGNITO,
-    REQUEST,
-    AuthorizerSpec,
-    AuthPlan,
-    RouteAuth,
-)
+from eventflow_local.apigw.auth_plan import AWS_IAM, COGNITO, REQUEST, AuthorizerSpec, RouteAuth
+from eventflow_local.apigw.definition import ANY, Operation
 from eventflow_local.runtime.functions import DescribeError
 from eventflow_local.template.sam import SamTemplate
 
@@ -100,24 +94,22 @@ def build_openapi(
     template: SamTemplate,
     functions: Mapping[str, Describes],
     *,
+    operations: Sequence[Operation] = (),
     server_url: str | None = None,
     version: str = "1.0.0",
-    auth: AuthPlan | None = None,
     local_token: bool = True,
     log: Log = print,
 ) -> dict[str, Any]:
-    """Merge the OpenAPI documents of the running ``functions`` that the template's API routes
-    reach; ``auth`` says what each route needs (``local_token``: whether the stand-in token is
+    """Merge the OpenAPI documents of the running ``functions`` that the REST APIs'
+    ``operations`` reach, each with what it needs (``local_token``: whether the stand-in token is
     checked). A function that cannot answer is logged, in one line, and left out."""
-    routes = [r for r in template.routes() if r.function in functions]
+    routes = [o for o in operations if o.function in functions]
     needs: dict[tuple[str, str], RouteAuth] = {}
-    if auth is not None:
-        kept = {(r.function, r.event) for r, _ in auth.routes}  # refused routes do not start
-        routes = [r for r in routes if (r.function, r.event) in kept]
-        for route, route_auth in auth.routes:
-            needs[(route.method.lower(), _template_path(route.path))] = route_auth
+    for op in routes:
+        needs[(op.method.lower(), _template_path(op.path))] = op.auth
     schemes: dict[str, Any] = {}
     declared = {(r.method.lower(), _template_path(r.path)) for r in routes}
+    any_paths = {_template_path(r.path) for r in routes if r.method == ANY}
     info = api_info(template, version)
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
@@ -125,7 +117,7 @@ def build_openapi(
         "paths": {},
         "components": {"schemas": {}},
     }
-    asked = sorted({r.function for r in routes})
+    asked = sorted({r.function for r in routes if r.function})
 
     def ask(logical_id: str) -> dict[str, Any] | DescribeError | None:
         try:
@@ -141,11 +133,12 @@ def build_openapi(
             continue
         if part is None:
             continue  # no resolver that describes itself: its routes are not documented
-        for path, operations in (part.get("paths") or {}).items():
-            for method, operation in operations.items():
-                if (method, _template_path(path)) not in declared:
+        for path, described in (part.get("paths") or {}).items():
+            for method, operation in described.items():
+                shape = _template_path(path)
+                if (method, shape) not in declared and shape not in any_paths:
                     continue  # a route the function knows but API Gateway does not send it
-                needed = needs.get((method, _template_path(path)))
+                needed = needs.get((method, shape), needs.get(("any", shape)))
                 if needed is not None:
                     _secure(operation, needed, schemes, local_token)
                 doc["paths"].setdefault(path, {})[method] = operation

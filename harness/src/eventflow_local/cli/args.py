@@ -190,7 +190,10 @@ def template_functions(doc: Mapping[str, Any]) -> dict[str, str]:
     """``{logical id: FunctionName or logical id}`` of the template's functions."""
     out = {}
     for lid, res in doc["Resources"].items():
-        if isinstance(res, dict) and res.get("Type") == "AWS::Serverless::Function":
+        if isinstance(res, dict) and res.get("Type") in (
+            "AWS::Serverless::Function",
+            "AWS::Lambda::Function",
+        ):
             name = (res.get("Properties") or {}).get("FunctionName")
             out[str(lid)] = name if isinstance(name, str) else str(lid)
     return out
@@ -222,9 +225,26 @@ def pick_function(requested: str | None, functions: Mapping[str, str], path: Pat
     raise UsageError(f"no function {requested} in {path} (functions: {listing})")
 
 
-def api_functions(doc: Mapping[str, Any], functions: Mapping[str, str]) -> set[str]:
+def _local_definitions(apis: list[Any], root: Path) -> str:
+    """The text of the local files the APIs' definitions come from (``DefinitionUri``,
+    ``AWS::Include`` locations)."""
+    texts = []
+    for item in apis:
+        props = item.get("Properties") if isinstance(item, dict) else None
+        where = [(props or {}).get("DefinitionUri")]
+        where += re.findall(r'"Location": "([^"]+)"', json.dumps(item, default=str))
+        for path in where:
+            if isinstance(path, str) and "://" not in path and (root / path).is_file():
+                texts.append((root / path).read_text(errors="replace"))
+    return "\n".join(texts)
+
+
+def api_functions(
+    doc: Mapping[str, Any], functions: Mapping[str, str], root: Path | None = None
+) -> set[str]:
     """Functions ``start-api`` serves: those with Api/HttpApi events, and those the APIs name
-    (Lambda authorizers)."""
+    (integrations of APIs written in CloudFormation or in a local definition file under
+    ``root``, Lambda authorizers)."""
     out: set[str] = set()
     resources = doc["Resources"]
     for lid in functions:
@@ -237,9 +257,16 @@ def api_functions(doc: Mapping[str, Any], functions: Mapping[str, str]) -> set[s
         res
         for res in resources.values()
         if isinstance(res, dict)
-        and res.get("Type") in ("AWS::Serverless::Api", "AWS::Serverless::HttpApi")
+        and (
+            res.get("Type") in ("AWS::Serverless::Api", "AWS::Serverless::HttpApi")
+            or str(res.get("Type")).startswith(("AWS::ApiGateway::", "AWS::ApiGatewayV2::"))
+        )
     ]
     apis.append((doc.get("Globals") or {}).get("Api") or {})
     text = json.dumps(apis, default=str)
-    out.update(lid for lid in functions if f'"{lid}' in text or "${" + lid in text)
+    if root is not None:
+        text += _local_definitions(apis, root)
+    for lid, name in functions.items():
+        if f'"{lid}' in text or "${" + lid in text or f":function:{name}/" in text:
+            out.add(lid)
     return out

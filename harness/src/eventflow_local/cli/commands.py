@@ -1,4 +1,5 @@
-"""The harness's own commands: ``up``, ``start-api`` and ``invoke`` (see ``eventflow_local.cli.main``).
+"""The harness's own commands: ``up``, ``start-api``, ``invoke`` and ``validate`` (see
+``eventflow_local.cli.main``).
 
 Each reads and checks the template and the user's flags before it imports the stack (which takes
 a while), so that a mistake is one line at once; ``dynamodb_engine`` is public for plugins'
@@ -200,7 +201,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_start_api(args: argparse.Namespace) -> int:
     doc, functions = _prepare(args, _printer(sys.stdout))
-    served = api_functions(doc, functions)
+    served = api_functions(doc, functions, args.template.parent)
     if not served:
         raise UsageError(f"{args.template} has no function with an Api event: nothing to serve")
     log = _console()
@@ -248,6 +249,22 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+# --------------------------------------------------------------------------------- validate
+def cmd_validate(args: argparse.Namespace) -> int:
+    """The start-up plan (``planning.plan_stack``): exit 0, or 2 with one line when the
+    template is rejected whole (raised as ``TemplateError``, printed by ``main``)."""
+    from eventflow_local.planning import plan_stack
+
+    args.template = Path(args.template)
+    doc = template_doc(args.template)
+    overrides = parse_parameter_overrides(args.parameter_overrides)
+    check_parameters(doc, overrides, args.template)
+    plan = plan_stack(args.template, overrides, region=args.region or DEFAULT_REGION)
+    for line in plan.lines():
+        print(line)
+    return 0
+
+
 # --------------------------------------------------------------------------------- schedule
 def cmd_schedule(args: argparse.Namespace) -> int:
     """``schedule fire ID`` / ``schedule list`` (eventflow_local/cli/schedule.py)."""
@@ -266,5 +283,6 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "up": cmd_up,
     "invoke": cmd_invoke,
     "start-api": cmd_start_api,
+    "validate": cmd_validate,
     "schedule": cmd_schedule,
 }

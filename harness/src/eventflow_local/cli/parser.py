@@ -150,6 +150,17 @@ def build_parser(
     _server_options(api)
     _run_options(api)
 
+    validate = sub.add_parser(
+        "validate",
+        help="print what `up` would start, name and refuse, starting nothing (like `sam validate`)",
+    )
+    template_options(validate)
+    validate.add_argument(
+        "--region",
+        default=None,
+        help=f"AWS region of the local resources (default {DEFAULT_REGION})",
+    )
+
     add_schedule_parser(sub, _run_options)
 
     own = set(sub.choices)

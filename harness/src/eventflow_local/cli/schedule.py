@@ -45,12 +45,11 @@ def add_schedule_parser(sub: Any, run_options: Any) -> argparse.ArgumentParser:
 
 def _schedules(args: argparse.Namespace) -> Any:
     """The template's schedule plan, read as the stack reads it (local Kafka parameters)."""
-    from eventflow_local.eventsources.schedule.reading import read_schedules
-    from eventflow_local.template.kafka import local_kafka_parameters
-    from eventflow_local.template.sam import SamTemplate
+    from eventflow_local.eventsources.factory import read_schedules
+    from eventflow_local.planning import PLANNED_BOOTSTRAP, read_template
 
-    local = local_kafka_parameters(args.template, "127.0.0.1:9092", args.region)
-    return read_schedules(SamTemplate(args.template, local | args.overrides, region=args.region))
+    template = read_template(args.template, args.overrides, args.region, PLANNED_BOOTSTRAP)
+    return read_schedules(template)
 
 
 def _print_results(results: list[dict[str, Any]]) -> int:

@@ -40,7 +40,7 @@ class RunningStack(Protocol):
     @property
     def destinations(self) -> Any: ...
     @property
-    def gateway(self) -> Any: ...  # the API server: url, stage, router.routes
+    def gateway(self) -> Any: ...  # the API server: url, stage, router.apis
     @property
     def bootstrap_servers(self) -> str: ...
     def dynamodb_client(self) -> Any: ...
@@ -51,7 +51,9 @@ def features(stack: RunningStack, needs: Mapping[str, Sequence[Route]]) -> dict[
     """Each feature of ``needs``: whether the template's API has every route it names."""
     routes = set()
     if stack.gateway is not None:
-        routes = {(r.method, r.path) for r in stack.gateway.router.routes}
+        routes = {
+            (op.method, op.path) for api in stack.gateway.router.apis for op in api.operations
+        }
     return {name: all(tuple(need) in routes for need in wanted) for name, wanted in needs.items()}
 
 

@@ -21,7 +21,7 @@ from eventflow_local.eventsources.config import EsmConfigError, parse_config
 from eventflow_local.eventsources.destinations import DestinationError, FailureDestinations
 from eventflow_local.eventsources.dynamodb.mapping import DynamoStreamEventSource
 from eventflow_local.eventsources.kafka.mapping import EsmOptions, KafkaEventSourceMapping
-from eventflow_local.eventsources.schedule.plan import SchedulePlan
+from eventflow_local.eventsources.schedule.plan import SchedulePlan, plan_schedules
 from eventflow_local.eventsources.schedule.source import ScheduleEventSource
 from eventflow_local.runtime.environment import function_name
 from eventflow_local.runtime.functions import FunctionRuntime
@@ -128,8 +128,6 @@ def _source_for(
             return None
         found.skipped.extend(source.config.not_emulated)
         return source if source.config.enabled else None
-    if event.type in ("Schedule", "ScheduleV2"):  # the schedule plan's (its rule or schedule)
-        return None
     if event.type not in ("Api", "HttpApi"):  # those are served by the API server
         found.skipped.append(f"{where}: event type {event.type} is not emulated")
     return None
@@ -156,6 +154,11 @@ def start_event_sources(
             source.stop()
         raise
     return found
+
+
+def read_schedules(template: Any) -> SchedulePlan:
+    """The template's rules and Scheduler schedules (``schedule/plan.py``), for ``schedules``."""
+    return plan_schedules(template)
 
 
 def schedule_sources(

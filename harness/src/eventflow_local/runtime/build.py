@@ -16,8 +16,9 @@ isolated (``-I -S``) with an explicit ``sys.path`` built here:
    file wins): every layer's ``python/lib/python3.X/site-packages``, then every ``python/``.
    A ``LayerVersion`` with ``Metadata.BuildMethod: python3.x`` is built as ``sam build`` builds
    it: its ``requirements.txt`` installed with that Python and its ``ContentUri`` importable as
-   ``/opt/python``; a layer without a BuildMethod is used as prebuilt (its folder holds
-   ``python/``);
+   ``/opt/python``; with ``BuildMethod: makefile`` its ``Makefile``'s ``build-<LayerId>`` target
+   fills the build folder (``ARTIFACTS_DIR``), which is then ``/opt``; a layer without a
+   BuildMethod is used as prebuilt (its folder holds ``python/``);
 3. the runtime's own packages (boto3, botocore, s3transfer, jmespath, dateutil, urllib3, six),
    linked from the harness's own install into a directory holding nothing else.
 
@@ -137,8 +138,14 @@ class LayerContent:
     job: BuildJob | None = None
 
     def paths(self, python: tuple[int, int], cache: Path) -> tuple[list[Path], list[Path]]:
-        sites = [d / f"python{python[0]}.{python[1]}" / "site-packages" for d in self.site_dirs]
-        roots = ([self.job.target(cache)] if self.job else []) + self.roots
+        site_dirs, roots = list(self.site_dirs), list(self.roots)
+        if self.job is not None and self.job.make_target:  # the build is what /opt holds
+            built = self.job.target(cache) / "python"
+            site_dirs.append(built / "lib")
+            roots.append(built)
+        elif self.job is not None:  # pip's target is importable as /opt/python
+            roots.insert(0, self.job.target(cache))
+        sites = [d / f"python{python[0]}.{python[1]}" / "site-packages" for d in site_dirs]
         return [s for s in sites if s.is_dir()], roots
 
 
@@ -234,11 +241,9 @@ class TemplateBuild:
 
     def layer(self, entry: str, function: str, interpreter: Interpreter) -> LayerContent | None:
         """The content of one ``Layers`` entry (None, with a ``skipped`` line, if none here)."""
-        resources = self.template.doc.get("Resources", {})
-        resource = resources.get(entry)
-        kinds = ("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion")
-        if resource is not None and resource.get("Type") in kinds:
-            return self._template_layer(entry, resource)
+        found = self.template.layer_resource(entry)
+        if found is not None:
+            return self._template_layer(entry, *found, interpreter=interpreter)
         powertools = POWERTOOLS_LAYER.match(entry)
         if powertools:
             major = int(powertools.group(2) or 1)
@@ -264,7 +269,10 @@ class TemplateBuild:
         self.skipped.append(f"{function}.Layers: {entry}: {why}; the function runs without it")
         return None
 
-    def _template_layer(self, logical_id: str, resource: dict[str, Any]) -> LayerContent | None:
+    def _template_layer(
+        self, name: str, logical_id: str, resource: dict[str, Any], *, interpreter: Interpreter
+    ) -> LayerContent | None:
+        """``name``: the layer's logical id as written; ``logical_id``: the deployed one."""
         if not self.template.resource_enabled(logical_id):
             return None
         props = self.template.resolve(resource.get("Properties", {}))
@@ -276,28 +284,40 @@ class TemplateBuild:
         )
         if folder is None or not folder.is_dir():
             return None  # named by the template's findings (SamTemplate.layer_dirs)
-        method = str((resource.get("Metadata") or {}).get("BuildMethod") or "")
+        written = self.template.sam_doc["Resources"].get(name) or resource
+        method = str((written.get("Metadata") or {}).get("BuildMethod") or "")
         if runtime_version(method):
             requirements = folder / "requirements.txt"
             job = None
             if requirements.is_file():
                 job = BuildJob(
-                    owner=logical_id,
+                    owner=name,
                     requirements=requirements.read_text(),
                     source=f"-r {self._relative(requirements)}",
                     interpreter=self.interpreter(method),
                     cwd=folder,
                 )
-            return LayerContent(logical_id, roots=[folder], job=job)
+            return LayerContent(name, roots=[folder], job=job)
+        if method == "makefile":  # build-<LayerId> of <ContentUri>/Makefile, into /opt
+            makefile = folder / "Makefile"
+            job = BuildJob(
+                owner=name,
+                requirements=makefile.read_text() if makefile.is_file() else "",
+                source=f"build-{name} of {self._relative(makefile)}",
+                interpreter=interpreter,
+                cwd=folder,
+                make_target=f"build-{name}",
+            )
+            return LayerContent(name, job=job)
         if method:
             line = (
-                f"{logical_id}.Metadata.BuildMethod: {method} is not run locally; "
+                f"{name}.Metadata.BuildMethod: {method} is not run locally; "
                 "the ContentUri folder is used as built"
             )
             if line not in self.skipped:
                 self.skipped.append(line)
         python = folder / "python"
-        return LayerContent(logical_id, roots=[python], site_dirs=[python / "lib"])
+        return LayerContent(name, roots=[python], site_dirs=[python / "lib"])
 
     # ------------------------------------------------------------------ build
     def prepare(self, specs: Mapping[str, Any]) -> dict[str, FunctionBuild]:

@@ -1,4 +1,7 @@
-"""The dependency installer: ``pip install -r requirements.txt -t DIR`` into a cached folder.
+"""The dependency installer: ``pip install -r requirements.txt -t DIR`` into a cached folder
+(or, for a ``BuildMethod: makefile`` layer, its Makefile's ``build-<LayerId>`` target with
+``ARTIFACTS_DIR`` set to that folder, as ``sam build`` runs it:
+https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/building-layers.html).
 
 A function's or a layer's requirements are installed as ``sam build`` installs them, with the
 Python of its runtime, into a directory of their own under the template's build cache. The
@@ -64,6 +67,9 @@ class BuildJob:
     source: str  # what the messages call it: "-r src/requirements.txt"
     interpreter: Interpreter
     cwd: Path  # relative paths in the requirements file are relative to it
+    #: ``BuildMethod: makefile``: the Makefile target run instead of pip (``requirements`` is
+    #: then the Makefile's text, so that a change of it builds again)
+    make_target: str = ""
 
     @property
     def key(self) -> str:
@@ -93,6 +99,32 @@ def _pip_environment() -> dict[str, str]:
     return env
 
 
+def _make(job: BuildJob, artifacts: Path) -> None:
+    """``make -f Makefile <target>`` in the layer's folder with ``ARTIFACTS_DIR`` set, as
+    ``sam build`` runs a ``BuildMethod: makefile`` build; the runtime's Python (and its pip)
+    first on ``PATH``."""
+    make = shutil.which("make")
+    if make is None:
+        raise BuildError(f"build {job.owner} failed: make is not installed on this machine")
+    env = _pip_environment()
+    env["ARTIFACTS_DIR"] = str(artifacts)
+    env["PATH"] = os.pathsep.join([str(Path(job.interpreter.path).parent), env.get("PATH", "")])
+    done = subprocess.run(
+        [make, "-f", "Makefile", job.make_target],
+        cwd=str(job.cwd),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=PIP_TIMEOUT_S,
+    )
+    if done.returncode != 0:
+        lines = [line for line in (done.stderr + done.stdout).splitlines() if line.strip()]
+        raise BuildError(
+            f"build {job.owner} failed: make {job.make_target} ({job.interpreter.name}): "
+            f"{(lines or ['make failed without a message'])[-1].strip()}"
+        )
+
+
 def build(job: BuildJob, cache: Path, log: Log) -> Path:
     """The job's build directory: the cached one, else a new one made by pip (BuildError)."""
     target = job.target(cache)
@@ -105,12 +137,15 @@ def build(job: BuildJob, cache: Path, log: Log) -> Path:
     work = cache / f".tmp-{job.prefix}{uuid.uuid4().hex[:8]}"
     work.mkdir()
     started = time.monotonic()
+    tool = "make" if job.make_target else "pip install"
     log(
-        f"build {job.owner}: pip install {job.source} with {job.interpreter.name} "
+        f"build {job.owner}: {tool} {job.source} with {job.interpreter.name} "
         f"into {target.parent.name}/{target.name}"
     )
     try:
-        if requirement_lines(job.requirements):
+        if job.make_target:
+            _make(job, work)
+        elif requirement_lines(job.requirements):
             req_file = work.with_suffix(".requirements.txt")
             req_file.write_text(job.requirements)
             try:
@@ -137,7 +172,7 @@ def build(job: BuildJob, cache: Path, log: Log) -> Path:
                 raise
     except subprocess.TimeoutExpired as exc:
         raise BuildError(
-            f"build {job.owner} failed: pip install {job.source} took over {exc.timeout:.0f} s"
+            f"build {job.owner} failed: {tool} {job.source} took over {exc.timeout:.0f} s"
         ) from exc
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -92,7 +92,9 @@ def load_handler(init: dict[str, Any]) -> tuple[types.ModuleType, Any]:
     os.chdir(code_dir)
     module_name, _, attr = init["handler"].rpartition(".")
     try:
-        module = importlib.import_module(module_name)
+        # a path-style handler (``src/app.handler``) names a module by its folder, as Lambda's
+        # Python runtime reads it (awslambdaric bootstrap._get_handler: "/" becomes ".")
+        module = importlib.import_module(module_name.replace("/", "."))
     except ImportError as exc:  # Lambda's words for it
         raise _InitError(
             exc, "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}"

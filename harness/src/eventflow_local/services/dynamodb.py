@@ -3,7 +3,7 @@ Local), or an external endpoint (DynamoDB Local, LocalStack), and the template's
 
 Credentials are always dummies: nothing here can reach real AWS. Tables that already exist are
 reused as they are (a restarted harness keeps its data); missing streams and TTL are switched on.
-SAM's ``AWS::Serverless::SimpleTable`` is created as the DynamoDB table SAM turns it into. Each
+A SAM ``AWS::Serverless::SimpleTable`` is the DynamoDB table SAM's transform turns it into. Each
 table's real name, ARN and stream ARN are returned (``CreatedTables.physical_ids``); the stack
 reads the template again with them, so that ``!Ref Table``, ``!GetAtt Table.Arn`` and
 ``!GetAtt Table.StreamArn`` resolve to it.
@@ -258,8 +258,7 @@ def ensure_tables(
     """Create (or reuse) every table of the template and return their attributes.
 
     The table name is the template's ``TableName`` if it sets one, else ``<prefix><LogicalId>``.
-    ``AWS::Serverless::SimpleTable`` resources are created as SAM creates them (one hash key,
-    on-demand unless ``ProvisionedThroughput`` is set); a table DynamoDB refuses is returned in
+    SimpleTables are the tables SAM's transform made of them; a table DynamoDB refuses is returned in
     ``refused`` and the others are still created. The template itself is not changed.
     """
     refused: list[str] = []

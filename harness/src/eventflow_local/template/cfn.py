@@ -32,6 +32,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from eventflow_local.aws import LOCAL_ACCOUNT
+from eventflow_local.template.cfn_names import ResourceValues, Scope
+from eventflow_local.template.cfn_values import values_of
 from eventflow_local.template.references import SUB_VAR as _SUB_VAR
 from eventflow_local.template.references import TemplateError, check_references, sam_generated
 
@@ -46,6 +48,14 @@ NO_VALUE = _NoValue()
 
 def _is_list_type(ptype: str) -> bool:
     return ptype == "CommaDelimitedList" or ptype.startswith("List<")
+
+
+def _is_condition(key: str, arg: Any) -> bool:
+    """``{"Condition": name}`` names a condition; ``{"Condition": {...}}`` is one only when it
+    names one in turn (an IAM statement's ``Condition`` block is a property)."""
+    return key == "Condition" and (
+        isinstance(arg, str) or (isinstance(arg, dict) and list(arg) == ["Condition"])
+    )
 
 
 class CfnTemplate:
@@ -68,6 +78,11 @@ class CfnTemplate:
         self._notes: dict[str, None] = {}
         #: the resource (and property) being resolved, for messages
         self.where = ""
+        #: attributes of local resources: logical id -> {"Ref": ..., "Arn": ..., ...}
+        self.attributes: dict[str, dict[str, Any]] = {}
+        #: CloudFormation's values of the other resources (cfn_values.py), once computed
+        self._values_cache: dict[str, ResourceValues | None] = {}
+        self._resolving: set[str] = set()
         if not isinstance(doc.get("Resources"), dict) or not doc["Resources"]:
             raise TemplateError(
                 "Template format error: at least one Resources member must be defined"
@@ -77,8 +92,6 @@ class CfnTemplate:
         self.conditions: dict[str, bool] = {}
         for name in doc.get("Conditions") or {}:
             self._condition(name)
-        #: attributes of local resources: logical id -> {"Ref": ..., "Arn": ..., ...}
-        self.attributes: dict[str, dict[str, Any]] = {}
 
     def note(self, line: str) -> None:
         self._notes.setdefault(line)
@@ -181,8 +194,11 @@ class CfnTemplate:
             return self.parameters[name]
         if name in self.attributes and "Ref" in self.attributes[name]:
             return self.attributes[name]["Ref"]
+        values = self._values(name)
+        if values is not None:
+            return values.ref
         if name in self.doc["Resources"] or sam_generated(self.doc, name):
-            return name  # not created locally (yet): its logical id stands for it
+            return name  # a type without a table entry: its logical id stands for it
         raise TemplateError(
             f"{self.where}: Template format error: Unresolved resource dependencies [{name}]"
         )
@@ -190,28 +206,63 @@ class CfnTemplate:
     def resource_type(self, logical_id: str) -> str:
         return str((self.doc["Resources"].get(logical_id) or {}).get("Type", ""))
 
+    def _values(self, logical_id: str) -> ResourceValues | None:
+        """What CloudFormation's ``Ref``/``Fn::GetAtt`` give for a resource not created here
+        (``cfn_values.py``), its name properties resolved; None for a type not in the table."""
+        if logical_id in self._values_cache:
+            return self._values_cache[logical_id]
+        resource = self.doc["Resources"].get(logical_id)
+        if not isinstance(resource, dict):
+            return None
+        if logical_id in self._resolving:
+            raise TemplateError(
+                f"{self.where}: Template format error: Circular dependency between resources: "
+                f"[{logical_id}]"
+            )
+        props = resource.get("Properties") or {}
+
+        def prop(key: str) -> Any:
+            previous, self.where = self.where, f"{logical_id}.{key}"
+            try:
+                value = self.resolve(props.get(key)) if isinstance(props, dict) else None
+            finally:
+                self.where = previous
+            return None if value is NO_VALUE else value
+
+        self._resolving.add(logical_id)
+        try:
+            scope = Scope(region=self.region, stack_name=self.stack_name)
+            values = values_of(str(resource.get("Type", "")), logical_id, prop, scope)
+        finally:
+            self._resolving.discard(logical_id)
+        self._values_cache[logical_id] = values
+        return values
+
     def get_att(self, logical_id: str, attr: str) -> Any:
         attrs = self.attributes.get(logical_id, {})
         if attr in attrs:
             return attrs[attr]
         rtype = self.resource_type(logical_id)
-        arn = f"arn:aws:{{}}:{self.region}:{LOCAL_ACCOUNT}:{{}}"
-        if rtype in ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable"):
-            name = self.ref(logical_id)
-            if attr == "Arn":
-                return arn.format("dynamodb", f"table/{name}")
-            if attr == "StreamArn":
-                return arn.format("dynamodb", f"table/{name}/stream/local")
-        if rtype == "AWS::SQS::Queue":
-            if attr == "Arn":
-                return arn.format("sqs", logical_id)
-            if attr == "QueueName":
-                return logical_id
-        if rtype == "AWS::Kinesis::Stream" and attr == "Arn":
-            return arn.format("kinesis", f"stream/{logical_id}")
+        if attrs and rtype == "AWS::DynamoDB::Table" and attr == "StreamArn":
+            name = attrs.get("Ref", logical_id)
+            return f"arn:aws:dynamodb:{self.region}:{LOCAL_ACCOUNT}:table/{name}/stream/local"
         if rtype in ("AWS::MSK::Cluster", "AWS::MSK::ServerlessCluster") and attr == "Arn":
-            return arn.format("kafka", f"cluster/{logical_id}/local")
-        return f"{logical_id}.{attr}"
+            return f"arn:aws:kafka:{self.region}:{LOCAL_ACCOUNT}:cluster/{logical_id}/local"
+        values = self._values(logical_id)
+        if values is None or attr in values.unvalued:
+            return f"{logical_id}.{attr}"
+        if attr in values.attributes:
+            return values.attributes[attr]
+        props = self.doc["Resources"][logical_id].get("Properties") or {}
+        if isinstance(props, dict) and attr in props:
+            # a registry resource type returns any of its properties (Fn::GetAtt reference)
+            return self.resolve(props[attr])
+        if rtype.startswith("AWS::Serverless::"):
+            return f"{logical_id}.{attr}"  # SAM's transform decides what it makes of it
+        raise TemplateError(
+            f"{self.where}: Template error: resource {logical_id} does not support attribute "
+            f"type {attr} in Fn::GetAtt"
+        )
 
     # ------------------------------------------------------------------ intrinsic functions
     def _sub(self, text: str, extra: Mapping[str, Any]) -> str:
@@ -236,7 +287,7 @@ class CfnTemplate:
             return value
         if len(value) == 1:
             ((key, arg),) = value.items()
-            if key == "Ref" or key.startswith("Fn::") or key == "Condition":
+            if key == "Ref" or key.startswith("Fn::") or _is_condition(key, arg):
                 try:
                     return self._intrinsic(key, arg)
                 except TemplateError:
@@ -255,8 +306,8 @@ class CfnTemplate:
     def _intrinsic(self, key: str, arg: Any) -> Any:
         if key == "Ref":
             return self.ref(arg)
-        if key == "Condition":
-            return self._condition(arg)
+        if key == "Condition":  # SAM writes {"Condition": {"Condition": name}} in Fn::And
+            return self._condition(arg) if isinstance(arg, str) else bool(self.resolve(arg))
         if key == "Fn::GetAtt":
             parts = arg.split(".", 1) if isinstance(arg, str) else self.resolve(arg)
             return self.get_att(parts[0], parts[1])

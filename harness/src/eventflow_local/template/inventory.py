@@ -24,9 +24,25 @@ EMULATED = frozenset(
         "AWS::Serverless::HttpApi",
         "AWS::ApiGateway::ApiKey",
         "AWS::SecretsManager::Secret",
-        # schedules (eventsources/schedule/plan.py, which names an EventPattern rule)
+        "AWS::Lambda::LayerVersion",
+        "AWS::Lambda::EventInvokeConfig",
+        "AWS::ApiGateway::RestApi",
+        "AWS::ApiGatewayV2::Api",
         "AWS::Events::Rule",
         "AWS::Scheduler::Schedule",
+        "AWS::ApiGatewayV2::Route",
+        "AWS::ApiGatewayV2::Integration",
+        "AWS::ApiGatewayV2::Authorizer",
+        "AWS::ApiGatewayV2::Stage",
+        "AWS::ApiGateway::Resource",
+        "AWS::ApiGateway::Method",
+        "AWS::ApiGateway::Authorizer",
+        "AWS::ApiGateway::RequestValidator",
+        "AWS::ApiGateway::Model",
+        "AWS::ApiGateway::GatewayResponse",
+        "AWS::ApiGateway::UsagePlan",
+        "AWS::ApiGateway::UsagePlanKey",
+        "AWS::ApiGateway::Stage",
     }
 )
 #: resources a local run has no use for: every function runs with local credentials, as $LATEST,
@@ -42,14 +58,10 @@ NO_LOCAL_USE = frozenset(
         "AWS::Lambda::Alias",
         "AWS::Logs::LogGroup",
         "AWS::ApiGateway::Deployment",
-        "AWS::ApiGateway::Stage",
         "AWS::ApiGateway::Account",
         "AWS::ApiGatewayV2::Deployment",
-        "AWS::ApiGatewayV2::Stage",
         "AWS::Serverless::Connector",
         "AWS::CloudFormation::WaitConditionHandle",
-        "AWS::ApiGateway::UsagePlan",
-        "AWS::ApiGateway::UsagePlanKey",
     }
 )
 PARTIAL = {
@@ -63,13 +75,13 @@ PARTIAL = {
 def resource_lines(resources: Iterable[tuple[str, str]]) -> list[str]:
     """Start-up lines for ``(logical id, type)`` pairs: one summary of the resources of no local
     use, one line per type that is not (or only partly) emulated."""
-    unused: list[str] = []
+    unused: list[tuple[str, str]] = []
     by_type: dict[str, list[str]] = {}
     for logical_id, rtype in resources:
         if rtype in EMULATED:
             continue
         if rtype in NO_LOCAL_USE:
-            unused.append(f"{logical_id} ({rtype})")
+            unused.append((logical_id, rtype))
         else:
             by_type.setdefault(rtype, []).append(logical_id)
     lines = []
@@ -77,7 +89,22 @@ def resource_lines(resources: Iterable[tuple[str, str]]) -> list[str]:
         lines.append(f"{', '.join(ids)} ({rtype}): {PARTIAL.get(rtype, 'not emulated')}")
     if unused:
         lines.append(
-            f"{', '.join(unused)}: no local use (functions run with local credentials, as "
+            f"{_summary(unused)}: no local use (functions run with local credentials, as "
             "$LATEST, logging to this console)"
         )
     return lines
+
+
+def _summary(resources: list[tuple[str, str]]) -> str:
+    """``Id (Type)`` for each, or ``N Types`` for a type of more than three (SAM's transform
+    makes a role per function and a permission per route)."""
+    by_type: dict[str, list[str]] = {}
+    for logical_id, rtype in resources:
+        by_type.setdefault(rtype, []).append(logical_id)
+    parts = []
+    for rtype, ids in by_type.items():
+        if len(ids) > 3:
+            parts.append(f"{len(ids)} {rtype}")
+        else:
+            parts.extend(f"{logical_id} ({rtype})" for logical_id in ids)
+    return ", ".join(parts)

@@ -88,6 +88,9 @@ def mapping_event(props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
             out["KafkaBootstrapServers"] = servers if isinstance(servers, list) else [servers]
             return "SelfManagedKafka", out
         return "SelfManagedEventSource", out
+    if "AmazonManagedKafkaEventSourceConfig" in props:
+        out["Stream"] = arn
+        return "MSK", out
     for marker, event_type, prop in _ARN_TYPES:
         if marker in arn:
             out[prop] = arn

@@ -13,6 +13,9 @@ NOTED = {
     "ProvisionedConcurrencyConfig": "no pre-initialised environments: the first call is a cold start",
     "SnapStart": "no snapshots: every cold start runs the init code",
     "LoggingConfig": "logs go to this console, as the code writes them",
+    "TenancyConfig": (
+        "tenants share the function's execution environments; context.tenant_id is not set"
+    ),
 }
 #: Lambda refuses these as environment variables (they are set by the runtime)
 RESERVED_ENV = frozenset(

@@ -91,7 +91,13 @@ def check_references(doc: Mapping[str, Any]) -> None:
                 "contain a Type member."
             )
         depends = res.get("DependsOn") or []
-        for name in [depends] if isinstance(depends, str) else depends:
+        names = [depends] if isinstance(depends, str) else depends
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise TemplateError(
+                f"Template format error: [/Resources/{lid}/DependsOn] DependsOn must be a "
+                "string or a list of strings"
+            )
+        for name in names:
             if name not in resources:
                 raise TemplateError(
                     f"Template format error: Unresolved resource dependencies [{name}] in the "

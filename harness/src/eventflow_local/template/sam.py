@@ -1,27 +1,29 @@
-"""Read a SAM template the way SAM's transform and CloudFormation would, for the harness and tests.
+"""Read a template as CloudFormation deploys it, for the harness and tests.
 
-``SamTemplate`` gives the functions (``FunctionSpec``: SAM functions and plain
-``AWS::Lambda::Function``, Globals merged, intrinsics resolved against the local resources), their
-events (SAM events and plain ``AWS::Lambda::EventSourceMapping``), the API routes, the DynamoDB
-tables (``AWS::DynamoDB::Table`` and ``AWS::Serverless::SimpleTable``) as ``create_table``
-arguments, and the layers. Conditions are evaluated against the parameters, so a resource whose
-condition is false does not exist locally either.
+One pipeline: the document as written (``sam_doc``) -> SAM's own transform
+(``template/transform.py``: ``aws-sam-translator``, local code swapped for placeholders and back)
+-> one CloudFormation document (``doc``) that everything reads, with CloudFormation's parameters,
+conditions and intrinsic functions (``template/cfn.py``) on top. A plain CloudFormation template
+enters at the same point. ``SamTemplate`` gives the functions (``FunctionSpec``: every
+``AWS::Lambda::Function``, a SAM function being one, ``template/function_spec.py``), their event
+sources (``AWS::Lambda::EventSourceMapping``, whether SAM made it of an event or it was written
+so), the DynamoDB tables (SimpleTables are tables by now) as ``create_table`` arguments, and the
+layers. A resource whose condition is false does not exist locally either.
 
 Three kinds of finding, never a traceback:
 
-- ``TemplateError``: CloudFormation or SAM would reject the whole template (``eventflow_local/template/cfn.py``,
-  ``eventflow_local/template/globals.py``); nothing starts.
+- ``TemplateError``: SAM's transform or CloudFormation would reject the whole template (SAM's own
+  message; ``template/cfn.py``); nothing starts.
 - ``refused``: one resource AWS would refuse at deploy (a zip function without Handler/Runtime, a
-  CodeUri that does not exist, reserved environment variables, an event source mapping whose
-  function does not exist, a SimpleTable key of an unknown type), each
-  ``"<Resource>[.<Event>]: <Property>: <AWS's reason>"``; it does not start, the rest does.
+  code folder that does not exist, reserved environment variables, an event source mapping whose
+  function does not exist), each ``"<Resource>[.<Event>]: <Property>: <AWS's reason>"``; it does
+  not start, the rest does.
 - ``findings()``: what is accepted but not emulated, named once at start-up: functions that cannot
   run here (S3 code, container images, non-Python runtimes), properties such as ``Tracing``, and
   every resource type the harness does not emulate (``eventflow_local/template/inventory.py``).
 
-SAM function reference:
-https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-function.html
-SimpleTable: https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-simpletable.html
+SAM's generated resources:
+https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-specification-generated-resources.html
 """
 
 from __future__ import annotations
@@ -30,32 +32,33 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from eventflow_local.aws import DEFAULT_REGION, function_arn
+from eventflow_local.aws import DEFAULT_REGION, LOCAL_ACCOUNT, function_arn
 from eventflow_local.template.cfn import NO_VALUE, CfnTemplate, TemplateError
 from eventflow_local.template.document import DEFAULT_TEMPLATE, load_document
-from eventflow_local.template.globals import apply_globals, parse_globals
-from eventflow_local.template.inventory import resource_lines
+from eventflow_local.template.function_spec import function_spec
+from eventflow_local.template.inventory import NO_LOCAL_USE, resource_lines
 from eventflow_local.template.lambda_resources import (
     lambda_function_as_sam,
     mapping_event,
     target_function_name,
 )
-from eventflow_local.template.lambda_rules import NOTED, RESERVED_ENV
-from eventflow_local.template.specs import EventSpec, FunctionSpec, Route
-from eventflow_local.template.tables import create_table_kwargs, simple_table
+from eventflow_local.template.lambda_rules import NOTED
+from eventflow_local.template.specs import EventSpec, FunctionSpec
+from eventflow_local.template.tables import create_table_kwargs
+from eventflow_local.template.transform import sam_transform
 
 __all__ = [
     "DEFAULT_TEMPLATE",
     "NO_VALUE",
     "EventSpec",
     "FunctionSpec",
-    "Route",
     "SamTemplate",
     "TemplateError",
     "load_document",
 ]
 
 SAM_FUNCTION = "AWS::Serverless::Function"
+
 CFN_FUNCTION = "AWS::Lambda::Function"
 
 
@@ -76,10 +79,18 @@ class SamTemplate(CfnTemplate):
         self.path = Path(path)
         self._parameter_values = dict(parameters or {})
         self.root = self.path.parent
-        doc = load_document(self.path)
-        self.globals = parse_globals(doc)
+        #: the template as written; ``doc`` is what SAM's transform makes of it
+        self.sam_doc = load_document(self.path)
         self._refused: dict[str, None] = {}
         self._noted: dict[str, dict[str, None]] = {}
+        doc = sam_transform(
+            self.sam_doc,
+            root=self.root,
+            parameters=self._parameter_values,
+            region=region,
+            account=LOCAL_ACCOUNT,
+            stack_name=stack_name,
+        )
         super().__init__(doc, parameters or {}, region, stack_name)
         for logical_id, attrs in (physical_ids or {}).items():
             self.attributes[logical_id] = dict(attrs)
@@ -99,13 +110,19 @@ class SamTemplate(CfnTemplate):
     def refuse(self, line: str) -> None:
         self._refused.setdefault(line)
 
+    def noted(self, prop: str, logical_id: str) -> None:
+        """``prop`` of ``logical_id`` is accepted and not emulated (``lambda_rules.NOTED``)."""
+        self._noted.setdefault(prop, {})[logical_id] = None
+
     @property
     def refused(self) -> list[str]:
         """Resources AWS would refuse at deploy: ``"<Resource>: <Property>: <reason>"``."""
         return list(self._refused)
 
     def findings(self) -> list[str]:
-        """What is accepted but not emulated, one line each, for the start-up report."""
+        """What is accepted but not emulated, one line each, for the start-up report (of the
+        resources SAM's transform generates, those with a local use or none are not named:
+        roles, permissions, deployments, stages)."""
         lines = self.notes
         every = {lid for lid, _ in self._function_ids()}
         for prop, ids in self._noted.items():
@@ -115,6 +132,7 @@ class SamTemplate(CfnTemplate):
             (lid, str(res.get("Type")))
             for lid, res in self.doc["Resources"].items()
             if self.resource_enabled(lid)
+            and (lid in self.sam_doc["Resources"] or res.get("Type") not in NO_LOCAL_USE)
         )
         return lines
 
@@ -127,18 +145,9 @@ class SamTemplate(CfnTemplate):
         }
 
     def properties(self, logical_id: str) -> dict[str, Any]:
-        """The resource's properties, SAM Globals merged in and intrinsics resolved."""
-        raw = apply_globals(self.globals, logical_id, self.doc["Resources"][logical_id])
+        """The deployed resource's properties, intrinsics resolved."""
+        raw = self.doc["Resources"][logical_id].get("Properties") or {}
         return dict(self.resolve_at(logical_id, raw))
-
-    def property_of(self, logical_id: str, name: str) -> Any:
-        """One property of a resource, Globals merged in by SAM's rules, resolved."""
-        raw = apply_globals(self.globals, logical_id, self.doc["Resources"][logical_id])
-        return self.resolve_at(logical_id, raw.get(name))
-
-    def global_property(self, resource_type: str, name: str) -> Any:
-        """A property the Globals give ``resource_type`` (all an implicit API has), resolved."""
-        return self.resolve_at("Globals", self.globals.get(resource_type, {}).get(name))
 
     def resolve_at(self, where: str, value: Any) -> Any:
         previous, self.where = self.where, where
@@ -161,8 +170,8 @@ class SamTemplate(CfnTemplate):
 
     # ------------------------------------------------------------------ tables
     def tables(self) -> dict[str, dict[str, Any]]:
-        """Logical id -> ``AWS::DynamoDB::Table`` properties of every table the stack creates,
-        SimpleTables as SAM turns them into DynamoDB tables."""
+        """Logical id -> ``AWS::DynamoDB::Table`` properties of every table the stack creates
+        (SAM's transform has made SimpleTables into these)."""
         out = {}
         for lid in self.resources_of("AWS::DynamoDB::Table"):
             props = self.properties(lid)
@@ -177,12 +186,6 @@ class SamTemplate(CfnTemplate):
                 )
                 continue
             out[lid] = props
-        for lid in self.resources_of("AWS::Serverless::SimpleTable"):
-            table, error = simple_table(self.properties(lid))
-            if error:
-                self.refuse(f"{lid}: {error}")
-            else:
-                out[lid] = table
         return out
 
     def create_table_kwargs(self, logical_id: str, table_name: str | None = None) -> dict[str, Any]:
@@ -195,11 +198,7 @@ class SamTemplate(CfnTemplate):
 
     # ------------------------------------------------------------------ functions
     def _function_ids(self) -> list[tuple[str, str]]:
-        return [
-            (lid, rtype)
-            for rtype in (SAM_FUNCTION, CFN_FUNCTION)
-            for lid in self.resources_of(rtype)
-        ]
+        return [(lid, CFN_FUNCTION) for lid in self.resources_of(CFN_FUNCTION)]
 
     def _register_functions(self) -> None:
         """``!Ref Function`` is its name, ``!GetAtt Function.Arn`` its ARN."""
@@ -211,120 +210,66 @@ class SamTemplate(CfnTemplate):
 
     def functions(self) -> dict[str, FunctionSpec]:
         out: dict[str, FunctionSpec] = {}
-        for lid, rtype in self._function_ids():
-            props = self.properties(lid)
-            if rtype == CFN_FUNCTION:
-                props = lambda_function_as_sam(props)
-            spec = self._function_spec(
-                lid, props, code_prop="CodeUri" if rtype == SAM_FUNCTION else "Code"
-            )
+        related = self._function_resources()
+        for lid, _ in self._function_ids():
+            props = lambda_function_as_sam(self.properties(lid))
+            props.update(related.get(lid, {}))
+            written = self.sam_doc["Resources"].get(lid) or {}
+            sam = written.get("Type") == SAM_FUNCTION
+            props["Events"] = (written.get("Properties") or {}).get("Events") if sam else None
+            raw_layers = (self.doc["Resources"][lid].get("Properties") or {}).get("Layers")
+            props["Layers"] = self._layer_entries(raw_layers, props.get("Layers"))
+            spec = function_spec(self, lid, props, code_prop="CodeUri" if sam else "Code")
             if spec is not None:
                 out[lid] = spec
         self._attach_mappings(out)
         return out
 
-    def _function_spec(
-        self, lid: str, props: dict[str, Any], code_prop: str
-    ) -> FunctionSpec | None:
-        if props.get("PackageType") == "Image" or "ImageUri" in props:
-            self.note(f"{lid}.PackageType: container image functions are not emulated; not started")
-            return None
-        missing = [p for p in ("Handler", "Runtime") if not props.get(p)]
-        if missing:
-            self.refuse(
-                f"{lid}: {', '.join(missing)}: Runtime and Handler needs to be present when "
-                "PackageType is of type `Zip`"
-            )
-            return None
-        runtime = str(props["Runtime"])
-        if not runtime.startswith("python"):
-            self.note(
-                f"{lid}.Runtime: {runtime} is not emulated (Python runtimes only); not started"
-            )
-            return None
-        inline = props.get("InlineCode")
-        code_uri = self.root.resolve()
-        if inline is None:
-            uri = props.get("CodeUri", ".")
-            if isinstance(uri, dict) or str(uri).startswith("s3://"):
-                where = (
-                    uri if isinstance(uri, str) else f"s3://{uri.get('Bucket')}/{uri.get('Key')}"
-                )
-                self.note(
-                    f"{lid}.{code_prop}: {where} is in S3 and cannot be fetched locally; not started"
-                )
-                return None
-            code_uri = (self.root / str(uri)).resolve()
-            if not code_uri.exists():
-                self.refuse(
-                    f"{lid}: {code_prop}: Parameter {code_prop} of resource {lid} refers to a "
-                    f"file or folder that does not exist {code_uri}"
-                )
-                return None
-            if not code_uri.is_dir():
-                self.note(
-                    f"{lid}.{code_prop}: {uri} is a built package; the harness runs source "
-                    "folders; not started"
-                )
-                return None
-        numbers = {}
-        for prop, default, low, high in (("Timeout", 3, 1, 900), ("MemorySize", 128, 128, 10240)):
-            try:
-                numbers[prop] = int(props.get(prop, default))
-            except (TypeError, ValueError):
-                self.refuse(f"{lid}: {prop}: {props.get(prop)!r} is not an integer")
-                return None
-            if not low <= numbers[prop] <= high:
-                self.refuse(
-                    f"{lid}: {prop}: Value '{numbers[prop]}' failed to satisfy constraint: "
-                    f"Member must have value between {low} and {high}"
-                )
-                return None
-        for prop in ("Environment", "Events"):
-            if not isinstance(props.get(prop) or {}, dict):
-                self.refuse(f"{lid}: {prop}: must be a map")
-                return None
-        variables = (props.get("Environment") or {}).get("Variables") or {}
-        reserved = sorted(set(variables) & RESERVED_ENV)
-        if reserved:
-            self.refuse(
-                f"{lid}: Environment: Lambda was unable to configure your environment variables "
-                "because the environment variables you have provided contains reserved keys "
-                f"that are currently not supported for modification. Reserved keys used in this "
-                f"request: {', '.join(reserved)}"
-            )
-            return None
-        events = []
-        for name, event in (props.get("Events") or {}).items():
-            if not isinstance(event, dict) or not event.get("Type"):
-                self.refuse(f"{lid}.{name}: Type: Event with id [{name}] is invalid. Missing Type")
+    def _function_resources(self) -> dict[str, dict[str, Any]]:
+        """What other resources say of a function, under the function's SAM property names:
+        its ``AWS::Lambda::EventInvokeConfig`` (``EventInvokeConfig``) and, from the
+        ``AWS::Lambda::Alias`` SAM publishes, ``AutoPublishAlias``, ``DeploymentPreference``
+        (the alias's CodeDeploy update policy) and ``ProvisionedConcurrencyConfig``."""
+        by_name = {str(self.attributes[lid]["Ref"]): lid for lid, _ in self._function_ids()}
+        out: dict[str, dict[str, Any]] = {}
+        for lid in self.resources_of("AWS::Lambda::EventInvokeConfig"):
+            props = self.properties(lid)
+            target = by_name.get(target_function_name(props.get("FunctionName")))
+            if target is not None:
+                config = {k: v for k, v in props.items() if k not in ("FunctionName", "Qualifier")}
+                out.setdefault(target, {})["EventInvokeConfig"] = config
+        for lid in self.resources_of("AWS::Lambda::Alias"):
+            raw = self.doc["Resources"][lid]
+            props = self.properties(lid)
+            target = by_name.get(target_function_name(props.get("FunctionName")))
+            if target is None:
                 continue
-            event_props = dict(event.get("Properties") or {})
-            if event["Type"] == "Api":
-                absent = [p for p in ("Path", "Method") if not event_props.get(p)]
-                if absent:
-                    self.refuse(
-                        f"{lid}.{name}: {', '.join(absent)}: Event with id [{name}] is invalid. "
-                        f"Missing required property '{absent[0]}'."
-                    )
-                    continue
-            events.append(EventSpec(name, str(event["Type"]), event_props))
-        for prop in NOTED:
-            if props.get(prop) is not None:
-                self._noted.setdefault(prop, {})[lid] = None
-        return FunctionSpec(
-            logical_id=lid,
-            code_uri=code_uri,
-            handler=str(props["Handler"]),
-            runtime=runtime,
-            timeout=numbers["Timeout"],
-            memory_size=numbers["MemorySize"],
-            environment={k: ("" if v is None else str(v)) for k, v in variables.items()},
-            events=events,
-            properties=props,
-            inline_code=None if inline is None else str(inline),
-            layers=[str(layer) for layer in props.get("Layers") or []],
-        )
+            seen = out.setdefault(target, {})
+            seen["AutoPublishAlias"] = props.get("Name")
+            if "CodeDeployLambdaAliasUpdate" in (raw.get("UpdatePolicy") or {}):
+                seen["DeploymentPreference"] = raw["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]
+            if props.get("ProvisionedConcurrencyConfig") is not None:
+                seen["ProvisionedConcurrencyConfig"] = props["ProvisionedConcurrencyConfig"]
+        return out
+
+    def _layer_entries(self, raw: Any, resolved: Any) -> list[Any]:
+        """``Layers`` entries: a ``!Ref`` to a layer of the template is its logical id as written
+        (``layer_resource`` finds the deployed one)."""
+        entries = list(resolved or [])
+        if isinstance(raw, list) and len(raw) == len(entries):
+            for index, item in enumerate(raw):
+                ref = item.get("Ref") if isinstance(item, dict) else None
+                if isinstance(ref, str) and ref in self.doc["Resources"]:
+                    entries[index] = self.written_id(ref)
+        return entries
+
+    def layer_resource(self, entry: str) -> tuple[str, dict[str, Any]] | None:
+        """The deployed ``AWS::Lambda::LayerVersion`` (logical id, resource) a ``Layers`` entry
+        names by its logical id as written; None for anything else."""
+        for lid, res in self.doc["Resources"].items():
+            if res.get("Type") == "AWS::Lambda::LayerVersion" and self.written_id(lid) == entry:
+                return lid, res
+        return None
 
     def _attach_mappings(self, functions: dict[str, FunctionSpec]) -> None:
         """Each ``AWS::Lambda::EventSourceMapping`` becomes an event of the function it names."""
@@ -346,39 +291,56 @@ class SamTemplate(CfnTemplate):
                 self.note(f"{lid}: its function {target} is not started")
                 continue
             event_type, event_props = mapping_event(props)
-            functions[target].events.append(EventSpec(lid, event_type, event_props))
+            functions[target].events.append(
+                EventSpec(self._event_name(target, lid), event_type, event_props)
+            )
 
-    def routes(self) -> list[Route]:
-        routes = []
-        for fn in self.functions().values():
-            for ev in fn.events_of("Api"):
-                routes.append(
-                    Route(
-                        method=str(ev.properties["Method"]).upper(),
-                        path=ev.properties["Path"],
-                        function=fn.logical_id,
-                        event=ev.name,
-                        auth=ev.properties.get("Auth"),
-                    )
-                )
-        return routes
+    def _event_name(self, function: str, mapping: str) -> str:
+        """A mapping SAM made of a function's event (``<Function><Event>``) keeps the event's
+        name; a mapping written as such keeps its own logical id."""
+        written = self.sam_doc["Resources"].get(function) or {}
+        events = (written.get("Properties") or {}).get("Events") or {}
+        if written.get("Type") == SAM_FUNCTION and isinstance(events, dict):
+            name = mapping[len(function) :]
+            if mapping.startswith(function) and name in events:
+                return name
+        return mapping
 
     def layer_dirs(self) -> list[Path]:
         dirs = []
-        for lid in self.resources_of("AWS::Serverless::LayerVersion"):
-            uri = self.properties(lid).get("ContentUri")
+        for lid in self.resources_of("AWS::Lambda::LayerVersion"):
+            name = self.written_id(lid)
+            prop = "ContentUri" if name != lid else "Content"
+            uri = self.properties(lid).get("Content")
             if not isinstance(uri, str) or uri.startswith("s3://"):
+                if isinstance(uri, dict):
+                    uri = f"s3://{uri.get('S3Bucket')}/{uri.get('S3Key')}"
                 self.note(
-                    f"{lid}.ContentUri: {uri!r} is not a local folder; functions run without "
+                    f"{name}.{prop}: {uri!r} is not a local folder; functions run without "
                     "this layer"
                 )
                 continue
             path = (self.root / uri).resolve()
             if not path.is_dir():
                 self.refuse(
-                    f"{lid}: ContentUri: Parameter ContentUri of resource {lid} refers to a file "
+                    f"{name}: {prop}: Parameter {prop} of resource {name} refers to a file "
                     f"or folder that does not exist {path}"
                 )
                 continue
             dirs.append(path)
         return dirs
+
+    def written_id(self, logical_id: str) -> str:
+        """The logical id a resource has in the template as written: SAM's transform names a
+        ``LayerVersion`` ``<LogicalId><hash>`` (a new version per content)."""
+        if logical_id in self.sam_doc["Resources"]:
+            return logical_id
+        for lid, res in self.sam_doc["Resources"].items():
+            if (
+                isinstance(res, dict)
+                and res.get("Type") == "AWS::Serverless::LayerVersion"
+                and logical_id.startswith(lid)
+                and len(logical_id) == len(lid) + 10
+            ):
+                return lid
+        return logical_id

@@ -1,14 +1,13 @@
-"""What a template's functions and routes are, once read: plain values, frozen after start-up.
+"""What a template's functions are, once read: plain values, frozen after start-up.
 
 ``FunctionSpec`` is a function with Globals merged and intrinsics resolved (SAM's
 ``AWS::Serverless::Function`` or a plain ``AWS::Lambda::Function``), with its events
-(``EventSpec``: SAM events and plain ``AWS::Lambda::EventSourceMapping``); ``Route`` is an
-``Api`` event's method and path. ``sam.SamTemplate`` makes them.
+(``EventSpec``: SAM events and plain ``AWS::Lambda::EventSourceMapping``). ``sam.SamTemplate``
+makes them; REST API methods are read from the deployed API (``apigw.restapi``).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,18 +49,3 @@ class FunctionSpec:
 
     def events_of(self, *types: str) -> list[EventSpec]:
         return [e for e in self.events if e.type in types]
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    path: str
-    function: str
-    event: str
-    auth: dict[str, Any] | None = None
-
-    @property
-    def pattern(self) -> re.Pattern[str]:
-        regex = re.sub(r"\{([^}/+]+)\+\}", r"(?P<\1>.+)", self.path)
-        regex = re.sub(r"\{([^}/]+)\}", r"(?P<\1>[^/]+)", regex)
-        return re.compile(f"^{regex}$")

@@ -1,41 +1,13 @@
-"""DynamoDB tables of a template as ``CreateTable`` arguments, SAM's SimpleTable included.
+"""DynamoDB tables of a template as ``CreateTable`` arguments.
 
-``AWS::Serverless::SimpleTable`` is created as SAM's transform creates it
-(https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-simpletable.html,
-``SamSimpleTable`` in samtranslator): one hash key from ``PrimaryKey`` (``Name``, ``Type`` String |
-Number | Binary; default ``id`` String), ``ProvisionedThroughput`` if given, else on-demand
-(``PAY_PER_REQUEST``); ``SSESpecification``, ``TableName`` and ``PointInTimeRecoverySpecification``
-passed through. ``AWS::DynamoDB::Table`` keeps its keys, indexes, stream and billing mode
+Every table is an ``AWS::DynamoDB::Table`` by now (SAM's transform makes one of each
+``AWS::Serverless::SimpleTable``); it keeps its keys, indexes, stream and billing mode
 (CloudFormation's default billing mode is PROVISIONED).
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-KEY_TYPES = {"String": "S", "Number": "N", "Binary": "B"}
-
-
-def simple_table(props: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-    """The ``AWS::DynamoDB::Table`` properties of a SimpleTable, or SAM's reason to refuse it."""
-    key = props.get("PrimaryKey") or {"Name": "id", "Type": "String"}
-    if not isinstance(key, dict) or "Name" not in key or "Type" not in key:
-        return {}, "PrimaryKey: 'PrimaryKey' is missing required Property 'Name' or 'Type'."
-    if key["Type"] not in KEY_TYPES:
-        return {}, f"PrimaryKey.Type: Invalid 'Type' \"{key['Type']}\"."
-    name = str(key["Name"])
-    table: dict[str, Any] = {
-        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": KEY_TYPES[key["Type"]]}],
-        "KeySchema": [{"AttributeName": name, "KeyType": "HASH"}],
-    }
-    if props.get("ProvisionedThroughput"):
-        table["ProvisionedThroughput"] = props["ProvisionedThroughput"]
-    else:
-        table["BillingMode"] = "PAY_PER_REQUEST"
-    for prop in ("SSESpecification", "TableName", "PointInTimeRecoverySpecification"):
-        if props.get(prop):
-            table[prop] = props[prop]
-    return table, None
 
 
 def create_table_kwargs(props: dict[str, Any], table_name: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ def handler(event, context):
                 "hasAuthorizer": "authorizer" in request,
                 "authorizer": request.get("authorizer"),
                 "apiKey": request["identity"].get("apiKey"),
+                "apiKeyId": request["identity"].get("apiKeyId"),
             }
         ),
     }

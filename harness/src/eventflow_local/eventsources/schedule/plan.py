@@ -30,7 +30,6 @@ is one ``refused`` line and that schedule does not start.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any, Protocol
@@ -124,20 +123,17 @@ class SchedulePlan:
         return next((s for s in self.schedules if s.logical_id == logical_id), None)
 
 
-def plan_schedules(
-    template: Template,
-    extra: Iterable[tuple[str, str, dict[str, Any]]] = (),
-    now: datetime | None = None,
-) -> SchedulePlan:
-    """The schedules of ``template`` (and of ``extra`` ``(logical id, type, properties)``)."""
+def plan_schedules(template: Template, now: datetime | None = None) -> SchedulePlan:
+    """The rules with a schedule and the Scheduler schedules of ``template``."""
     now = now or datetime.now(UTC)
     plan = SchedulePlan()
-    resources = [
-        (lid, rtype, (res.get("Properties") or {}))
-        for rtype in (RULE, SCHEDULE)
-        for lid, res in template.resources_of(rtype).items()
+    found = {**template.resources_of(RULE), **template.resources_of(SCHEDULE)}
+    resources = [  # in the template's order
+        (lid, str(res.get("Type")), (res.get("Properties") or {}))
+        for lid, res in template.doc["Resources"].items()
+        if lid in found
     ]
-    for lid, rtype, raw in [*resources, *extra]:
+    for lid, rtype, raw in resources:
         try:
             spec = _read(template, plan, lid, rtype, raw, now)
         except ScheduleError as exc:

@@ -17,7 +17,7 @@ invocation lines tell the two apart: ``schedule:<LogicalId>`` for a run on time,
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from eventflow_local.eventsources.schedule.plan import ScheduleSpec
@@ -38,7 +38,9 @@ class ScheduleEventSource:
         self.log = log
         #: the first target's function (the console's row, the tests' handle)
         self.function_name = spec.targets[0].function
-        self.event = EventSpec(spec.logical_id, spec.resource_type, {"expr": spec.expression})
+        self.event = EventSpec(
+            spec.logical_id, spec.resource_type, {"ScheduleExpression": spec.expression}
+        )
         self.rule_arn = spec.arn
         self.runs = 0
         self.next_run: datetime | None = None
@@ -111,16 +113,3 @@ class ScheduleEventSource:
             self._thread = None
         for runner in list(self._inflight):
             runner.join(timeout / 5)
-
-
-def add_schedule_triggers(
-    triggers: dict[str, list[str]], sources: Iterable[object]
-) -> dict[str, list[str]]:
-    """``triggers`` (function -> lines) with one line per schedule that invokes the function."""
-    for source in sources:
-        if isinstance(source, ScheduleEventSource):
-            spec = source.spec
-            for target in spec.targets:
-                line = f"{spec.resource_type} {spec.logical_id} {spec.expression}"
-                triggers.setdefault(target.function, []).append(line)
-    return triggers
