@@ -35,7 +35,6 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from eventflow_local.aws import LOCAL_ACCOUNT
 from eventflow_local.events.schedule import schedule_event, scheduler_context, with_context
 from eventflow_local.eventsources.schedule.expressions import At, ScheduleError, Timing, parse
 from eventflow_local.eventsources.schedule.inputs import check_target_input, target_input
@@ -51,12 +50,12 @@ class Template(Protocol):
     """What the plan reads of a template (``template.sam.SamTemplate`` is one)."""
 
     doc: dict[str, Any]
-    region: str
-    stack_name: str
     attributes: dict[str, dict[str, Any]]
 
     def resources_of(self, rtype: str) -> dict[str, dict[str, Any]]: ...
     def resolve_at(self, where: str, value: Any) -> Any: ...
+    def ref(self, name: str) -> Any: ...
+    def get_att(self, logical_id: str, attr: str) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -180,13 +179,10 @@ def _read(
         target = _target(template, plan, lid, rtype, index, raw_target)
         if target is not None:
             targets.append(target)
-    if rtype == RULE:
-        name = str(props.get("Name") or f"{template.stack_name}-{lid}")
-        arn = f"arn:aws:events:{template.region}:{LOCAL_ACCOUNT}:rule/{name}"
-    else:
-        name = str(props.get("Name") or lid)
-        group = props.get("GroupName") or "default"
-        arn = f"arn:aws:scheduler:{template.region}:{LOCAL_ACCOUNT}:schedule/{group}/{name}"
+    # the name and ARN CloudFormation gives it, as !Ref / !GetAtt .Arn read them
+    arn = str(template.get_att(lid, "Arn"))
+    name = str(template.get_att(lid, "RuleName") if rtype == RULE else template.ref(lid))
+    if rtype == SCHEDULE:
         window = props.get("FlexibleTimeWindow") or {}
         if str(window.get("Mode", "OFF")).upper() == "FLEXIBLE":
             plan.skipped.append(
