@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 #: SAM events still read from the template as written (the others arrive as the resources SAM's
 #: transform makes of them: event source mappings)
-WRITTEN_EVENTS = ("Api", "HttpApi", "Schedule", "ScheduleV2")
+WRITTEN_EVENTS = ("Schedule", "ScheduleV2")
 #: the names SAM's properties have on the ``AWS::Lambda::Function`` SAM makes
 DEPLOYED_NAMES = {"Tracing": "TracingConfig"}
 
