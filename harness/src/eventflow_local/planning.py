@@ -107,7 +107,7 @@ def _plan_sources(
                 if cfg.enabled:
                     line = event_line(event, tables)
                     plan.sources.append(f"{logical_id} <- {line}{_settings(cfg)}")
-            elif event.type not in ("Api", "HttpApi"):
+            else:
                 plan.skipped.append(f"{where}: event type {event.type} is not emulated")
 
 

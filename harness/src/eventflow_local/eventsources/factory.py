@@ -128,8 +128,7 @@ def _source_for(
             return None
         found.skipped.extend(source.config.not_emulated)
         return source if source.config.enabled else None
-    if event.type not in ("Api", "HttpApi"):  # those are served by the API server
-        found.skipped.append(f"{where}: event type {event.type} is not emulated")
+    found.skipped.append(f"{where}: event type {event.type} is not emulated")
     return None
 
 

@@ -16,9 +16,6 @@ from eventflow_local.template.specs import EventSpec, FunctionSpec
 if TYPE_CHECKING:
     from eventflow_local.template.sam import SamTemplate
 
-#: SAM events still read from the template as written (the others arrive as the resources SAM's
-#: transform makes of them: event source mappings, rules and Scheduler schedules)
-WRITTEN_EVENTS = ("Api", "HttpApi")
 #: the names SAM's properties have on the ``AWS::Lambda::Function`` SAM makes
 DEPLOYED_NAMES = {"Tracing": "TracingConfig"}
 
@@ -92,11 +89,9 @@ def function_spec(
             f"request: {', '.join(reserved)}"
         )
         return None
-    events = []
-    for name, event in (props.get("Events") or {}).items():
-        if isinstance(event, dict) and event.get("Type") in WRITTEN_EVENTS:
-            event_props = dict(template.resolve_at(f"{lid}.{name}", event.get("Properties") or {}))
-            events.append(EventSpec(name, str(event["Type"]), event_props))
+    # a function's events are the resources SAM's transform makes of them (event source
+    # mappings, attached by SamTemplate; rules and Scheduler schedules, eventsources/schedule)
+    events: list[EventSpec] = []
     for prop in NOTED:
         if props.get(DEPLOYED_NAMES.get(prop, prop)) is not None:
             template.noted(prop, lid)

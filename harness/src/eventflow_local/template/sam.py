@@ -216,7 +216,6 @@ class SamTemplate(CfnTemplate):
             props.update(related.get(lid, {}))
             written = self.sam_doc["Resources"].get(lid) or {}
             sam = written.get("Type") == SAM_FUNCTION
-            props["Events"] = (written.get("Properties") or {}).get("Events") if sam else None
             raw_layers = (self.doc["Resources"][lid].get("Properties") or {}).get("Layers")
             props["Layers"] = self._layer_entries(raw_layers, props.get("Layers"))
             spec = function_spec(self, lid, props, code_prop="CodeUri" if sam else "Code")
