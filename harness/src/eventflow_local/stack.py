@@ -105,6 +105,8 @@ class Stack:
         self.refused: list[str] = []
         #: the template's Secrets Manager secrets created locally: logical id -> ARN
         self.secrets: dict[str, str] = {}
+        #: the template's SQS queues created locally: logical id -> {"Ref": URL, "Arn", ...}
+        self.queues: dict[str, dict[str, str]] = {}
         self.auth: ApiPlan | None = None
         self.gateway: ApiGateway | None = None
         #: every invocation, for the console served by the API server
@@ -198,8 +200,8 @@ class Stack:
                 log=self.log,
             )
             self.template, self.secrets = created.template, created.secrets
-            self.tables = created.tables.tables
-            self.refused.extend(created.tables.refused)
+            self.tables, self.queues = created.tables.tables, created.queues
+            self.refused.extend(created.tables.refused + created.refused)
             self.skipped.extend(created.skipped)
             self._create_topics()
             self._template_findings()
@@ -394,6 +396,7 @@ class Stack:
             http_routes=[r.route_key for r in gateway.http_routes] if gateway else [],
             secrets=self.secrets,
             services_url=self.dynamo.services_url if self.dynamo else None,
+            queues=self.queues,
         )
 
     def describe(self) -> dict[str, Any]:

@@ -1,0 +1,132 @@
+"""The template's SQS queues exist in the embedded moto server with their properties, and
+``!Ref`` / ``!GetAtt`` of them are the emulator's values (services/sqs.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eventflow_local.services.dynamodb import DynamoEndpoint
+from eventflow_local.services.sqs import ensure_queues
+from eventflow_local.template.sam import SamTemplate
+
+pytestmark = pytest.mark.integration
+
+TEMPLATE = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Work:
+    Type: AWS::SQS::Queue
+    Properties:
+      VisibilityTimeout: 2
+      MessageRetentionPeriod: 600
+      DelaySeconds: 1
+      RedrivePolicy:
+        deadLetterTargetArn: !GetAtt Dead.Arn
+        maxReceiveCount: 2
+  Dead:
+    Type: AWS::SQS::Queue
+  Orders:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: orders.fifo
+      FifoQueue: true
+      ContentBasedDeduplication: true
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      InlineCode: "def handler(event, context): return None"
+      Environment:
+        Variables:
+          QUEUE_URL: !Ref Work
+          QUEUE_ARN: !GetAtt Work.Arn
+          ORDERS_URL: !GetAtt Orders.QueueUrl
+"""
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[DynamoEndpoint]:
+    started = DynamoEndpoint.embedded()
+    yield started
+    started.stop()
+
+
+def attributes(client: Any, url: str) -> dict[str, str]:
+    return dict(client.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"])
+
+
+def test_queues_are_created_with_their_properties_and_the_dlq_first(
+    tmp_path: Path, endpoint: DynamoEndpoint
+):
+    # GIVEN a template whose queue names a dead-letter queue declared after it, and a FIFO queue
+    (tmp_path / "template.yaml").write_text(TEMPLATE)
+    template = SamTemplate(tmp_path / "template.yaml")
+    # WHEN its queues are created
+    queues, skipped, refused = ensure_queues(template, endpoint)
+    # THEN each exists with its properties, the redrive policy naming the real DLQ's ARN
+    assert (skipped, refused) == ([], [])
+    client = endpoint.client("sqs")
+    work = attributes(client, queues["Work"]["QueueUrl"])
+    assert work["VisibilityTimeout"] == "2"
+    assert work["MessageRetentionPeriod"] == "600"
+    assert work["DelaySeconds"] == "1"
+    assert json.loads(work["RedrivePolicy"]) == {
+        "deadLetterTargetArn": queues["Dead"]["Arn"],
+        "maxReceiveCount": 2,
+    }
+    orders = attributes(client, queues["Orders"]["Ref"])
+    assert orders["FifoQueue"] == "true" and orders["ContentBasedDeduplication"] == "true"
+    # ... named as CloudFormation names them (generated: <stack>-<LogicalId>-<suffix>)
+    assert queues["Orders"]["QueueName"] == "orders.fifo"
+    assert queues["Work"]["QueueName"] == template.get_att("Work", "QueueName")
+    assert queues["Work"]["QueueName"].startswith(f"{template.stack_name}-Work-")
+
+    # AND the template read with their physical ids gives a function the emulator's URL and ARN
+    env = template.with_physical_ids(queues).functions()["Fn"].environment
+    assert env["QUEUE_URL"] == queues["Work"]["Ref"] == queues["Work"]["QueueUrl"]
+    assert env["QUEUE_URL"].startswith(endpoint.services_url or "-")
+    assert env["QUEUE_ARN"] == work["QueueArn"]
+    assert env["ORDERS_URL"] == queues["Orders"]["QueueUrl"]
+    client.send_message(QueueUrl=env["QUEUE_URL"], MessageBody="hello")
+
+    # AND created again (a second start on the same server), the queues are reused
+    again, _, _ = ensure_queues(template, endpoint)
+    assert again == queues
+
+
+def test_queues_on_an_endpoint_without_other_services_are_named_not_emulated(tmp_path: Path):
+    # GIVEN a DynamoDB endpoint of the user's that serves nothing else
+    (tmp_path / "template.yaml").write_text(TEMPLATE)
+    template = SamTemplate(tmp_path / "template.yaml")
+    external = DynamoEndpoint("http://127.0.0.1:9", "external")
+    # WHEN the queues are ensured
+    queues, skipped, refused = ensure_queues(template, external)
+    # THEN none is made and each is named once
+    assert queues == {} and refused == []
+    assert skipped[0] == (
+        "Work: AWS::SQS::Queue is created only on the embedded moto server or LocalStack, "
+        "not on http://127.0.0.1:9"
+    )
+    assert len(skipped) == 3
+
+
+def test_a_queue_sqs_refuses_is_refused_and_the_others_are_made(
+    tmp_path: Path, endpoint: DynamoEndpoint
+):
+    # GIVEN a FIFO queue whose name lacks the .fifo suffix SQS requires, beside a valid queue
+    (tmp_path / "template.yaml").write_text(
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n"
+        "  Bad:\n    Type: AWS::SQS::Queue\n    Properties: {QueueName: bad, FifoQueue: true}\n"
+        "  Good:\n    Type: AWS::SQS::Queue\n    Properties: {QueueName: good-one}\n"
+    )
+    # WHEN they are created
+    queues, _, refused = ensure_queues(SamTemplate(tmp_path / "template.yaml"), endpoint)
+    # THEN SQS's reason is given for the bad one, and the good one exists
+    assert list(queues) == ["Good"]
+    assert len(refused) == 1 and refused[0].startswith("Bad: ")
