@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from eventflow_local.eventsources.destinations import DestinationError, FailureDestinations
 from eventflow_local.services.dynamodb import DynamoEndpoint
 from eventflow_local.services.sqs import ensure_queues
 from eventflow_local.template.sam import SamTemplate
@@ -130,3 +131,31 @@ def test_a_queue_sqs_refuses_is_refused_and_the_others_are_made(
     # THEN SQS's reason is given for the bad one, and the good one exists
     assert list(queues) == ["Good"]
     assert len(refused) == 1 and refused[0].startswith("Bad: ")
+
+
+def test_an_onfailure_queue_is_the_emulators_queue_read_with_receive_message(
+    tmp_path: Path, endpoint: DynamoEndpoint
+):
+    # GIVEN failure destinations on the emulator, and a queue made there
+    sqs = endpoint.client("sqs")
+    url = sqs.create_queue(QueueName="failures-here")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    destinations = FailureDestinations(tmp_path, sqs_client=lambda: endpoint.client("sqs"))
+    # WHEN a mapping sends a failure record (a Kafka one, with the record as payload) to it
+    destination = destinations.resolve(arn)
+    record = {"requestContext": {"condition": "RetryAttemptsExhausted"}, "payload": {"big": 1}}
+    destination.send(record)
+    # THEN a user receives it from the queue: the metadata, without the payload (that goes to
+    # Kafka and S3 destinations only), and nothing is written under the state dir
+    (message,) = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"]
+    assert json.loads(message["Body"]) == {"requestContext": record["requestContext"]}
+    assert not (tmp_path / "destinations").exists()
+    assert destinations.sent() == {"failures-here": [{"requestContext": record["requestContext"]}]}
+
+    # AND a queue the emulator does not have is named at start-up
+    with pytest.raises(DestinationError) as caught:
+        destinations.resolve("arn:aws:sqs:us-east-1:123456789012:nowhere")
+    assert "no queue 'nowhere' in the embedded emulator" in str(caught.value)
+    assert "declare it in the template as an AWS::SQS::Queue" in str(caught.value)

@@ -290,7 +290,11 @@ class Stack:
     def _start_event_sources(self) -> None:
         """Kafka and DynamoDB stream mappings and schedules of every function."""
         assert self.dynamo is not None
-        self.destinations = FailureDestinations(self.state_dir)
+        dynamo = self.dynamo
+        self.destinations = FailureDestinations(
+            self.state_dir,
+            sqs_client=(lambda: dynamo.client("sqs")) if dynamo.emulates_services else None,
+        )
         started = start_event_sources(
             self.runtimes,
             SourceContext(
