@@ -288,7 +288,7 @@ class Stack:
         self.skipped.extend(skipped)
 
     def _start_event_sources(self) -> None:
-        """Kafka and DynamoDB stream mappings and schedules of every function."""
+        """Kafka, DynamoDB stream and SQS mappings and schedules of every function."""
         assert self.dynamo is not None
         dynamo = self.dynamo
         self.destinations = FailureDestinations(
@@ -305,6 +305,7 @@ class Stack:
                 destinations=self.destinations,
                 log=self.log,
                 stream_poll_interval=self.settings.stream_poll_interval,
+                sqs_client=(lambda: dynamo.client("sqs")) if dynamo.emulates_services else None,
             ),
         )
         self.sources = started.sources

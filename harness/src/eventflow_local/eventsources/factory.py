@@ -1,7 +1,9 @@
-"""The event sources of the running functions: one per Kafka, DynamoDB-stream and Schedule event.
+"""The event sources of the running functions: one per Kafka, DynamoDB-stream, SQS and Schedule
+event.
 
 ``start_event_sources(runtimes, context)`` builds and starts them from narrow inputs (the broker,
-the region, the state dir, a DynamoDB Streams client, the OnFailure destinations) and returns
+the region, the state dir, a DynamoDB Streams client, an SQS client of the embedded emulator, the
+OnFailure destinations) and returns
 what it started and what it found: an event whose configuration AWS would refuse at deploy
 (``EsmConfigError``) is ``refused`` and does not start; what is not emulated (a property, a
 destination type, an event type) is ``skipped``; the rest starts either way. ``Api`` and
@@ -25,6 +27,7 @@ from eventflow_local.eventsources.schedule.source import (
     ScheduleEventSource,
     is_enabled,
 )
+from eventflow_local.eventsources.sqs.poller import SqsEventSource, SqsSourceError
 from eventflow_local.runtime.environment import function_name
 from eventflow_local.runtime.functions import FunctionRuntime
 from eventflow_local.template.specs import EventSpec
@@ -43,6 +46,8 @@ class SourceContext:
     log: Callable[[str], None]
     #: seconds between GetRecords calls of the DynamoDB stream pollers
     stream_poll_interval: float
+    #: an SQS client of the embedded emulator (None: the endpoint serves no SQS)
+    sqs_client: Callable[[], Any] | None = None
 
 
 @dataclass
@@ -128,6 +133,8 @@ def _source_for(
             return None
         found.skipped.extend(source.config.not_emulated)
         return source if source.config.enabled else None
+    if event.type == "SQS":
+        return _sqs_source(context, found, logical_id, runtime, event)
     if event.type in ("Schedule", "ScheduleV2"):
         if not is_enabled(event):
             found.skipped.append(f"{where}: schedule disabled in the template")
@@ -142,6 +149,40 @@ def _source_for(
     if event.type not in ("Api", "HttpApi"):  # those are served by the API server
         found.skipped.append(f"{where}: event type {event.type} is not emulated")
     return None
+
+
+def _sqs_source(
+    context: SourceContext,
+    found: StartedSources,
+    logical_id: str,
+    runtime: FunctionRuntime,
+    event: EventSpec,
+) -> SqsEventSource | None:
+    """The poller of an SQS event (eventsources/sqs/), or None (refused, disabled, no queue)."""
+    where = f"{logical_id}.{event.name}"
+    if context.sqs_client is None:
+        found.skipped.append(
+            f"{where}: event type SQS needs the embedded emulator's queues (moto server or "
+            "LocalStack); not started"
+        )
+        return None
+    try:
+        source = SqsEventSource(
+            logical_id,
+            event,
+            runtime,
+            context.sqs_client(),
+            region=context.region,
+            log=context.log,
+        )
+    except EsmConfigError as exc:
+        found.refused.append(str(exc))
+        return None
+    except SqsSourceError as exc:
+        found.skipped.append(f"{exc}; not started")
+        return None
+    found.skipped.extend(source.config.not_emulated)
+    return source if source.config.enabled else None
 
 
 def start_event_sources(
