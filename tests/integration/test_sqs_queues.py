@@ -11,9 +11,12 @@ from typing import Any
 import pytest
 
 from eventflow_local.eventsources.destinations import DestinationError, FailureDestinations
+from eventflow_local.eventsources.sqs.poller import SqsEventSource
 from eventflow_local.services.dynamodb import DynamoEndpoint
 from eventflow_local.services.sqs import ensure_queues
 from eventflow_local.template.sam import SamTemplate
+from eventflow_local.template.specs import EventSpec
+from tests.integration.faults import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -159,3 +162,115 @@ def test_an_onfailure_queue_is_the_emulators_queue_read_with_receive_message(
         destinations.resolve("arn:aws:sqs:us-east-1:123456789012:nowhere")
     assert "no queue 'nowhere' in the embedded emulator" in str(caught.value)
     assert "declare it in the template as an AWS::SQS::Queue" in str(caught.value)
+
+
+class Recorder:
+    """A function runtime that records its events and fails the batches ``fail`` picks."""
+
+    function_name = "Worker"
+
+    def __init__(self, fail: Any = lambda records: False) -> None:
+        self.events: list[list[dict[str, Any]]] = []
+        self.fail = fail
+
+    def invoke(self, event: dict[str, Any], *, trigger: str = "", batch_size: int = 0) -> Any:
+        from eventflow_local.runtime.invocation import InvocationResult
+
+        records = event["Records"]
+        self.events.append(records)
+        if self.fail(records):
+            return InvocationResult(False, error={"errorType": "E", "errorMessage": "failed"})
+        return InvocationResult(True, payload=None)
+
+
+def source_for(endpoint: DynamoEndpoint, arn: str, runtime: Any, **props: Any) -> SqsEventSource:
+    event = EventSpec("Jobs", "SQS", {"Queue": arn, **props})
+    return SqsEventSource("Worker", event, runtime, endpoint.client("sqs"), region="us-east-1")
+
+
+def make_queue(endpoint: DynamoEndpoint, name: str, **attributes: str) -> tuple[str, str]:
+    sqs = endpoint.client("sqs")
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    return url, arn["QueueArn"]
+
+
+def test_a_fifo_queue_is_handled_in_order_per_group_even_when_a_batch_fails(
+    endpoint: DynamoEndpoint,
+):
+    # GIVEN a FIFO queue (1 s visibility) holding two groups of five, and a function whose first
+    # batch of group g1 fails once
+    url, arn = make_queue(
+        endpoint,
+        "ordered.fifo",
+        FifoQueue="true",
+        ContentBasedDeduplication="true",
+        VisibilityTimeout="1",
+    )
+    sqs = endpoint.client("sqs")
+    for n in range(5):
+        for group in ("g1", "g2"):
+            sqs.send_message(QueueUrl=url, MessageBody=f"{group}-{n}", MessageGroupId=group)
+    failed: list[bool] = []
+
+    def fail_first_g1(records: list[dict[str, Any]]) -> bool:
+        if not failed and records[0]["attributes"]["MessageGroupId"] == "g1":
+            failed.append(True)
+            return True
+        return False
+
+    runtime = Recorder(fail_first_g1)
+    source = source_for(endpoint, arn, runtime, BatchSize=3)
+    # WHEN the mapping runs until every message is handled
+    source.start()
+    try:
+        handled = lambda: [r["body"] for batch in runtime.events[1:] for r in batch]  # noqa: E731
+        wait_for(lambda: len(set(handled())) == 10, 20, "all ten messages")
+    finally:
+        source.stop()
+    # THEN each group's messages were handled in order, the failed batch again from its start
+    # (after the visibility timeout), and no batch mixed a group's messages out of order
+    for group in ("g1", "g2"):
+        seen = [b for b in handled() if b.startswith(group)]
+        assert seen == sorted(seen) == [f"{group}-{n}" for n in range(5)]
+    assert runtime.events[0][0]["attributes"]["MessageGroupId"] == "g1"
+    retried = [b for b in runtime.events[1:] if b[0]["body"] == runtime.events[0][0]["body"]]
+    assert retried and retried[0][0]["attributes"]["ApproximateReceiveCount"] == "2"
+    assert {"MessageGroupId", "MessageDeduplicationId"} <= set(runtime.events[0][0]["attributes"])
+
+
+def test_a_batching_window_gathers_one_batch_and_filtered_messages_are_deleted(
+    endpoint: DynamoEndpoint,
+):
+    # GIVEN a queue and a mapping of batch size 20 with a 1 s window that keeps kind=keep only
+    url, arn = make_queue(endpoint, "windowed")
+    sqs = endpoint.client("sqs")
+    runtime = Recorder()
+    pattern = {"messageAttributes": {"kind": {"stringValue": ["keep"]}}}
+    source = source_for(
+        endpoint,
+        arn,
+        runtime,
+        BatchSize=20,
+        MaximumBatchingWindowInSeconds=1,
+        FilterCriteria={"Filters": [{"Pattern": json.dumps(pattern)}]},
+    )
+    source.start()
+    try:
+        # WHEN 15 messages to keep and 5 others are sent within the window
+        for n in range(20):
+            kind = "keep" if n % 4 else "drop"
+            sqs.send_message(
+                QueueUrl=url,
+                MessageBody=str(n),
+                MessageAttributes={"kind": {"DataType": "String", "StringValue": kind}},
+            )
+        wait_for(lambda: source.stats["deleted"] >= 20, 20, "every message deleted")
+    finally:
+        source.stop()
+    # THEN the 15 kept messages came as one batch, and the others were deleted unseen
+    assert [len(batch) for batch in runtime.events] == [15]
+    assert source.stats["filtered"] == 5
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attrs["ApproximateNumberOfMessages"] == attrs["ApproximateNumberOfMessagesNotVisible"]
+    assert attrs["ApproximateNumberOfMessages"] == "0"

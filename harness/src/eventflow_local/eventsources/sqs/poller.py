@@ -21,7 +21,11 @@ filtering" (Filtering events from an Amazon SQS event source).
   fails the whole batch.
 - FIFO queues: the emulator gives no message of a group while another of that group is in
   flight, and this mapping runs one batch at a time, so a group's messages are handled in order,
-  one batch per group in flight.
+  one batch per group in flight. moto keeps a returned message "in flight" for its group until
+  that message itself is received again, so when a failed batch held several messages of a group
+  it would hand out a later one first; the poller therefore makes the returned messages visible
+  (``ChangeMessageVisibility`` 0) once their visibility timeout has passed, which is when SQS
+  returns them, and the group's first message comes first.
 - ``FilterCriteria``: a message no pattern matches is deleted without invoking the function.
 
 Not emulated: Lambda scales SQS pollers and concurrent batches up (to ``MaximumConcurrency``);
@@ -30,6 +34,7 @@ here one batch of a mapping runs at a time (named at start-up when ``ScalingConf
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -104,6 +109,14 @@ class SqsEventSource:
                 f"({type(exc).__name__}); declare it in the template as an AWS::SQS::Queue"
             ) from None
         self._carry: list[dict[str, Any]] = []
+        #: FIFO: (when the visibility timeout ends, receipt handle) of the messages returned
+        self._returning: list[tuple[float, str]] = []
+        self._visibility = 30.0
+        if self.config.fifo:
+            attrs = client.get_queue_attributes(
+                QueueUrl=self.queue_url, AttributeNames=["VisibilityTimeout"]
+            )["Attributes"]
+            self._visibility = float(attrs.get("VisibilityTimeout", 30))
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
         #: batches invoked, messages deleted after success, filtered out, returned to the queue
@@ -142,7 +155,26 @@ class SqsEventSource:
             self._deliver(batch)
         return len(batch)
 
+    def _release_returned(self) -> None:
+        """FIFO: the returned messages whose visibility timeout has passed made visible."""
+        now = time.monotonic()
+        due = [handle for at, handle in self._returning if at <= now]
+        self._returning = [(at, handle) for at, handle in self._returning if at > now]
+        for handle in due:
+            with contextlib.suppress(Exception):  # received again or deleted meanwhile
+                self._client.change_message_visibility(
+                    QueueUrl=self.queue_url, ReceiptHandle=handle, VisibilityTimeout=0
+                )
+
+    def _return(self, records: list[dict[str, Any]]) -> None:
+        self.stats["returned"] += len(records)
+        if self.config.fifo:
+            at = time.monotonic() + self._visibility
+            self._returning.extend((at, r["receiptHandle"]) for r in records)
+
     def _receive(self, want: int) -> list[dict[str, Any]]:
+        if self._returning:
+            self._release_returned()
         answer = self._client.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=max(1, min(RECEIVE_MAX, want)),
@@ -198,14 +230,14 @@ class SqsEventSource:
         else:
             returned = set()
         if returned is None:  # the whole batch comes back after the visibility timeout
-            self.stats["returned"] += len(batch)
+            self._return(batch)
             why = result.outcome if not result.ok else "invalid batchItemFailures response"
             self.log(
                 f"[sqs] {self.config.where} batch={len(batch)} {why}: the batch returns to the "
                 "queue after its visibility timeout"
             )
             return
-        self.stats["returned"] += len(returned)
+        self._return([r for r in batch if r["messageId"] in returned])
         self._delete([r for r in batch if r["messageId"] not in returned])
 
     def _delete(self, records: list[dict[str, Any]]) -> None:
