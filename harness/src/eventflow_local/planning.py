@@ -118,7 +118,7 @@ def _plan_sources(
                     plan.skipped.append(f"{where}: {exc}")
                     continue
                 plan.sources.append(f"{logical_id} <- {event_line(event, tables)}")
-            elif event.type not in ("Api", "HttpApi"):
+            else:
                 plan.skipped.append(f"{where}: event type {event.type} is not emulated")
 
 

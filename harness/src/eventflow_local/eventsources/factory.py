@@ -146,8 +146,7 @@ def _source_for(
         except ScheduleError as exc:
             found.skipped.append(f"{where}: {exc}")
             return None
-    if event.type not in ("Api", "HttpApi"):  # those are served by the API server
-        found.skipped.append(f"{where}: event type {event.type} is not emulated")
+    found.skipped.append(f"{where}: event type {event.type} is not emulated")
     return None
 
 

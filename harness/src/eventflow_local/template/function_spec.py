@@ -3,13 +3,13 @@ harness runs, or the reason it does not run: Lambda's own checks at deploy (Hand
 a zip function, the code's folder, Timeout and MemorySize ranges, reserved environment
 variables: https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html) and what cannot
 run here (container images, code in S3, non-Python runtimes). A ``CodeUri`` that is a local .zip
-package runs unpacked (``runtime.code_package``)."""
+package runs unpacked (``template.code_package``)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from eventflow_local.runtime.code_package import PackageError, unpacked
+from eventflow_local.template.code_package import PackageError, unpacked
 from eventflow_local.template.lambda_rules import NOTED, RESERVED_ENV
 from eventflow_local.template.specs import EventSpec, FunctionSpec
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 #: SAM events still read from the template as written (the others arrive as the resources SAM's
 #: transform makes of them: event source mappings)
-WRITTEN_EVENTS = ("Api", "HttpApi", "Schedule", "ScheduleV2")
+WRITTEN_EVENTS = ("Schedule", "ScheduleV2")
 #: the names SAM's properties have on the ``AWS::Lambda::Function`` SAM makes
 DEPLOYED_NAMES = {"Tracing": "TracingConfig"}
 
