@@ -5,16 +5,14 @@
 
 Start-up order: Kafka (``bootstrap_servers`` / ``KAFKA_BOOTSTRAP_SERVERS``, else the embedded
 broker), DynamoDB (``dynamodb_endpoint`` / ``AWS_ENDPOINT_URL_DYNAMODB`` / ``AWS_ENDPOINT_URL``,
-else the embedded engine: ``dynamodb="moto"``, the default, a moto server in its own process;
-``dynamodb="local"``, DynamoDB Local with its tables under ``<state dir>/dynamodb``, or in memory
-with ``dynamodb_in_memory``), the template's tables and secrets created, the template read again
-with their physical ids (so every ``!Ref`` resolves the same whatever starts first), topics
-created, one worker process per function, then the event sources (Kafka event source mappings,
-DynamoDB streams, schedules) and the API Gateway server. ``stop()`` goes the other way: event
-sources, then workers, then the broker and DynamoDB.
+else the embedded engine: ``dynamodb="moto"``, the default, moto's server in its own process, or
+``dynamodb="local"``, DynamoDB Local, tables under ``<state dir>/dynamodb`` or in memory with
+``dynamodb_in_memory``), the template's tables, secrets and queues created, the template read again
+with their physical ids (so every ``!Ref`` resolves to what exists), topics, a worker process per
+function, event sources (Kafka, DynamoDB stream, SQS, schedules), API server; ``stop()`` reverses.
 
-Each part gets narrow inputs and returns what it found (refused and not-emulated lines); only
-this module keeps them, and only this module changes the stack's fields.
+Each part gets narrow inputs and returns what it found (refused and not-emulated lines); only this
+module keeps them and changes the stack's fields.
 """
 
 from __future__ import annotations
@@ -103,9 +101,8 @@ class Stack:
         self.skipped: list[str] = []
         #: configurations AWS would refuse at deploy; they do not start, the rest does
         self.refused: list[str] = []
-        #: the template's Secrets Manager secrets created locally: logical id -> ARN
+        #: secrets (logical id -> ARN) and queues (-> {"Ref": URL, "Arn", ...}) of the template
         self.secrets: dict[str, str] = {}
-        #: the template's SQS queues created locally: logical id -> {"Ref": URL, "Arn", ...}
         self.queues: dict[str, dict[str, str]] = {}
         self.auth: ApiPlan | None = None
         self.gateway: ApiGateway | None = None
@@ -201,7 +198,7 @@ class Stack:
             )
             self.template, self.secrets = created.template, created.secrets
             self.tables, self.queues = created.tables.tables, created.queues
-            self.refused.extend(created.tables.refused + created.refused)
+            self.refused.extend(created.refused)
             self.skipped.extend(created.skipped)
             self._create_topics()
             self._template_findings()
@@ -290,11 +287,7 @@ class Stack:
     def _start_event_sources(self) -> None:
         """Kafka, DynamoDB stream and SQS mappings and schedules of every function."""
         assert self.dynamo is not None
-        dynamo = self.dynamo
-        self.destinations = FailureDestinations(
-            self.state_dir,
-            sqs_client=(lambda: dynamo.client("sqs")) if dynamo.emulates_services else None,
-        )
+        self.destinations = FailureDestinations(self.state_dir, self.dynamo.sqs_clients())
         started = start_event_sources(
             self.runtimes,
             SourceContext(
@@ -305,7 +298,6 @@ class Stack:
                 destinations=self.destinations,
                 log=self.log,
                 stream_poll_interval=self.settings.stream_poll_interval,
-                sqs_client=(lambda: dynamo.client("sqs")) if dynamo.emulates_services else None,
             ),
         )
         self.sources = started.sources

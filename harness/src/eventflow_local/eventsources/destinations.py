@@ -215,14 +215,15 @@ class FailureDestinations:
     def __init__(
         self,
         state_dir: Path | str,
+        sqs_client: Callable[[], Any] | None = None,
         *,
         cluster_topics: Mapping[str, str] | None = None,
         default_cluster_topic: str | None = None,
         producer_config: Mapping[str, Any] | None = None,
-        sqs_client: Callable[[], Any] | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
-        self._sqs_factory = sqs_client
+        #: makes an SQS client of the emulator (the SQS event sources use it too)
+        self.sqs_client = self._sqs_factory = sqs_client
         self._sqs: Any = None
         self._queues: dict[str, SqsQueueDestination] = {}
         self.cluster_topics = dict(cluster_topics or {})

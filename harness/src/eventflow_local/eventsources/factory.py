@@ -2,8 +2,8 @@
 event.
 
 ``start_event_sources(runtimes, context)`` builds and starts them from narrow inputs (the broker,
-the region, the state dir, a DynamoDB Streams client, an SQS client of the embedded emulator, the
-OnFailure destinations) and returns
+the region, the state dir, a DynamoDB Streams client, the OnFailure destinations, which hold the
+embedded emulator's SQS client) and returns
 what it started and what it found: an event whose configuration AWS would refuse at deploy
 (``EsmConfigError``) is ``refused`` and does not start; what is not emulated (a property, a
 destination type, an event type) is ``skipped``; the rest starts either way. ``Api`` and
@@ -46,8 +46,6 @@ class SourceContext:
     log: Callable[[str], None]
     #: seconds between GetRecords calls of the DynamoDB stream pollers
     stream_poll_interval: float
-    #: an SQS client of the embedded emulator (None: the endpoint serves no SQS)
-    sqs_client: Callable[[], Any] | None = None
 
 
 @dataclass
@@ -159,7 +157,8 @@ def _sqs_source(
 ) -> SqsEventSource | None:
     """The poller of an SQS event (eventsources/sqs/), or None (refused, disabled, no queue)."""
     where = f"{logical_id}.{event.name}"
-    if context.sqs_client is None:
+    make_client = context.destinations.sqs_client  # the emulator's SQS (None: there is none)
+    if make_client is None:
         found.skipped.append(
             f"{where}: event type SQS needs the embedded emulator's queues (moto server or "
             "LocalStack); not started"
@@ -170,7 +169,7 @@ def _sqs_source(
             logical_id,
             event,
             runtime,
-            context.sqs_client(),
+            make_client(),
             region=context.region,
             log=context.log,
         )

@@ -31,7 +31,7 @@ class Resources:
     skipped: list[str]
     #: logical id -> {"Ref": URL, "Arn", "QueueName", "QueueUrl"} of each queue (services/sqs.py)
     queues: dict[str, dict[str, str]]
-    #: queues SQS refused (CloudFormation would not create them either)
+    #: tables and queues refused (CloudFormation would not create them either)
     refused: list[str]
 
 
@@ -49,7 +49,7 @@ def create_resources(
         secrets={lid: attrs["Ref"] for lid, attrs in secrets.items()},
         skipped=skipped + queues_skipped,
         queues=queues,
-        refused=queues_refused,
+        refused=tables.refused + queues_refused,
     )
 
 
