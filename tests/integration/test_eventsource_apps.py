@@ -96,16 +96,26 @@ def test_a_stream_source_configured_by_string_parameters(run_app):
     client.put_item(TableName=table, Item={"id": {"S": "item-11"}, "poison": {"BOOL": True}})
 
     # THEN batches hold at most 10 records ...
-    destination = stack.destinations
-    queue = stack.template.get_att("StreamFailures", "Arn")  # as the template names it
-    wait_for(lambda: destination.read_queue(queue), 20, "the failure record")
+    # (read as a user reads it: receive_message on the queue the template names)
+    sqs = stack.dynamo.client("sqs")
+    queue = stack.template.get_att("StreamFailures", "QueueUrl")
+    received: list[dict[str, Any]] = []
+
+    def receive() -> list[dict[str, Any]]:
+        for message in sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", []):
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+            received.append(json.loads(message["Body"]))
+        return received
+
+    wait_for(receive, 20, "the failure record")
     batches = [item["ids"]["L"] for item in scan(stack, "BatchesTable")]
     assert batches and all(len(ids) <= 10 for ids in batches)
     # ... the poison batch was retried whole once ("false" is false: no bisect) ...
     poison = [ids for ids in batches if {"S": "item-11"} in ids]
     assert len(poison) == 2 and poison[0] == poison[1] and len(poison[0]) >= 2
     # ... and then went to the OnFailure destination as one DDBStreamBatchInfo record
-    (failure,) = destination.read_queue(queue)
+    time.sleep(1)
+    (failure,) = receive()
     info = failure["DDBStreamBatchInfo"]
     assert info["batchSize"] == len(poison[0])
     assert info["streamArn"] == stack.tables["ItemsTable"]["StreamArn"]

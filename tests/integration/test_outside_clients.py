@@ -44,6 +44,7 @@ class Outside:
         self.stack = stack
         self.topic = topic
         self.bootstrap = stack.bootstrap_servers
+        self.received: list[dict[str, Any]] = []
 
     def producer(self, **config: Any) -> Producer:
         return Producer(
@@ -93,15 +94,17 @@ class Outside:
         return {i["id"]: i for i in page["items"] if i["topic"] == self.topic}
 
     def failures(self) -> list[dict[str, Any]]:
-        assert self.stack.destinations is not None
-        queue = self.stack.destinations.queue_dir
-        out = []
-        for path in sorted(Path(queue).glob("*.jsonl")):
-            for line in path.read_text().splitlines():
-                record = json.loads(line)
-                if self.topic in json.dumps(record.get("payload", {}).get("records", {}))[:400]:
-                    out.append(record)
-        return out
+        """The failure records in the OnFailure queue (this stack's own), read as a user reads
+        it (``receive_message`` on the queue the template names; each record is taken once)."""
+        sqs = self.stack.dynamo.client("sqs")  # type: ignore[union-attr]
+        url = self.stack.queues["ConsumerFailureQueue"]["QueueUrl"]
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        )
+        for message in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            self.received.append(json.loads(message["Body"]))
+        return list(self.received)
 
 
 @pytest.fixture(scope="module")

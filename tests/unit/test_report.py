@@ -35,10 +35,10 @@ def report(functions: dict[str, list[str]], tmp_path: Path) -> StackReport:
     )
 
 
-def test_a_declared_sqs_event_that_does_not_run_is_not_listed_as_a_trigger(tmp_path: Path):
-    # GIVEN a running function with an API route and an SQS event, which the harness does not run
+def test_a_declared_sns_event_that_does_not_run_is_not_listed_as_a_trigger(tmp_path: Path):
+    # GIVEN a running function with an API route and an SNS event, which the harness does not run
     # (the route is the deployed REST API's, not an event of the function)
-    events = [EventSpec("Jobs", "SQS", {"Queue": "arn:aws:sqs:us-east-1:123456789012:jobs"})]
+    events = [EventSpec("Jobs", "SNS", {"Topic": "arn:aws:sns:us-east-1:123456789012:jobs"})]
     runtime: Any = SimpleNamespace(spec=spec(events))
     context = SourceContext(
         bootstrap_servers="127.0.0.1:9",
@@ -59,11 +59,11 @@ def test_a_declared_sqs_event_that_does_not_run_is_not_listed_as_a_trigger(tmp_p
     lines = triggers(started, {})
     banner = report(lines, tmp_path).banner()
 
-    # THEN the banner lists the route only, and the SQS event is named once as not emulated
+    # THEN the banner lists the route only, and the SNS event is named once as not emulated
     assert lines == {"Worker": ["GET /items"]}
     assert "<- GET /items" in banner
-    assert "SQS" not in banner
-    assert found.skipped == ["Worker.Jobs: event type SQS is not emulated"]
+    assert "SNS" not in banner
+    assert found.skipped == ["Worker.Jobs: event type SNS is not emulated"]
 
 
 def test_triggers_list_routes_http_routes_and_started_sources_per_function():

@@ -30,6 +30,8 @@ def event_line(event: EventSpec, tables: Mapping[str, Mapping[str, Any]]) -> str
         return f"{event.type} {topics} (group {props.get('ConsumerGroupId', '-')})"
     if event.type == "DynamoDB":
         return f"DynamoDB stream of {_stream_table(tables, str(props.get('Stream')))}"
+    if event.type == "SQS":
+        return f"SQS queue {str(props.get('Queue')).rsplit(':', 1)[-1]}"
     if event.type in ("AWS::Events::Rule", "AWS::Scheduler::Schedule"):  # schedule/source.py
         return f"{event.type} {event.name} {props.get('ScheduleExpression')}"
     return event.type
@@ -89,6 +91,8 @@ class StackReport:
     secrets: Mapping[str, str] = field(default_factory=dict)
     #: the endpoint of the other emulated services (Secrets Manager ...)
     services_url: str | None = None
+    #: the template's SQS queues made here: logical id -> {"Ref": URL, "Arn", "QueueName", ...}
+    queues: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
         """What ``stack.json`` holds (``state.py`` reads it for ``invoke`` and the tests)."""
@@ -103,6 +107,8 @@ class StackReport:
             "region": self.region,
             "tables": {lid: attrs["Ref"] for lid, attrs in self.tables.items()},
             "topics": list(self.topics),
+            "queues": {lid: attrs["Ref"] for lid, attrs in self.queues.items()},
+            "servicesEndpoint": self.services_url,
             "stateDir": str(self.state_dir),
             "functions": dict(self.functions),
             "pid": os.getpid(),
@@ -139,6 +145,14 @@ class StackReport:
         )
         tables = ", ".join(str(attrs["Ref"]) for attrs in self.tables.values())
         lines.append(f"  Tables       {tables}")
+        if self.services_url:
+            lines.append(
+                f"  AWS services {self.services_url}   (AWS_ENDPOINT_URL of the functions; "
+                "SQS, Secrets Manager)"
+            )
+        if self.queues:
+            names = ", ".join(str(attrs["QueueName"]) for attrs in self.queues.values())
+            lines.append(f"  Queues       {names}   (made at each start, empty)")
         lines.append(f"  State dir    {self.state_dir}")
         lines.append("  Functions")
         for logical_id, items in self.functions.items():

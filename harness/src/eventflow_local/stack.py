@@ -5,16 +5,14 @@
 
 Start-up order: Kafka (``bootstrap_servers`` / ``KAFKA_BOOTSTRAP_SERVERS``, else the embedded
 broker), DynamoDB (``dynamodb_endpoint`` / ``AWS_ENDPOINT_URL_DYNAMODB`` / ``AWS_ENDPOINT_URL``,
-else the embedded engine: ``dynamodb="moto"``, the default, a moto server in its own process;
-``dynamodb="local"``, DynamoDB Local with its tables under ``<state dir>/dynamodb``, or in memory
-with ``dynamodb_in_memory``), the template's tables and secrets created, the template read again
-with their physical ids (so every ``!Ref`` resolves the same whatever starts first), topics
-created, one worker process per function, then the event sources (Kafka event source mappings,
-DynamoDB streams, schedules) and the API Gateway server. ``stop()`` goes the other way: event
-sources, then workers, then the broker and DynamoDB.
+else the embedded engine: ``dynamodb="moto"``, the default, moto's server in its own process, or
+``dynamodb="local"``, DynamoDB Local, tables under ``<state dir>/dynamodb`` or in memory with
+``dynamodb_in_memory``), the template's tables, secrets and queues created, the template read again
+with their physical ids (so every ``!Ref`` resolves to what exists), topics, a worker process per
+function, event sources (Kafka, DynamoDB stream, SQS, schedules), API server; ``stop()`` reverses.
 
-Each part gets narrow inputs and returns what it found (refused and not-emulated lines); only
-this module keeps them, and only this module changes the stack's fields.
+Each part gets narrow inputs and returns what it found (refused and not-emulated lines); only this
+module keeps them and changes the stack's fields.
 """
 
 from __future__ import annotations
@@ -103,8 +101,9 @@ class Stack:
         self.skipped: list[str] = []
         #: configurations AWS would refuse at deploy; they do not start, the rest does
         self.refused: list[str] = []
-        #: the template's Secrets Manager secrets created locally: logical id -> ARN
+        #: secrets (logical id -> ARN) and queues (-> {"Ref": URL, "Arn", ...}) of the template
         self.secrets: dict[str, str] = {}
+        self.queues: dict[str, dict[str, str]] = {}
         self.auth: ApiPlan | None = None
         self.gateway: ApiGateway | None = None
         #: every invocation, for the console served by the API server
@@ -198,8 +197,8 @@ class Stack:
                 log=self.log,
             )
             self.template, self.secrets = created.template, created.secrets
-            self.tables = created.tables.tables
-            self.refused.extend(created.tables.refused)
+            self.tables, self.queues = created.tables.tables, created.queues
+            self.refused.extend(created.refused)
             self.skipped.extend(created.skipped)
             self._create_topics()
             self._template_findings()
@@ -286,9 +285,9 @@ class Stack:
         self.skipped.extend(skipped)
 
     def _start_event_sources(self) -> None:
-        """Kafka and DynamoDB stream mappings and schedules of every function."""
+        """Kafka, DynamoDB stream and SQS mappings and schedules of every function."""
         assert self.dynamo is not None
-        self.destinations = FailureDestinations(self.state_dir)
+        self.destinations = FailureDestinations(self.state_dir, self.dynamo.sqs_clients())
         started = start_event_sources(
             self.runtimes,
             SourceContext(
@@ -395,6 +394,7 @@ class Stack:
             http_routes=[r.route_key for r in gateway.http_routes] if gateway else [],
             secrets=self.secrets,
             services_url=self.dynamo.services_url if self.dynamo else None,
+            queues=self.queues,
         )
 
     def describe(self) -> dict[str, Any]:

@@ -292,13 +292,14 @@ class ConsoleApp:
         return 200, item
 
     def destinations(self, **_: Any) -> Reply:
-        """The records the harness's OnFailure destinations hold (SQS queues stood in by files)."""
-        found = []
+        """The records the event source mappings sent to their OnFailure queues (newest first;
+        the queues themselves are read with ``receive_message``, which this view does not do, so
+        that it takes nothing from them)."""
         dests = self.stack.destinations
-        if dests is not None and dests.queue_dir.is_dir():
-            for path in sorted(dests.queue_dir.glob("*.jsonl")):
-                records = dests.read_queue(path.stem)
-                found.append({"queue": path.stem, "records": records[-100:][::-1]})
+        sent = dests.sent() if dests is not None else {}
+        found = [
+            {"queue": name, "records": records[::-1]} for name, records in sorted(sent.items())
+        ]
         return 200, {"queues": found}
 
     def fire_schedule(self, req: BaseHTTPRequestHandler, schedule: str, **kw: Any) -> Reply:

@@ -5,9 +5,16 @@ A mapping's ``DestinationConfig.OnFailure.Destination`` is resolved at start-up 
 
 Supported destinations:
 
-* **SQS queue** ``arn:aws:sqs:<region>:<account>:<QueueName>`` - stood in for by a JSON-lines file,
-  ``<state_dir>/destinations/<QueueName>.jsonl``: one failure record per line, appended under a
-  lock and fsync'd. ``read_queue(name)`` reads it back (tests, CLI).
+* **SQS queue** ``arn:aws:sqs:<region>:<account>:<QueueName>`` - the queue of that name in the
+  embedded emulator (the template's queues are created there, services/sqs.py): the failure
+  record (metadata only: the Kafka record's ``payload`` goes to Kafka and S3 destinations, not
+  to queues, per "Capturing discarded batches for Amazon MSK and self-managed Apache Kafka event
+  sources") is sent with ``SendMessage`` as its JSON body, so a user reads it with boto3
+  ``receive_message`` on the queue named in the template, as on AWS ("Capturing discarded
+  batches for an SQS, Kinesis or DynamoDB event source", Lambda developer guide). A queue the
+  emulator does not have is a ``DestinationError`` at start-up. Without an emulator (a
+  ``FailureDestinations`` made with no ``sqs_client``: a mapping used on its own, outside a stack)
+  the queue is stood in for by a JSON-lines file, ``<state_dir>/destinations/<QueueName>.jsonl``.
 * **Kafka topic** ``kafka://<topic>`` (the form AWS uses for Kafka on-failure destinations) - the
   failure record is produced as JSON to ``<topic>`` on the mapping's own cluster, keyed with the
   failed record's key. A plain topic name is not accepted: use the ``kafka://`` prefix.
@@ -15,7 +22,8 @@ Supported destinations:
   cluster; the topic comes from the local setting ``cluster_topics`` (cluster ARN -> topic) or
   ``default_cluster_topic``.
 
-SNS topics and S3 buckets are not emulated.
+SNS topics are not created in the emulator yet, so SNS destinations are not emulated; nor are
+S3 buckets.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import contextlib
 import json
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -39,6 +47,7 @@ __all__ = [
     "FailureDestinations",
     "KafkaTopicDestination",
     "SqsFileDestination",
+    "SqsQueueDestination",
     "read_jsonl",
 ]
 
@@ -116,6 +125,31 @@ class SqsFileDestination:
         return f"SqsFileDestination({self.queue_name} -> {self.path})"
 
 
+class SqsQueueDestination:
+    """A queue of the embedded emulator: each failure record is one ``SendMessage``."""
+
+    #: the records sent, newest last, kept for the console (at most this many)
+    KEEP = 100
+
+    def __init__(self, arn: str, queue_name: str, queue_url: str, client: Any) -> None:
+        self.arn = arn
+        self.queue_name = queue_name
+        self.queue_url = queue_url
+        self._client = client
+        self._lock = threading.Lock()
+        self.sent: list[dict[str, Any]] = []
+
+    def send(self, record: Mapping[str, Any], *, key: bytes | None = None) -> None:
+        metadata = {k: v for k, v in record.items() if k != "payload"}
+        body = json.dumps(metadata, separators=(",", ":"), default=str)
+        with self._lock:  # a boto3 client is not shared across threads without care
+            self._client.send_message(QueueUrl=self.queue_url, MessageBody=body)
+            self.sent = [*self.sent[-(self.KEEP - 1) :], json.loads(body)]
+
+    def __repr__(self) -> str:
+        return f"SqsQueueDestination({self.queue_name} -> {self.queue_url})"
+
+
 # ------------------------------------------------------------------------------------ Kafka
 class KafkaTopicDestination:
     """Failure records produced as JSON to a Kafka topic (acks=all, flushed per record)."""
@@ -171,21 +205,27 @@ class KafkaTopicDestination:
 
 # ------------------------------------------------------------------------------------ resolver
 class FailureDestinations:
-    """Resolves OnFailure destinations and owns what they need (files, producers).
+    """Resolves OnFailure destinations and owns what they need (queues, producers).
 
-    ``state_dir`` holds the SQS stand-in files. ``cluster_topics`` maps an MSK cluster ARN used as
+    ``sqs_client`` makes an SQS client of the embedded emulator; without one, ``state_dir``
+    holds the SQS stand-in files. ``cluster_topics`` maps an MSK cluster ARN used as
     a destination to the topic to write to (``default_cluster_topic`` when the ARN is not listed).
     """
 
     def __init__(
         self,
         state_dir: Path | str,
+        sqs_client: Callable[[], Any] | None = None,
         *,
         cluster_topics: Mapping[str, str] | None = None,
         default_cluster_topic: str | None = None,
         producer_config: Mapping[str, Any] | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
+        #: makes an SQS client of the emulator (the SQS event sources use it too)
+        self.sqs_client = self._sqs_factory = sqs_client
+        self._sqs: Any = None
+        self._queues: dict[str, SqsQueueDestination] = {}
         self.cluster_topics = dict(cluster_topics or {})
         self.default_cluster_topic = default_cluster_topic
         self.producer_config = dict(producer_config or {})
@@ -203,8 +243,41 @@ class FailureDestinations:
         return self.queue_dir / f"{name}.jsonl"
 
     def read_queue(self, name_or_arn: str) -> list[dict[str, Any]]:
-        """The failure records sent so far to the SQS queue ``name_or_arn`` (oldest first)."""
+        """The failure records sent so far to the SQS stand-in file ``name_or_arn`` (oldest
+        first); with an emulator, read the queue itself (``receive_message``)."""
         return read_jsonl(self.queue_path(name_or_arn))
+
+    def sent(self) -> dict[str, list[dict[str, Any]]]:
+        """Queue name -> the last records sent to it (oldest first): the emulator's queues, or
+        the stand-in files."""
+        with self._lock:
+            queues = {d.queue_name: list(d.sent) for d in self._queues.values() if d.sent}
+        if self._sqs_factory is None and self.queue_dir.is_dir():
+            for path in sorted(self.queue_dir.glob("*.jsonl")):
+                queues[path.stem] = self.read_queue(path.stem)[-SqsQueueDestination.KEEP :]
+        return queues
+
+    def _sqs_destination(self, arn: str, queue: str) -> SqsQueueDestination:
+        from botocore.exceptions import ClientError
+
+        with self._lock:
+            dest = self._queues.get(arn)
+            if dest is not None:
+                return dest
+            if self._sqs is None:
+                assert self._sqs_factory is not None
+                self._sqs = self._sqs_factory()
+            try:
+                url = self._sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+            except ClientError as exc:
+                raise DestinationError(
+                    f"OnFailure destination {arn}: no queue {queue!r} in the embedded emulator "
+                    f"({exc.response.get('Error', {}).get('Code')}); declare it in the template "
+                    "as an AWS::SQS::Queue"
+                ) from None
+            dest = SqsQueueDestination(arn, queue, url, self._sqs)
+            self._queues[arn] = dest
+            return dest
 
     def resolve(
         self,
@@ -230,6 +303,8 @@ class FailureDestinations:
             service = parts[2]
             if service == "sqs":
                 queue = parts[5]
+                if self._sqs_factory is not None:
+                    return self._sqs_destination(destination, queue)
                 return SqsFileDestination(destination, queue, self.queue_path(queue))
             if service == "kafka" and parts[5].startswith("cluster/"):
                 cluster_topic = self.cluster_topics.get(destination) or self.default_cluster_topic
@@ -245,7 +320,8 @@ class FailureDestinations:
             if service in ("sns", "s3"):
                 raise DestinationError(
                     f"OnFailure destination {destination}: {service.upper()} destinations are not "
-                    "emulated locally; use an SQS queue ARN or kafka://<topic>"
+                    "emulated locally yet (no topic or bucket is created in the emulator); use an "
+                    "SQS queue ARN or kafka://<topic>"
                 )
         raise DestinationError(
             f"unknown OnFailure destination {destination!r}: expected arn:aws:sqs:...:<QueueName>, "

@@ -1,8 +1,9 @@
-"""The event sources of the running functions: one per Kafka and DynamoDB-stream event, one per
-schedule (``schedule/plan.py``: the template's rules and Scheduler schedules).
+"""The event sources of the running functions: one per Kafka, DynamoDB-stream and SQS event, one
+per schedule (``schedule/plan.py``: the template's rules and Scheduler schedules).
 
 ``start_event_sources(runtimes, context)`` builds and starts them from narrow inputs (the broker,
-the region, the state dir, a DynamoDB Streams client, the OnFailure destinations) and returns
+the region, the state dir, a DynamoDB Streams client, the OnFailure destinations, which hold the
+embedded emulator's SQS client) and returns
 what it started and what it found: an event whose configuration AWS would refuse at deploy
 (``EsmConfigError``) is ``refused`` and does not start; what is not emulated (a property, a
 destination type, an event type) is ``skipped``; the rest starts either way. ``Api`` and
@@ -23,6 +24,7 @@ from eventflow_local.eventsources.dynamodb.mapping import DynamoStreamEventSourc
 from eventflow_local.eventsources.kafka.mapping import EsmOptions, KafkaEventSourceMapping
 from eventflow_local.eventsources.schedule.plan import SchedulePlan, plan_schedules
 from eventflow_local.eventsources.schedule.source import ScheduleEventSource
+from eventflow_local.eventsources.sqs.poller import SqsEventSource, SqsSourceError
 from eventflow_local.runtime.environment import function_name
 from eventflow_local.runtime.functions import FunctionRuntime
 from eventflow_local.template.specs import EventSpec
@@ -128,8 +130,45 @@ def _source_for(
             return None
         found.skipped.extend(source.config.not_emulated)
         return source if source.config.enabled else None
+    if event.type == "SQS":
+        return _sqs_source(context, found, logical_id, runtime, event)
     found.skipped.append(f"{where}: event type {event.type} is not emulated")
     return None
+
+
+def _sqs_source(
+    context: SourceContext,
+    found: StartedSources,
+    logical_id: str,
+    runtime: FunctionRuntime,
+    event: EventSpec,
+) -> SqsEventSource | None:
+    """The poller of an SQS event (eventsources/sqs/), or None (refused, disabled, no queue)."""
+    where = f"{logical_id}.{event.name}"
+    make_client = context.destinations.sqs_client  # the emulator's SQS (None: there is none)
+    if make_client is None:
+        found.skipped.append(
+            f"{where}: event type SQS needs the embedded emulator's queues (moto server or "
+            "LocalStack); not started"
+        )
+        return None
+    try:
+        source = SqsEventSource(
+            logical_id,
+            event,
+            runtime,
+            make_client(),
+            region=context.region,
+            log=context.log,
+        )
+    except EsmConfigError as exc:
+        found.refused.append(str(exc))
+        return None
+    except SqsSourceError as exc:
+        found.skipped.append(f"{exc}; not started")
+        return None
+    found.skipped.extend(source.config.not_emulated)
+    return source if source.config.enabled else None
 
 
 def start_event_sources(

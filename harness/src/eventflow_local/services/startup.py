@@ -1,5 +1,6 @@
 """The stack's two backing services started: Kafka (a broker of the user's, or the embedded
-one) and DynamoDB (an endpoint of the user's, moto's server, or DynamoDB Local)."""
+one) and DynamoDB (an endpoint of the user's, moto's server, or DynamoDB Local), and the
+template's tables, secrets and queues created on them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from eventflow_local.services import kafka_snapshot
 from eventflow_local.services.broker import EmbeddedBroker, ensure_topics, wait_for_broker
 from eventflow_local.services.dynamodb import CreatedTables, DynamoEndpoint, ensure_tables
 from eventflow_local.services.secretsmanager import ensure_secrets
+from eventflow_local.services.sqs import ensure_queues
 from eventflow_local.template.sam import SamTemplate
 
 Log = Callable[[str], None]
@@ -25,21 +27,29 @@ class Resources:
     tables: CreatedTables
     #: logical id -> ARN
     secrets: dict[str, str]
-    #: "not emulated" lines (secrets on an endpoint that does not serve Secrets Manager)
+    #: "not emulated" lines (secrets or queues on an endpoint that does not serve them)
     skipped: list[str]
+    #: logical id -> {"Ref": URL, "Arn", "QueueName", "QueueUrl"} of each queue (services/sqs.py)
+    queues: dict[str, dict[str, str]]
+    #: tables and queues refused (CloudFormation would not create them either)
+    refused: list[str]
 
 
 def create_resources(
     declared: SamTemplate, dynamo: DynamoEndpoint, *, table_prefix: str, log: Log
 ) -> Resources:
-    """Create (or reuse) the tables and secrets of ``declared`` before anything reads them."""
+    """Create (or reuse) the tables, secrets and queues of ``declared`` before anything reads
+    them."""
     tables = ensure_tables(declared, dynamo.dynamodb(), table_prefix=table_prefix, log=log)
     secrets, skipped = ensure_secrets(declared, dynamo)
+    queues, queues_skipped, queues_refused = ensure_queues(declared, dynamo)
     return Resources(
-        template=declared.with_physical_ids({**tables.physical_ids(), **secrets}),
+        template=declared.with_physical_ids({**tables.physical_ids(), **secrets, **queues}),
         tables=tables,
         secrets={lid: attrs["Ref"] for lid, attrs in secrets.items()},
-        skipped=skipped,
+        skipped=skipped + queues_skipped,
+        queues=queues,
+        refused=tables.refused + queues_refused,
     )
 
 

@@ -24,6 +24,7 @@ EMULATED = frozenset(
         "AWS::Serverless::HttpApi",
         "AWS::ApiGateway::ApiKey",
         "AWS::SecretsManager::Secret",
+        "AWS::SQS::Queue",
         "AWS::Lambda::LayerVersion",
         "AWS::Lambda::EventInvokeConfig",
         "AWS::ApiGateway::RestApi",
@@ -64,12 +65,7 @@ NO_LOCAL_USE = frozenset(
         "AWS::CloudFormation::WaitConditionHandle",
     }
 )
-PARTIAL = {
-    "AWS::SQS::Queue": (
-        "only as an OnFailure destination (failure records written under the state dir); "
-        "no queue is created, SQS calls from functions fail"
-    ),
-}
+PARTIAL: dict[str, str] = {}
 
 
 def resource_lines(resources: Iterable[tuple[str, str]]) -> list[str]:

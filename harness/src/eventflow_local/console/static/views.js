@@ -237,7 +237,7 @@ export const deadLetters = {
     try {
       const data = await getJSON("/_console/api/destinations");
       fill(this.queues, data.queues.length ? data.queues.map((q) => h("section", { class: "panel" },
-        h("h2", {}, `OnFailure queue ${q.queue} (${q.records.length})`),
+        h("h2", {}, `Sent to OnFailure queue ${q.queue} (${q.records.length}; read the queue with receive_message)`),
         q.records.map((r) => h("pre", { class: "message" }, pretty(r)))))
         : h("section", { class: "panel muted" }, "No event source mapping has sent a record to an OnFailure queue."));
     } catch (e) { failure(this.queues, e); }
