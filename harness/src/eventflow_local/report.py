@@ -32,6 +32,9 @@ def event_line(event: EventSpec, tables: Mapping[str, Mapping[str, Any]]) -> str
         return f"DynamoDB stream of {_stream_table(tables, str(props.get('Stream')))}"
     if event.type == "SQS":
         return f"SQS queue {str(props.get('Queue')).rsplit(':', 1)[-1]}"
+    if event.type == "SNS":  # eventsources/sns/delivery.py
+        policy = " (filter policy)" if props.get("FilterPolicy") else ""
+        return f"SNS topic {str(props.get('Topic')).rsplit(':', 1)[-1]}{policy}"
     if event.type in ("AWS::Events::Rule", "AWS::Scheduler::Schedule"):  # schedule/source.py
         return f"{event.type} {event.name} {props.get('ScheduleExpression')}"
     return event.type

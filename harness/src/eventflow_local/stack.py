@@ -28,7 +28,12 @@ from eventflow_local.apigw.plan import ApiPlan, plan_api, start_api
 from eventflow_local.aws import DEFAULT_REGION
 from eventflow_local.console import Activity, ConsoleApp
 from eventflow_local.eventsources.destinations import FailureDestinations
-from eventflow_local.eventsources.factory import SourceContext, read_schedules, start_event_sources
+from eventflow_local.eventsources.factory import (
+    SourceContext,
+    read_schedules,
+    read_subscriptions,
+    start_event_sources,
+)
 from eventflow_local.output import Console
 from eventflow_local.planning import read_template
 from eventflow_local.report import StackReport, Started, triggers
@@ -299,6 +304,7 @@ class Stack:
                 log=self.log,
                 stream_poll_interval=self.settings.stream_poll_interval,
                 schedules=read_schedules(self.template),
+                subscriptions=read_subscriptions(self.template),
             ),
         )
         self.sources = started.sources

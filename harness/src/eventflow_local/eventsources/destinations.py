@@ -22,8 +22,14 @@ Supported destinations:
   cluster; the topic comes from the local setting ``cluster_topics`` (cluster ARN -> topic) or
   ``default_cluster_topic``.
 
-SNS topics are not created in the emulator yet, so SNS destinations are not emulated; nor are
-S3 buckets.
+* **SNS topic** ``arn:aws:sns:<region>:<account>:<TopicName>`` - the topic of that name in the
+  embedded emulator (the template's topics are created there, services/sns.py): the failure
+  record (metadata only, as for a queue) is published with ``Publish`` as its JSON message, so
+  the topic's subscriptions receive it as from any publisher (eventsources/sns/). A topic the
+  emulator does not have is a ``DestinationError`` at start-up; without an emulator, an SNS
+  destination is not emulated.
+
+S3 bucket destinations are not emulated.
 """
 
 from __future__ import annotations
@@ -34,7 +40,10 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from eventflow_local.eventsources.sns.topic_destination import SnsTopicDestination
 
 try:
     import fcntl
@@ -226,6 +235,8 @@ class FailureDestinations:
         self.sqs_client = self._sqs_factory = sqs_client
         self._sqs: Any = None
         self._queues: dict[str, SqsQueueDestination] = {}
+        self._sns: Any = None
+        self._topics: dict[str, SnsTopicDestination] = {}
         self.cluster_topics = dict(cluster_topics or {})
         self.default_cluster_topic = default_cluster_topic
         self.producer_config = dict(producer_config or {})
@@ -252,6 +263,7 @@ class FailureDestinations:
         the stand-in files."""
         with self._lock:
             queues = {d.queue_name: list(d.sent) for d in self._queues.values() if d.sent}
+            queues.update({d.topic_name: list(d.sent) for d in self._topics.values() if d.sent})
         if self._sqs_factory is None and self.queue_dir.is_dir():
             for path in sorted(self.queue_dir.glob("*.jsonl")):
                 queues[path.stem] = self.read_queue(path.stem)[-SqsQueueDestination.KEEP :]
@@ -277,6 +289,33 @@ class FailureDestinations:
                 ) from None
             dest = SqsQueueDestination(arn, queue, url, self._sqs)
             self._queues[arn] = dest
+            return dest
+
+    def _sns_destination(self, arn: str) -> SnsTopicDestination:
+        from botocore.exceptions import ClientError
+
+        from eventflow_local.eventsources.sns.topic_destination import SnsTopicDestination
+        from eventflow_local.services.sns import client_beside
+
+        with self._lock:
+            dest = self._topics.get(arn)
+            if dest is not None:
+                return dest
+            if self._sns is None:
+                if self._sqs is None:
+                    assert self._sqs_factory is not None
+                    self._sqs = self._sqs_factory()
+                self._sns = client_beside(self._sqs, "sns")
+            try:
+                self._sns.get_topic_attributes(TopicArn=arn)
+            except ClientError as exc:
+                raise DestinationError(
+                    f"OnFailure destination {arn}: no topic {arn.rsplit(':', 1)[-1]!r} in the "
+                    f"embedded emulator ({exc.response.get('Error', {}).get('Code')}); declare it "
+                    "in the template as an AWS::SNS::Topic"
+                ) from None
+            dest = SnsTopicDestination(arn, self._sns)
+            self._topics[arn] = dest
             return dest
 
     def resolve(
@@ -317,15 +356,21 @@ class FailureDestinations:
                 return self._kafka_destination(
                     destination, cluster_topic, bootstrap_servers, source_topics
                 )
+            if service == "sns" and self._sqs_factory is not None:
+                return self._sns_destination(destination)
             if service in ("sns", "s3"):
+                why = (
+                    "need the embedded emulator's topics"
+                    if service == "sns"
+                    else "are not emulated"
+                )
                 raise DestinationError(
-                    f"OnFailure destination {destination}: {service.upper()} destinations are not "
-                    "emulated locally yet (no topic or bucket is created in the emulator); use an "
-                    "SQS queue ARN or kafka://<topic>"
+                    f"OnFailure destination {destination}: {service.upper()} destinations "
+                    f"{why} locally; use an SQS queue ARN or kafka://<topic>"
                 )
         raise DestinationError(
             f"unknown OnFailure destination {destination!r}: expected arn:aws:sqs:...:<QueueName>, "
-            "kafka://<topic> or an MSK cluster ARN"
+            "arn:aws:sns:...:<TopicName>, kafka://<topic> or an MSK cluster ARN"
         )
 
     def _kafka_destination(

@@ -1,5 +1,6 @@
 """The event sources of the running functions: one per Kafka, DynamoDB-stream and SQS event, one
-per schedule (``schedule/plan.py``: the template's rules and Scheduler schedules).
+per schedule (``schedule/plan.py``: the template's rules and Scheduler schedules), one per SNS
+subscription (``sns/``: to a function or a queue).
 
 ``start_event_sources(runtimes, context)`` builds and starts them from narrow inputs (the broker,
 the region, the state dir, a DynamoDB Streams client, the OnFailure destinations, which hold the
@@ -24,6 +25,8 @@ from eventflow_local.eventsources.dynamodb.mapping import DynamoStreamEventSourc
 from eventflow_local.eventsources.kafka.mapping import EsmOptions, KafkaEventSourceMapping
 from eventflow_local.eventsources.schedule.plan import SchedulePlan, plan_schedules
 from eventflow_local.eventsources.schedule.source import ScheduleEventSource
+from eventflow_local.eventsources.sns.delivery import SnsDeliveryError, SnsSubscriptionSource
+from eventflow_local.eventsources.sns.subscriptions import SubscriptionPlan, plan_subscriptions
 from eventflow_local.eventsources.sqs.poller import SqsEventSource, SqsSourceError
 from eventflow_local.runtime.environment import function_name
 from eventflow_local.runtime.functions import FunctionRuntime
@@ -45,6 +48,8 @@ class SourceContext:
     stream_poll_interval: float
     #: the template's schedules (``schedule/plan.py``)
     schedules: SchedulePlan | None = None
+    #: the template's SNS subscriptions (``sns/subscriptions.py``)
+    subscriptions: SubscriptionPlan | None = None
 
 
 @dataclass
@@ -184,7 +189,11 @@ def start_event_sources(
                 if source is not None:
                     source.start()
                     found.sources.append(source)
-        for source in schedule_sources(runtimes, context, found):
+        more: list[Any] = [
+            *schedule_sources(runtimes, context, found),
+            *sns_sources(runtimes, context, found),
+        ]
+        for source in more:
             source.start()
             found.sources.append(source)
     except BaseException:
@@ -192,6 +201,60 @@ def start_event_sources(
             source.stop()
         raise
     return found
+
+
+def read_subscriptions(template: Any) -> SubscriptionPlan:
+    """The template's SNS subscriptions (``sns/subscriptions.py``), for ``subscriptions``."""
+    return plan_subscriptions(template)
+
+
+def sns_sources(
+    runtimes: Mapping[str, FunctionRuntime], context: SourceContext, found: StartedSources
+) -> list[SnsSubscriptionSource]:
+    """One delivery per SNS subscription (``sns/delivery.py``) whose endpoint is here: a queue
+    of the emulator or a running function."""
+    plan = context.subscriptions
+    if plan is None or not (plan.subscriptions or plan.refused or plan.skipped):
+        return []
+    found.refused.extend(plan.refused)
+    found.skipped.extend(plan.skipped)
+    make_client = context.destinations.sqs_client
+    if make_client is None:
+        found.skipped.extend(
+            f"{spec.logical_id}: SNS subscriptions need the embedded emulator (moto server or "
+            "LocalStack); not delivered"
+            for spec in plan.subscriptions
+        )
+        return []
+    from eventflow_local.services.sns import client_beside
+
+    out = []
+    for spec in plan.subscriptions:
+        runtime = runtimes.get(spec.function) if spec.function else None
+        if spec.protocol == "lambda" and runtime is None:
+            found.skipped.append(
+                f"{spec.logical_id}: its function {spec.function} is not started; not delivered"
+            )
+            continue
+        sqs = make_client()
+
+        def invoke(event: dict[str, Any], runtime: Any = runtime) -> Any:
+            return runtime.invoke(event, trigger="sns")  # asynchronous: on a thread of its own
+
+        try:
+            source = SnsSubscriptionSource(
+                spec,
+                client_beside(sqs, "sns"),
+                sqs,
+                region=context.region,
+                invoke=invoke if runtime is not None else None,
+                log=context.log,
+            )
+        except SnsDeliveryError as exc:
+            found.skipped.append(f"{exc}; not delivered")
+            continue
+        out.append(source)
+    return out
 
 
 def read_schedules(template: Any) -> SchedulePlan:

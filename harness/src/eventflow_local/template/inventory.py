@@ -25,6 +25,8 @@ EMULATED = frozenset(
         "AWS::ApiGateway::ApiKey",
         "AWS::SecretsManager::Secret",
         "AWS::SQS::Queue",
+        "AWS::SNS::Topic",
+        "AWS::SNS::Subscription",
         "AWS::Lambda::LayerVersion",
         "AWS::Lambda::EventInvokeConfig",
         "AWS::ApiGateway::RestApi",
@@ -63,6 +65,8 @@ NO_LOCAL_USE = frozenset(
         "AWS::ApiGatewayV2::Deployment",
         "AWS::Serverless::Connector",
         "AWS::CloudFormation::WaitConditionHandle",
+        "AWS::SQS::QueuePolicy",
+        "AWS::SNS::TopicPolicy",
     }
 )
 PARTIAL: dict[str, str] = {}

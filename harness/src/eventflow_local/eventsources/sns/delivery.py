@@ -1,0 +1,277 @@
+"""SNS deliveries of one subscription, with AWS's semantics, by the harness.
+
+Design: moto's SNS delivers to ``sqs`` endpoints itself but would call a ``lambda`` endpoint
+through its own Lambda backend, never the harness's workers, and applies its own filter policy
+matching. So the template's subscriptions are not created in moto; instead each gets a *tap*:
+an internal queue of the emulator (``eventflow-sns-<subscription>-<hash>``, ``.fifo`` for a FIFO
+topic) subscribed to its topic in moto, without a filter and without raw delivery. Every publish
+(from a function through ``AWS_ENDPOINT_URL``, from boto3 or the CLI, from an SNS OnFailure
+destination) lands in each tap as SNS's JSON envelope, with its message id, subject, attributes,
+timestamp and signature. One thread per subscription polls its tap with short polls (the moto
+server serves one request at a time), applies the subscription's filter policy
+(``policy.py``) and delivers:
+
+- protocol ``lambda`` ("Invoking Lambda functions with Amazon SNS notifications"): the function
+  is invoked asynchronously, one message per invocation, with the event
+  ``{"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn",
+  "Sns": {"Type": "Notification", "MessageId", "TopicArn", "Subject", "Message", "Timestamp",
+  "SignatureVersion", "Signature", "SigningCertUrl", "UnsubscribeUrl", "MessageAttributes":
+  {name: {"Type", "Value"}}}}]}``. The invocation runs on a thread of its own (the runtime's
+  invoke); the poller does not wait for it.
+- protocol ``sqs`` ("Fanout to Amazon SQS queues"): the queue receives the JSON envelope
+  (``Type``, ``MessageId``, ``TopicArn``, ``Subject``, ``Message``, ``Timestamp``,
+  ``SignatureVersion``, ``Signature``, ``SigningCertURL``, ``UnsubscribeURL``,
+  ``MessageAttributes``) as its body; with ``RawMessageDelivery: true`` ("Amazon SNS raw message
+  delivery") the message itself, its attributes as SQS message attributes (a message with more
+  than 10 attributes is discarded, as SNS does). From a FIFO topic the message group and
+  deduplication id go with it.
+
+A message the policy filters out is dropped, as SNS drops it. Not emulated: SNS's delivery
+retry policies (a Lambda invocation that fails is logged; Lambda's own asynchronous retries are
+the runtime's), a ``MessageStructure: json`` publish (each subscription gets the ``sqs`` or
+``default`` text, the tap's), delivery status logging.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from eventflow_local.eventsources.sns.subscriptions import SubscriptionSpec
+from eventflow_local.template.specs import EventSpec
+
+#: SQS's limit on message attributes, which raw delivery maps SNS's to
+MAX_RAW_ATTRIBUTES = 10
+
+
+class SnsDeliveryError(ValueError):
+    """The subscription's endpoint (a queue) is not in the emulator."""
+
+
+def tap_queue_name(spec: SubscriptionSpec) -> str:
+    digest = hashlib.sha1(f"{spec.topic_arn}|{spec.logical_id}".encode()).hexdigest()[:10]
+    stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in spec.logical_id)[:50]
+    return f"eventflow-sns-{stem}-{digest}" + (".fifo" if spec.fifo_topic else "")
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def unsubscribe_url(spec: SubscriptionSpec, region: str) -> str:
+    return f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={spec.arn}"
+
+
+def lambda_event(
+    envelope: Mapping[str, Any], spec: SubscriptionSpec, region: str
+) -> dict[str, Any]:
+    """The event Lambda receives for one SNS message ("Invoking Lambda functions with Amazon SNS
+    notifications")."""
+    attributes = {
+        name: {"Type": str(attr.get("Type")), "Value": _text(attr.get("Value"))}
+        for name, attr in (envelope.get("MessageAttributes") or {}).items()
+    }
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": spec.arn,
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": envelope["MessageId"],
+                    "TopicArn": envelope.get("TopicArn", spec.topic_arn),
+                    "Subject": envelope.get("Subject"),
+                    "Message": envelope.get("Message", ""),
+                    "Timestamp": envelope.get("Timestamp"),
+                    "SignatureVersion": str(envelope.get("SignatureVersion", "1")),
+                    "Signature": envelope.get("Signature", ""),
+                    "SigningCertUrl": envelope.get("SigningCertURL", ""),
+                    "UnsubscribeUrl": unsubscribe_url(spec, region),
+                    "MessageAttributes": attributes,
+                },
+            }
+        ]
+    }
+
+
+def sqs_envelope(envelope: Mapping[str, Any], spec: SubscriptionSpec, region: str) -> str:
+    """The body an SQS subscription without raw delivery receives ("Fanout to Amazon SQS
+    queues")."""
+    body = {
+        key: envelope[key]
+        for key in ("Type", "MessageId", "TopicArn", "Subject", "Message", "Timestamp")
+        if envelope.get(key) is not None
+    }
+    body.update(
+        SignatureVersion=str(envelope.get("SignatureVersion", "1")),
+        Signature=envelope.get("Signature", ""),
+        SigningCertURL=envelope.get("SigningCertURL", ""),
+        UnsubscribeURL=unsubscribe_url(spec, region),
+    )
+    if envelope.get("MessageAttributes"):
+        body["MessageAttributes"] = {
+            name: {"Type": str(attr.get("Type")), "Value": _text(attr.get("Value"))}
+            for name, attr in envelope["MessageAttributes"].items()
+        }
+    return json.dumps(body)
+
+
+def raw_attributes(envelope: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """SNS message attributes as the SQS message attributes of a raw delivery."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, attr in (envelope.get("MessageAttributes") or {}).items():
+        kind = str(attr.get("Type") or "String")
+        if kind.startswith("Binary"):
+            import base64
+
+            out[name] = {"DataType": kind, "BinaryValue": base64.b64decode(attr.get("Value", ""))}
+        else:
+            out[name] = {"DataType": kind, "StringValue": _text(attr.get("Value"))}
+    return out
+
+
+class SnsSubscriptionSource:
+    """``start()`` polls the subscription's tap on a thread of its own until ``stop()``."""
+
+    def __init__(
+        self,
+        spec: SubscriptionSpec,
+        sns: Any,
+        sqs: Any,
+        *,
+        region: str,
+        invoke: Callable[[dict[str, Any]], Any] | None = None,
+        log: Callable[[str], None] = print,
+        poll_interval: float = 0.2,
+    ) -> None:
+        self.spec = spec
+        self.region = region
+        self.log = log
+        self.poll_interval = poll_interval
+        self._invoke = invoke
+        self._sqs = sqs
+        if spec.protocol == "lambda":
+            assert spec.function is not None and invoke is not None
+            #: the console's row and the trigger line
+            self.function_name = spec.function
+            self.event = EventSpec(
+                spec.logical_id, "SNS", {"Topic": spec.topic_arn, **spec.properties}
+            )
+        self.target_url: str | None = None
+        if spec.protocol == "sqs":
+            name = spec.endpoint.rsplit(":", 1)[-1]
+            try:
+                self.target_url = str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
+            except Exception as exc:
+                raise SnsDeliveryError(
+                    f"{spec.logical_id}: no queue {name!r} in the embedded emulator "
+                    f"({type(exc).__name__}); declare it in the template as an AWS::SQS::Queue"
+                ) from None
+        attrs = (
+            {"FifoQueue": "true", "ContentBasedDeduplication": "true"} if spec.fifo_topic else {}
+        )
+        self.tap_url = str(
+            sqs.create_queue(QueueName=tap_queue_name(spec), Attributes=attrs)["QueueUrl"]
+        )
+        tap_arn = sqs.get_queue_attributes(QueueUrl=self.tap_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        sns.subscribe(TopicArn=spec.topic_arn, Protocol="sqs", Endpoint=tap_arn)
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._inflight: list[threading.Thread] = []
+        self.stats = {"delivered": 0, "filtered": 0, "discarded": 0}
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._run, name=f"sns-{self.spec.logical_id}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        for thread in self._inflight:
+            thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                handled = self.poll_once()
+            except Exception as exc:  # the emulator stopping, a network error: poll again
+                if self._stopped.is_set():
+                    return
+                self.log(f"[sns] {self.spec.logical_id}: {type(exc).__name__}: {exc}")
+                handled = 0
+            if not handled:
+                self._stopped.wait(self.poll_interval)
+
+    def poll_once(self) -> int:
+        """Deliver what the tap holds; the number of messages taken (0: none)."""
+        answer = self._sqs.receive_message(
+            QueueUrl=self.tap_url,
+            MaxNumberOfMessages=10,
+            AttributeNames=["All"],
+            WaitTimeSeconds=0,
+        )
+        messages = answer.get("Messages", [])
+        for message in messages:
+            self._handle(message)
+            self._sqs.delete_message(QueueUrl=self.tap_url, ReceiptHandle=message["ReceiptHandle"])
+        return len(messages)
+
+    def _handle(self, message: Mapping[str, Any]) -> None:
+        envelope = json.loads(message["Body"])
+        attributes = envelope.get("MessageAttributes") or {}
+        policy = self.spec.policy
+        if policy is not None and not policy(str(envelope.get("Message", "")), attributes):
+            self.stats["filtered"] += 1
+            return
+        if self.spec.protocol == "lambda":
+            self._deliver_lambda(envelope)
+        else:
+            self._deliver_sqs(envelope, message.get("Attributes") or {})
+
+    def _deliver_lambda(self, envelope: Mapping[str, Any]) -> None:
+        assert self._invoke is not None
+        event = lambda_event(envelope, self.spec, self.region)
+        thread = threading.Thread(
+            target=self._invoke,
+            args=(event,),
+            name=f"sns-invoke-{self.spec.logical_id}",
+            daemon=True,
+        )
+        self._inflight = [t for t in self._inflight if t.is_alive()] + [thread]
+        thread.start()
+        self.stats["delivered"] += 1
+
+    def _deliver_sqs(self, envelope: Mapping[str, Any], tap_attrs: Mapping[str, Any]) -> None:
+        kwargs: dict[str, Any] = {"QueueUrl": self.target_url}
+        if self.spec.raw:
+            attributes = raw_attributes(envelope)
+            if len(attributes) > MAX_RAW_ATTRIBUTES:
+                self.stats["discarded"] += 1
+                self.log(
+                    f"[sns] {self.spec.logical_id}: message {envelope.get('MessageId')} has "
+                    f"{len(attributes)} attributes, over the {MAX_RAW_ATTRIBUTES} of a raw "
+                    "delivery to SQS: discarded, as SNS does"
+                )
+                return
+            kwargs["MessageBody"] = str(envelope.get("Message", ""))
+            if attributes:
+                kwargs["MessageAttributes"] = attributes
+        else:
+            kwargs["MessageBody"] = sqs_envelope(envelope, self.spec, self.region)
+        if self.target_url and self.target_url.endswith(".fifo"):
+            kwargs["MessageGroupId"] = tap_attrs.get("MessageGroupId") or "default"
+            kwargs["MessageDeduplicationId"] = tap_attrs.get("MessageDeduplicationId") or str(
+                envelope.get("MessageId")
+            )
+        self._sqs.send_message(**kwargs)
+        self.stats["delivered"] += 1
