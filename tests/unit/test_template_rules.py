@@ -230,8 +230,8 @@ def test_unemulated_resource_types_and_accepted_properties_are_named_once(tmp_pa
               Runtime: python3.13
               Handler: app.handler
               TenancyConfig: {TenantIsolationMode: PER_TENANT}
-          TopicOne: {Type: AWS::SNS::Topic}
-          TopicTwo: {Type: AWS::SNS::Topic}
+          StreamOne: {Type: AWS::Kinesis::Stream}
+          StreamTwo: {Type: AWS::Kinesis::Stream}
           Bucket: {Type: AWS::S3::Bucket}
           Role: {Type: AWS::IAM::Role, Properties: {AssumeRolePolicyDocument: {}}}
           Logs: {Type: AWS::Logs::LogGroup}
@@ -240,7 +240,7 @@ def test_unemulated_resource_types_and_accepted_properties_are_named_once(tmp_pa
     tpl.functions()
     tpl.functions()  # read twice: still named once
     lines = tpl.findings()
-    assert "TopicOne, TopicTwo (AWS::SNS::Topic): not emulated" in lines
+    assert "StreamOne, StreamTwo (AWS::Kinesis::Stream): not emulated" in lines
     assert "Bucket (AWS::S3::Bucket): not emulated" in lines
     assert any(
         "Role (AWS::IAM::Role)" in line
