@@ -14,6 +14,9 @@ from typing import Any
 import boto3
 import pytest
 
+from eventflow_local.runtime.async_destinations import AsyncDeliveries
+from eventflow_local.runtime.async_queue import RETRIES_EXHAUSTED, AsyncConfig, AsyncEvent, Outcome
+from eventflow_local.runtime.invocation import InvocationResult
 from tests.integration.faults import wait_for
 
 pytestmark = pytest.mark.integration
@@ -136,3 +139,36 @@ def test_a_refused_entry_ends_in_the_dead_letter_queue_and_a_booked_one_reaches_
     assert attributes["ErrorMessage"]["StringValue"] == "entry e2: negative amount"
     ledger = [a for a in stack.activity.latest(200) if a["function"] == "LedgerFunction"]
     assert len(ledger) == 4  # e1 once, e2 three times
+
+
+def test_records_and_dead_letters_reach_an_sns_topic_of_the_emulator(run_app):
+    # GIVEN a topic in the emulator, with a queue subscribed to it (raw delivery)
+    stack = run_app("async_app")
+    sns, sqs = stack.dynamo.client("sns"), stack.dynamo.client("sqs")
+    topic = sns.create_topic(Name="async-records")["TopicArn"]
+    queue = stack.queues["AuditQueue"]
+    sns.subscribe(
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=queue["Arn"],
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    deliveries = AsyncDeliveries(stack.dynamo, lambda arn: None, log=print)
+    config = AsyncConfig(on_failure=topic, dead_letter=topic)
+    assert deliveries.check("Fn", config) == []
+    # WHEN an event that exhausted its retries is done
+    event = AsyncEvent({"id": "z"}, "req-z", 0.0, "test", attempts=1)
+    error = {"errorType": "ValueError", "errorMessage": "no"}
+    deliveries.done(
+        "arn:aws:lambda:us-east-1:123456789012:function:Fn",
+        config,
+        Outcome(event, RETRIES_EXHAUSTED, InvocationResult(False, error=error)),
+    )
+    # THEN the topic got the invocation record, then the event itself with its attributes
+    got: list[dict[str, Any]] = []
+    wait_for(lambda: len(receive(sqs, queue["QueueUrl"], got)) >= 2, 20)
+    bodies = [json.loads(m["Body"]) for m in got]
+    record = next(b for b in bodies if "requestContext" in b)
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["requestId"] == "req-z"
+    assert {"id": "z"} in bodies

@@ -5,10 +5,14 @@ EventInvokeConfig values Lambda accepts."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from eventflow_local.eventsources.factory import read_schedules
+from eventflow_local.eventsources.schedule.source import ScheduleEventSource
+from eventflow_local.runtime.async_destinations import AsyncDeliveries
 from eventflow_local.runtime.async_queue import (
     AWS_RETRY_DELAYS_S,
     EVENT_AGE_EXCEEDED,
@@ -18,9 +22,11 @@ from eventflow_local.runtime.async_queue import (
     AsyncEvent,
     EventQueue,
     Outcome,
+    attach,
     invocation_record,
 )
 from eventflow_local.runtime.invocation import InvocationResult
+from eventflow_local.template.sam import SamTemplate
 
 
 class FakeClock:
@@ -196,3 +202,56 @@ def test_submit_answers_at_once_and_hands_the_outcome_over() -> None:
     assert done[0].event.request_id == request_id and done[0].condition == SUCCESS
     queue.stop()
     assert queue.pending == 0
+
+
+def test_a_scheduled_run_goes_through_the_functions_event_queue_and_is_retried() -> None:
+    # GIVEN the schedules_cfn app's ConstantInput rule, its function failing once then
+    # succeeding, with an event queue attached (as the Lambda API attaches one)
+
+    apps = Path(__file__).resolve().parents[1] / "apps"
+    plan = read_schedules(SamTemplate(apps / "schedules_cfn" / "template.yaml"))
+    (spec,) = [s for s in plan.schedules if s.logical_id == "ConstantInput"]
+    clock = FakeClock()
+    invoker = Script(clock, [False, True])
+    done: list[Outcome] = []
+    finished = threading.Event()
+    queue = EventQueue(
+        invoker,
+        AsyncConfig(),
+        lambda o: (done.append(o), finished.set()),
+        clock=clock,
+        delay_scale=0,
+        log=print,
+    )
+    attach(invoker, queue)
+    source = ScheduleEventSource(spec, {spec.targets[0].function: invoker}, log=print)
+    # WHEN the schedule runs in the background, as on time
+    source.fire_async(trigger="schedule:ConstantInput")
+    # THEN its event went through the queue: retried after the failure, then a success
+    assert finished.wait(5)
+    assert done[0].condition == SUCCESS and done[0].event.attempts == 2
+    assert done[0].event.trigger == "schedule:ConstantInput"
+    assert invoker.events[0] == invoker.events[1] == {"job": "compact", "days": 7}
+    assert source.runs == 1
+
+
+def test_destinations_that_go_nowhere_locally_are_named_at_start_up() -> None:
+    # GIVEN destinations of every kind and no emulator serving SQS or SNS
+    deliveries = AsyncDeliveries(None, lambda arn: None, log=print)
+    config = AsyncConfig(
+        on_success="arn:aws:events:us-east-1:123456789012:event-bus/default",
+        on_failure="arn:aws:lambda:us-east-1:123456789012:function:Gone",
+        dead_letter="arn:aws:sqs:us-east-1:123456789012:dlq",
+    )
+    # WHEN they are checked
+    lines = deliveries.check("Fn", config)
+    # THEN each is one line saying why
+    assert lines == [
+        "Fn: EventInvokeConfig OnSuccess arn:aws:events:us-east-1:123456789012:event-bus/default:"
+        " EventBridge destinations are not emulated yet",
+        "Fn: EventInvokeConfig OnFailure arn:aws:lambda:us-east-1:123456789012:function:Gone:"
+        " no such function runs here",
+        "Fn: DeadLetterConfig arn:aws:sqs:us-east-1:123456789012:dlq: SQS is emulated only on"
+        " the embedded moto server or LocalStack",
+    ]
+    assert deliveries.check("Fn", AsyncConfig()) == []
