@@ -255,3 +255,10 @@ def test_destinations_that_go_nowhere_locally_are_named_at_start_up() -> None:
         " the embedded moto server or LocalStack",
     ]
     assert deliveries.check("Fn", AsyncConfig()) == []
+
+
+def test_a_fifo_queue_is_no_destination_lambda_supports() -> None:
+    deliveries = AsyncDeliveries(None, lambda arn: None, log=print)
+    fifo = "arn:aws:sqs:us-east-1:123456789012:records.fifo"
+    (line,) = deliveries.check("Fn", AsyncConfig(on_success=fifo))
+    assert "FIFO queues and topics are not supported by Lambda" in line

@@ -9,7 +9,8 @@ https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.htm
   of that name in the embedded emulator, one ``SendMessage`` with the record as its JSON body, read
   back with boto3 ``receive_message`` as on AWS), a Lambda function (the record invoked
   asynchronously, through that function's own queue), an SNS topic that exists in the emulator
-  (one ``Publish`` of the record). EventBridge buses and S3 buckets (OnFailure only on AWS) are
+  (one ``Publish`` of the record). A FIFO queue or topic is not a destination Lambda supports:
+  nothing is delivered (named at start-up). EventBridge buses and S3 buckets (OnFailure only on AWS) are
   named "not emulated yet" at start-up and when an event would go there.
 - **Dead-letter queue** (the function's ``DeadLetterConfig.TargetArn``, SAM's
   ``DeadLetterQueue``): a discarded event is sent "as-is", the original payload as the message
@@ -88,6 +89,10 @@ class AsyncDeliveries:
         if service not in ("sqs", "sns"):
             kind = {"events": "EventBridge", "s3": "S3"}.get(service, service or arn)
             return f"{kind} destinations are not emulated yet"
+        if arn.endswith(".fifo"):
+            # "an unsupported destination type, such as an Amazon SQS FIFO queue or an Amazon
+            # SNS FIFO topic": Lambda counts a DestinationDeliveryFailures and sends nothing
+            return "FIFO queues and topics are not supported by Lambda; nothing is delivered"
         if self.services is None:
             return f"{service.upper()} is emulated only on the embedded moto server or LocalStack"
         try:
@@ -119,7 +124,7 @@ class AsyncDeliveries:
                 if queue is None:
                     raise LookupError("no such function runs here")
                 queue.submit(record, trigger=f"destination:{record['requestContext']['condition']}")
-            elif service in ("sqs", "sns") and self.services is not None:
+            elif self._reachable(arn):
                 self._send(arn, json.dumps(record, default=str), {})
             else:
                 raise LookupError(self.problem(arn) or "not emulated")
@@ -140,7 +145,7 @@ class AsyncDeliveries:
                 "StringValue": message.encode()[:ERROR_MESSAGE_MAX].decode(errors="ignore") or "-",
             }
         try:
-            if _service(arn) not in ("sqs", "sns") or self.services is None:
+            if not self._reachable(arn):
                 raise LookupError(self.problem(arn) or "not emulated")
             self._send(arn, json.dumps(outcome.event.payload, default=str), attributes)
         except (ClientError, LookupError) as exc:
@@ -149,6 +154,14 @@ class AsyncDeliveries:
             )
 
     # ------------------------------------------------------------------ the emulator
+    def _reachable(self, arn: str) -> bool:
+        """A standard queue or topic, on an emulator."""
+        return (
+            _service(arn) in ("sqs", "sns")
+            and self.services is not None
+            and not arn.endswith(".fifo")
+        )
+
     def _client(self, service: str) -> Any:
         assert self.services is not None
         with self._lock:
