@@ -96,6 +96,14 @@ def test_async_invocations_are_retried_and_their_records_reach_the_destinations(
     assert len(attempts) == 3  # a, then b twice
     assert not receive(sqs, queues["WorkerSucceeded"]["QueueUrl"], [])
 
+    # ... and an event over the 1 MB asynchronous quota is refused, not queued
+    with pytest.raises(client.exceptions.RequestTooLargeException):
+        client.invoke(
+            FunctionName="WorkerFunction",
+            InvocationType="Event",
+            Payload=json.dumps({"id": "big", "pad": "x" * (1024 * 1024)}),
+        )
+
 
 def test_a_refused_entry_ends_in_the_dead_letter_queue_and_a_booked_one_reaches_the_auditor(
     run_app,

@@ -11,6 +11,9 @@ reaches the local workers instead of AWS. ``FunctionName`` may be the logical id
   ``EventInvokeConfig`` destinations and the ``DeadLetterConfig`` queue of
   ``async_destinations.py``). Retry delays are seconds here, minutes on AWS (``delay_scale``).
 - ``DryRun``: 204.
+A payload over Invoke's quota ("For synchronous invocations, the maximum payload size is 6 MB. For
+asynchronous invocations, the maximum payload size is 1 MB", Invoke in the Lambda API reference)
+answers 413 ``RequestTooLargeException``.
 An unknown function answers 404 ``ResourceNotFoundException``.
 """
 
@@ -37,6 +40,8 @@ from eventflow_local.runtime.functions import FunctionRuntime
 
 Log = Callable[[str], None]
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
+#: Invoke's payload quotas (bytes), by invocation type
+MAX_PAYLOAD = {"Event": 1024 * 1024, "RequestResponse": 6 * 1024 * 1024}
 _ARN = re.compile(
     r"^(?:arn:[^:]+:lambda:[^:]*:[^:]*:function:)?(?P<name>[^:]+)(?::(?P<qualifier>.+))?$"
 )
@@ -130,7 +135,11 @@ class LambdaApi(HttpService):
             )
             return
         kind = req.headers.get("X-Amz-Invocation-Type", "RequestResponse")
-        if kind == "DryRun":
+        limit = MAX_PAYLOAD.get(kind)
+        if limit is not None and len(body) > limit:
+            message = f"Request must be smaller than {limit} bytes for the {kind} invocation type"
+            self._send(req, 413, {"Type": "User", "message": message}, "RequestTooLargeException")
+        elif kind == "DryRun":
             self._send(req, 204, None)
         elif kind == "Event":
             request_id = self.queues[runtime.function_name].submit(event)
