@@ -12,7 +12,8 @@ https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html). From that q
   event's fate is seen while the developer waits; ``delay_scale=1`` gives AWS's delays.
 - an event older than ``MaximumEventAgeInSeconds`` (60-21600, default 21600, six hours) when its
   next attempt comes due is discarded with the condition ``EventAgeExceeded`` ("Configuring error
-  handling for asynchronous invocation", invocation-async-configuring.html).
+  handling settings for Lambda asynchronous invocations", invocation-async-configuring.html; the
+  ranges are PutFunctionEventInvokeConfig's in the Lambda API reference).
 - once an event is done, its **invocation record** goes to the ``EventInvokeConfig``
   ``DestinationConfig`` ``OnSuccess`` or ``OnFailure`` destination, and a discarded event's payload
   to the function's ``DeadLetterConfig`` target ("Capturing records of Lambda asynchronous
