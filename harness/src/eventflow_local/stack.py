@@ -207,9 +207,9 @@ class Stack:
             self.skipped.extend(created.skipped)
             self._create_topics()
             self._template_findings()
-            self.lambda_api = LambdaApi(host="127.0.0.1", port=0, log=self.log)
+            self.lambda_api = LambdaApi(log=self.log, services=self.dynamo)
             self._start_functions()
-            self.lambda_api.register(self.runtimes)
+            self.skipped.extend(self.lambda_api.register(self.runtimes))
             self.lambda_api.start()
             if self.with_event_sources:
                 self._start_event_sources()

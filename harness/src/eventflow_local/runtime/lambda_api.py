@@ -6,10 +6,14 @@ reaches the local workers instead of AWS. ``FunctionName`` may be the logical id
 
 - ``RequestResponse`` (default): runs the function and answers 200 with its result; a function
   error sets ``X-Amz-Function-Error: Unhandled`` and the body is the error payload.
-- ``Event``: answers 202 at once and runs the function in the background, retried on error as the
-  function's ``EventInvokeConfig`` says (``MaximumRetryAttempts``, default 2;
-  ``MaximumEventAgeInSeconds``). Retry delays are seconds here, minutes on AWS.
+- ``Event``: answers 202 at once (``x-amzn-RequestId`` the event's request id) and puts the
+  event on the function's event queue (``async_queue.py``: AWS's retries and event age, the
+  ``EventInvokeConfig`` destinations and the ``DeadLetterConfig`` queue of
+  ``async_destinations.py``). Retry delays are seconds here, minutes on AWS (``delay_scale``).
 - ``DryRun``: 204.
+A payload over Invoke's quota ("For synchronous invocations, the maximum payload size is 6 MB. For
+asynchronous invocations, the maximum payload size is 1 MB", Invoke in the Lambda API reference)
+answers 413 ``RequestTooLargeException``.
 An unknown function answers 404 ``ResourceNotFoundException``.
 """
 
@@ -17,24 +21,30 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from eventflow_local.aws import function_arn
 from eventflow_local.httpserver import HttpService, read_body, send
+from eventflow_local.runtime.async_destinations import AsyncDeliveries
+from eventflow_local.runtime.async_queue import (
+    DEFAULT_DELAY_SCALE,
+    AsyncConfig,
+    EventQueue,
+    attach,
+)
 from eventflow_local.runtime.environment import function_name
 from eventflow_local.runtime.functions import FunctionRuntime
 
 Log = Callable[[str], None]
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
+#: Invoke's payload quotas (bytes), by invocation type
+MAX_PAYLOAD = {"Event": 1024 * 1024, "RequestResponse": 6 * 1024 * 1024}
 _ARN = re.compile(
     r"^(?:arn:[^:]+:lambda:[^:]*:[^:]*:function:)?(?P<name>[^:]+)(?::(?P<qualifier>.+))?$"
 )
-DEFAULT_ASYNC_RETRIES = 2
-DEFAULT_MAX_EVENT_AGE_S = 6 * 3600
 
 
 class LambdaApi(HttpService):
@@ -42,19 +52,55 @@ class LambdaApi(HttpService):
 
     name = "lambda-api"
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, log: Log = print) -> None:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        log: Log = print,
+        services: Any | None = None,
+        delay_scale: float = DEFAULT_DELAY_SCALE,
+    ) -> None:
+        """``services``: the emulator endpoint (``DynamoEndpoint``) the destinations and
+        dead-letter queues are on; ``delay_scale``: AWS's retry waits are multiplied by it."""
         self.log = log
         self._functions: dict[str, FunctionRuntime] = {}
-        self._stopping = threading.Event()
+        #: logical id -> the function's event queue
+        self.queues: dict[str, EventQueue] = {}
+        self.delay_scale = delay_scale
+        self.deliveries = AsyncDeliveries(services, self.queue_of, log=log)
         super().__init__(host, port)
 
-    def register(self, runtimes: Mapping[str, FunctionRuntime]) -> None:
+    def register(self, runtimes: Mapping[str, FunctionRuntime]) -> list[str]:
+        """Serve ``runtimes``, each with its event queue; the lines of what their asynchronous
+        settings name and is not emulated (start-up's "not emulated")."""
         for logical_id, runtime in runtimes.items():
             self._functions[logical_id] = runtime
             self._functions[function_name(runtime.spec)] = runtime
+        lines: list[str] = []
+        for logical_id, runtime in runtimes.items():
+            config, bad = AsyncConfig.of(logical_id, runtime.spec.properties)
+            lines += bad
+            region = runtime.env.get("AWS_REGION") or "us-east-1"
+            arn = function_arn(function_name(runtime.spec), region)
+
+            def done(outcome: Any, arn: str = arn, config: AsyncConfig = config) -> None:
+                self.deliveries.done(arn, config, outcome)
+
+            queue = EventQueue(runtime, config, done, delay_scale=self.delay_scale, log=self.log)
+            self.queues[logical_id] = queue
+            attach(runtime, queue)
+        for logical_id, queue in self.queues.items():
+            lines += self.deliveries.check(logical_id, queue.config)
+        return lines
+
+    def queue_of(self, name_or_arn: str) -> EventQueue | None:
+        runtime = self.lookup(name_or_arn)
+        return self.queues.get(runtime.function_name) if runtime is not None else None
 
     def stop(self) -> None:
-        self._stopping.set()
+        for queue in self.queues.values():
+            queue.stop()
         super().stop()
 
     def lookup(self, name_or_arn: str) -> FunctionRuntime | None:
@@ -89,11 +135,15 @@ class LambdaApi(HttpService):
             )
             return
         kind = req.headers.get("X-Amz-Invocation-Type", "RequestResponse")
-        if kind == "DryRun":
+        limit = MAX_PAYLOAD.get(kind)
+        if limit is not None and len(body) > limit:
+            message = f"Request must be smaller than {limit} bytes for the {kind} invocation type"
+            self._send(req, 413, {"Type": "User", "message": message}, "RequestTooLargeException")
+        elif kind == "DryRun":
             self._send(req, 204, None)
         elif kind == "Event":
-            threading.Thread(target=self._run_async, args=(runtime, event), daemon=True).start()
-            self._send(req, 202, None)
+            request_id = self.queues[runtime.function_name].submit(event)
+            self._send(req, 202, None, extra={"x-amzn-RequestId": request_id})
         else:
             result = runtime.invoke(event, trigger="lambda:Invoke")
             if result.ok:
@@ -108,23 +158,6 @@ class LambdaApi(HttpService):
                         "X-Amz-Function-Error": "Unhandled",
                     },
                 )
-
-    def _run_async(self, runtime: FunctionRuntime, event: Any) -> None:
-        config = runtime.spec.properties.get("EventInvokeConfig") or {}
-        retries = int(config.get("MaximumRetryAttempts", DEFAULT_ASYNC_RETRIES))
-        max_age = float(config.get("MaximumEventAgeInSeconds", DEFAULT_MAX_EVENT_AGE_S))
-        queued = time.monotonic()
-        for attempt in range(retries + 1):
-            if self._stopping.is_set():
-                return
-            if time.monotonic() - queued > max_age:
-                self.log(f"{runtime.function_name}: async event older than {max_age:.0f}s dropped")
-                return
-            if runtime.invoke(event, trigger="lambda:Invoke(Event)").ok:
-                return
-            if attempt < retries and self._stopping.wait(float(attempt + 1)):
-                return
-        self.log(f"{runtime.function_name}: async event failed {retries + 1} time(s); dropped")
 
     @staticmethod
     def _send(

@@ -6,7 +6,9 @@ after start-up, then every period; ``cron`` and ``at`` at their times, in their 
 invokes each target with what AWS delivers to it. EventBridge and EventBridge Scheduler invoke a
 function asynchronously ("Using Lambda with Amazon EventBridge Scheduler",
 https://docs.aws.amazon.com/lambda/latest/dg/with-eventbridge-scheduler.html), so a run does not
-wait for the previous one to end: each run is its own thread.
+wait for the previous one to end: each target's event goes on the function's event queue
+(``runtime/async_queue.py``: the function's ``EventInvokeConfig`` retries and destinations, its
+dead-letter queue) when the Lambda API serves the function, else each run is its own thread.
 
 ``fire()`` runs the schedule once, now, enabled or not (``eventflow-local schedule fire``, the
 console's Fire button): a ``rate(5 minutes)`` need not be waited for. The activity and the
@@ -21,6 +23,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from eventflow_local.eventsources.schedule.plan import ScheduleSpec
+from eventflow_local.runtime.async_queue import queue_of
 from eventflow_local.runtime.invocation import InvocationResult, Invoker
 from eventflow_local.template.specs import EventSpec
 
@@ -69,6 +72,15 @@ class ScheduleEventSource:
 
     def fire_async(self, when: datetime | None = None, trigger: str | None = None) -> None:
         """One run in the background, as AWS invokes: the caller does not wait for it."""
+        queues = [queue_of(self.invokers[target.function]) for target in self.spec.targets]
+        if all(queues):
+            with self._lock:
+                self.runs += 1
+            for target, queue in zip(self.spec.targets, queues, strict=True):
+                assert queue is not None
+                event = self.spec.event_for(target, when)
+                queue.submit(event, trigger or f"fired:{self.spec.logical_id}")
+            return
         runner = threading.Thread(
             target=self._run_once,
             args=(when, trigger),
