@@ -27,13 +27,8 @@ from eventflow_local.apigw.gateway import ApiGateway
 from eventflow_local.apigw.plan import ApiPlan, plan_api, start_api
 from eventflow_local.aws import DEFAULT_REGION
 from eventflow_local.console import Activity, ConsoleApp
+from eventflow_local.eventsources import factory
 from eventflow_local.eventsources.destinations import FailureDestinations
-from eventflow_local.eventsources.factory import (
-    SourceContext,
-    read_schedules,
-    read_subscriptions,
-    start_event_sources,
-)
 from eventflow_local.output import Console
 from eventflow_local.planning import read_template
 from eventflow_local.report import StackReport, Started, triggers
@@ -43,15 +38,9 @@ from eventflow_local.runtime.functions import FunctionRuntime
 from eventflow_local.runtime.invocation import InvocationResult
 from eventflow_local.runtime.lambda_api import LambdaApi
 from eventflow_local.runtime.starting import select_functions, start_functions
-from eventflow_local.services import kafka_snapshot
+from eventflow_local.services import kafka_snapshot, startup
 from eventflow_local.services.broker import EmbeddedBroker
 from eventflow_local.services.dynamodb import DynamoEndpoint
-from eventflow_local.services.startup import (
-    create_resources,
-    create_topics,
-    start_dynamodb,
-    start_kafka,
-)
 from eventflow_local.settings import StackOptions, StackSettings
 from eventflow_local.state import STATE_FILE, write_state_file
 from eventflow_local.template.kafka import template_topics
@@ -185,7 +174,7 @@ class Stack:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         try:
             settings = self.settings
-            self.broker, self._bootstrap = start_kafka(
+            self.broker, self._bootstrap = startup.start_kafka(
                 settings.external_bootstrap,
                 port=settings.kafka_port,
                 wait=settings.kafka_wait,
@@ -195,7 +184,7 @@ class Stack:
             self._start_dynamodb()
             assert self.dynamo is not None
             self.skipped.extend(self.dynamo.notices)
-            created = create_resources(
+            created = startup.create_resources(
                 self._read_template(self.bootstrap_servers),
                 self.dynamo,
                 table_prefix=self.table_prefix,
@@ -228,7 +217,7 @@ class Stack:
         """The DynamoDB of the stack (a subclass may wrap ``self.dynamo.url``, as the bench's
         request meter does, before anything uses it)."""
         settings = self.settings
-        self.dynamo = start_dynamodb(
+        self.dynamo = startup.start_dynamodb(
             settings.dynamodb_url,
             engine=settings.dynamodb_engine,
             in_memory=settings.dynamodb_in_memory,
@@ -253,7 +242,7 @@ class Stack:
         assert self.template is not None
         self.topics = template_topics(self.template)
         restore = self.broker is not None and self.keeps_tables
-        finding = create_topics(
+        finding = startup.create_topics(
             self.bootstrap_servers,
             self.topics,
             self.partitions,
@@ -293,9 +282,9 @@ class Stack:
         """Kafka, DynamoDB stream and SQS mappings and schedules of every function."""
         assert self.dynamo is not None
         self.destinations = FailureDestinations(self.state_dir, self.dynamo.sqs_clients())
-        started = start_event_sources(
+        started = factory.start_event_sources(
             self.runtimes,
-            SourceContext(
+            factory.SourceContext(
                 bootstrap_servers=self.bootstrap_servers,
                 region=self.region,
                 state_dir=self.state_dir,
@@ -303,8 +292,8 @@ class Stack:
                 destinations=self.destinations,
                 log=self.log,
                 stream_poll_interval=self.settings.stream_poll_interval,
-                schedules=read_schedules(self.template),
-                subscriptions=read_subscriptions(self.template),
+                schedules=factory.read_schedules(self.template),
+                subscriptions=factory.read_subscriptions(self.template),
             ),
         )
         self.sources = started.sources

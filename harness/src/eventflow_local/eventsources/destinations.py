@@ -21,13 +21,10 @@ Supported destinations:
 * **MSK cluster ARN** ``arn:aws:kafka:...:cluster/...`` - a Kafka topic destination on that
   cluster; the topic comes from the local setting ``cluster_topics`` (cluster ARN -> topic) or
   ``default_cluster_topic``.
-
-* **SNS topic** ``arn:aws:sns:<region>:<account>:<TopicName>`` - the topic of that name in the
-  embedded emulator (the template's topics are created there, services/sns.py): the failure
-  record (metadata only, as for a queue) is published with ``Publish`` as its JSON message, so
-  the topic's subscriptions receive it as from any publisher (eventsources/sns/). A topic the
-  emulator does not have is a ``DestinationError`` at start-up; without an emulator, an SNS
-  destination is not emulated.
+* **SNS topic** ``arn:aws:sns:<region>:<account>:<TopicName>`` - the template's topic in the
+  embedded emulator (services/sns.py): the failure record (metadata only) is published as its
+  JSON message, and the topic's subscriptions receive it (eventsources/sns/). A topic the
+  emulator does not have is a ``DestinationError``; without an emulator, not emulated.
 
 S3 bucket destinations are not emulated.
 """
