@@ -47,7 +47,7 @@ def test_cloudformation_rules_and_schedules_deliver_what_aws_sends(
     # THEN what does not run is named at start-up, one line each
     assert "Paused: State DISABLED" in lines
     assert "Transformed.Targets[queue]: arn:aws:sqs:" in lines
-    assert "OnOrders (AWS::Events::Rule): an EventPattern rule" in lines
+    assert "OnOrders" not in lines  # an event-pattern rule: delivered (test_eventbridge.py)
     assert "LongAgo: at(2020-01-01T09:00:00): no run left" in lines
     assert "LongAgo.FlexibleTimeWindow: FLEXIBLE" in lines
     assert "ConstantInput.Targets[constant].RetryPolicy: not emulated" in lines

@@ -35,6 +35,8 @@ def event_line(event: EventSpec, tables: Mapping[str, Mapping[str, Any]]) -> str
     if event.type == "SNS":  # eventsources/sns/delivery.py
         policy = " (filter policy)" if props.get("FilterPolicy") else ""
         return f"SNS topic {str(props.get('Topic')).rsplit(':', 1)[-1]}{policy}"
+    if event.type == "EventBridgeRule":  # eventsources/eventbridge/delivery.py
+        return f"EventBridge rule {event.name} on bus {props.get('EventBus')}"
     if event.type in ("AWS::Events::Rule", "AWS::Scheduler::Schedule"):  # schedule/source.py
         return f"{event.type} {event.name} {props.get('ScheduleExpression')}"
     return event.type

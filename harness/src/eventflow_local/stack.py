@@ -294,6 +294,7 @@ class Stack:
                 stream_poll_interval=self.settings.stream_poll_interval,
                 schedules=factory.read_schedules(self.template),
                 subscriptions=factory.read_subscriptions(self.template),
+                rules=factory.read_rules(self.template),
             ),
         )
         self.sources = started.sources
@@ -365,6 +366,7 @@ class Stack:
         rest = [(o.function, f"{o.method} {o.path}") for o in ops if o.function is not None]
         http = [(r.function, r.route_key) for r in gw.http_routes] if gw else []
         sources = [(s.function_name, s.event) for s in self.sources if hasattr(s, "event")]
+        sources += [pair for s in self.sources for pair in getattr(s, "triggers", [])]
         return triggers(Started(list(self.runtimes), rest, http, sources), self.tables)
 
     def report(self) -> StackReport:

@@ -278,6 +278,13 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     return run(args, lambda a: _prepare(a, _printer(sys.stderr)), make_stack, log)
 
 
+def cmd_events(args: argparse.Namespace) -> int:
+    """``events put`` (eventflow_local/cli/events.py)."""
+    from eventflow_local.cli.events import cmd_events as run
+
+    return run(args, _console(sys.stderr))
+
+
 #: the harness's own commands; plugins add theirs (eventflow_local/plugins.py)
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "up": cmd_up,
@@ -285,4 +292,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "start-api": cmd_start_api,
     "validate": cmd_validate,
     "schedule": cmd_schedule,
+    "events": cmd_events,
 }

@@ -7,6 +7,8 @@
                (``sam validate``; exit 2 with one line when the template is rejected)
     schedule   ``schedule fire ID``: run a rule's or Scheduler schedule's targets now, in the
                running ``up`` or alone; ``schedule list`` (``eventflow_local/cli/schedule.py``)
+    events     ``events put --source S --detail-type T --detail JSON [--bus NAME]``: one event on
+               a bus of the running ``up`` (``eventflow_local/cli/events.py``)
 
 and the commands of installed plugins (``eventflow_local/plugins.py``): a project's own tools,
 such as one that plays its scenario.

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from eventflow_local.aws import DEFAULT_REGION
+from eventflow_local.cli.events import add_events_parser
 from eventflow_local.cli.schedule import add_schedule_parser
 from eventflow_local.plugins import Command, Plugin
 from eventflow_local.template.sam import DEFAULT_TEMPLATE
@@ -162,6 +163,7 @@ def build_parser(
     )
 
     add_schedule_parser(sub, _run_options)
+    add_events_parser(sub, template_options)
 
     own = set(sub.choices)
     for plugin in plugins:

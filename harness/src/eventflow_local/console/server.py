@@ -95,6 +95,7 @@ class ConsoleApp:
             ("GET", re.compile(r"/api/destinations"), self.destinations),
             ("GET", re.compile(r"/api/schedules"), lambda **_: schedules_view.listing(self.stack)),
             ("POST", re.compile(r"/api/schedules/(?P<schedule>[^/]+)/fire"), self.fire_schedule),
+            ("POST", re.compile(r"/api/events"), self.put_event),
         ]
 
     # ------------------------------------------------------------------ plumbing
@@ -305,6 +306,26 @@ class ConsoleApp:
     def fire_schedule(self, req: BaseHTTPRequestHandler, schedule: str, **kw: Any) -> Reply:
         """Run a schedule now (``console/schedules_view.py``), with the local token."""
         return schedules_view.fire_request(req, self.stack, unquote(schedule), kw["query"])
+
+    def put_event(self, req: BaseHTTPRequestHandler, **_: Any) -> Reply:
+        """One event on a bus of the emulator (``eventsources/eventbridge/put.py``), with the
+        local token: ``{"source", "detailType", "detail", "bus"?, "resources"?}``."""
+        from eventflow_local.eventsources.eventbridge.put import entry_of, put_event
+
+        raw = read_body(req)
+        denied = check_auth(dict(req.headers.items()), self.stack.api_token)
+        if denied is not None:
+            return denied[0], {"message": denied[1]}
+        dynamo = self.stack.dynamo
+        if dynamo is None or not dynamo.emulates_services:
+            raise HttpError(503, "no embedded emulator serves EventBridge in this stack")
+        try:
+            body = json.loads(raw or b"{}")
+            entry = entry_of(body if isinstance(body, dict) else {})
+            event_id = put_event(dynamo.client("events"), entry)
+        except ValueError as exc:  # not JSON, or an entry PutEvents refuses
+            raise HttpError(400, str(exc)) from exc
+        return 201, {"eventId": event_id, "bus": entry["EventBusName"]}
 
     # ------------------------------------------------------------------ live updates
     def events(self, req: BaseHTTPRequestHandler) -> None:

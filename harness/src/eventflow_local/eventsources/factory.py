@@ -1,6 +1,7 @@
 """The event sources of the running functions: one per Kafka, DynamoDB-stream and SQS event, one
 per schedule (``schedule/plan.py``: the template's rules and Scheduler schedules), one per SNS
-subscription (``sns/``: to a function or a queue).
+subscription (``sns/``: to a function or a queue), one per event bus with event-pattern rules
+(``eventbridge/``: to functions, queues and topics).
 
 ``start_event_sources(runtimes, context)`` builds and starts them from narrow inputs (the broker,
 the region, the state dir, a DynamoDB Streams client, the OnFailure destinations, which hold the
@@ -22,6 +23,8 @@ from eventflow_local.aws import KAFKA_EVENT_TYPES, function_arn, local_msk_arn
 from eventflow_local.eventsources.config import EsmConfigError, parse_config
 from eventflow_local.eventsources.destinations import DestinationError, FailureDestinations
 from eventflow_local.eventsources.dynamodb.mapping import DynamoStreamEventSource
+from eventflow_local.eventsources.eventbridge.delivery import BusDelivery
+from eventflow_local.eventsources.eventbridge.rules import RulePlan, plan_rules
 from eventflow_local.eventsources.kafka.mapping import EsmOptions, KafkaEventSourceMapping
 from eventflow_local.eventsources.schedule.plan import SchedulePlan, plan_schedules
 from eventflow_local.eventsources.schedule.source import ScheduleEventSource
@@ -50,6 +53,8 @@ class SourceContext:
     schedules: SchedulePlan | None = None
     #: the template's SNS subscriptions (``sns/subscriptions.py``)
     subscriptions: SubscriptionPlan | None = None
+    #: the template's event-pattern rules (``eventbridge/rules.py``)
+    rules: RulePlan | None = None
 
 
 @dataclass
@@ -192,6 +197,7 @@ def start_event_sources(
         more: list[Any] = [
             *schedule_sources(runtimes, context, found),
             *sns_sources(runtimes, context, found),
+            *eventbridge_sources(runtimes, context, found),
         ]
         for source in more:
             source.start()
@@ -284,4 +290,62 @@ def schedule_sources(
         if targets:
             running = replace(spec, targets=targets)
             out.append(ScheduleEventSource(running, runtimes, log=context.log))
+    return out
+
+
+def read_rules(template: Any) -> RulePlan:
+    """The template's event-pattern rules (``eventbridge/rules.py``), for ``rules``."""
+    return plan_rules(template)
+
+
+def eventbridge_sources(
+    runtimes: Mapping[str, FunctionRuntime], context: SourceContext, found: StartedSources
+) -> list[BusDelivery]:
+    """One delivery per bus with enabled rules (``eventbridge/delivery.py``); a Lambda target
+    whose function is not started is one line and is left out."""
+    plan = context.rules
+    if plan is None:
+        return []
+    found.refused.extend(plan.refused)
+    found.skipped.extend(plan.skipped)
+    buses = plan.buses()
+    make_client = context.destinations.sqs_client
+    if buses and make_client is None:
+        found.skipped.extend(
+            f"{rule.logical_id}: EventBridge rules need the embedded emulator (moto server or "
+            "LocalStack); not delivered"
+            for rules in buses.values()
+            for rule in rules
+        )
+        return []
+    from eventflow_local.services.sns import client_beside
+
+    out = []
+    for bus, rules in buses.items():
+        running = []
+        for rule in rules:
+            absent = sorted({t.function for t in rule.targets if t.function} - set(runtimes))
+            if absent:
+                found.skipped.append(
+                    f"{rule.logical_id}: its function {', '.join(absent)} is not started; "
+                    "not invoked"
+                )
+            targets = tuple(t for t in rule.targets if not t.function or t.function in runtimes)
+            if targets:
+                running.append(replace(rule, targets=targets))
+        if not running:
+            continue
+        assert make_client is not None
+        sqs = make_client()
+        out.append(
+            BusDelivery(
+                bus,
+                running,
+                client_beside(sqs, "events"),
+                sqs,
+                client_beside(sqs, "sns"),
+                runtimes,
+                log=context.log,
+            )
+        )
     return out

@@ -32,6 +32,7 @@ EMULATED = frozenset(
         "AWS::ApiGateway::RestApi",
         "AWS::ApiGatewayV2::Api",
         "AWS::Events::Rule",
+        "AWS::Events::EventBus",
         "AWS::Scheduler::Schedule",
         "AWS::ApiGatewayV2::Route",
         "AWS::ApiGatewayV2::Integration",

@@ -14,7 +14,7 @@ so both are read from those resources, whether SAM made them or a user wrote the
   alias or version, or its ARN with or without a qualifier), each with ``Input``, ``InputPath`` or
   ``InputTransformer`` (``inputs.py``). Other targets (SQS, SNS, Step Functions ...) and
   ``RetryPolicy``/``DeadLetterConfig`` are named, one line each. A rule with an ``EventPattern``
-  and no schedule is not emulated yet (issue 19).
+  and no schedule is ``eventsources/eventbridge/``'s.
 - ``AWS::Scheduler::Schedule``
   (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-scheduler-schedule.html):
   ``ScheduleExpression`` (rate, cron, at) in ``ScheduleExpressionTimezone`` (default UTC),
@@ -154,10 +154,9 @@ def _read(
     props = template.resolve_at(lid, raw)
     expression = props.get("ScheduleExpression")
     if rtype == RULE and not expression:
-        plan.skipped.append(
-            f"{lid} ({RULE}): an EventPattern rule: event buses and rules are not emulated yet"
-        )
-        return None
+        if not props.get("EventPattern"):
+            plan.refused.append(f"{lid}: a rule needs a ScheduleExpression or an EventPattern")
+        return None  # an event-pattern rule: eventsources/eventbridge/
     if not expression:
         plan.refused.append(f"{lid}: ScheduleExpression: required property missing")
         return None

@@ -1,0 +1,210 @@
+"""Events put on a bus delivered to the targets of its matching rules, by the harness.
+
+Design: moto's events backend matches rules itself and delivers to SQS targets, but a Lambda
+target would go to moto's own Lambda backend, never the harness's workers, and its pattern
+matching and input transformation differ from EventBridge's in places. So the template's rules
+are created in moto without targets (``services/events.py``: ``ListRules`` answers), and each bus
+that has an enabled rule gets a *tap*: an internal queue of the emulator
+(``eventflow-events-<bus>-<hash>``) and an internal rule on the bus that matches every event
+(``{"source": [{"prefix": ""}]}``) with that queue as its only target. Every ``PutEvents`` (from a
+function through ``AWS_ENDPOINT_URL``, from boto3 or the AWS CLI, from ``eventflow-local events
+put``, from the console) lands in the tap as the event moto built, with the id ``PutEvents``
+answered. One thread per bus polls its tap with short polls (the moto server serves one request
+at a time), matches each event against the bus's rules (``eventsources/filters.py``, EventBridge's
+pattern grammar: "Amazon EventBridge event patterns") and delivers to every target of every
+matching rule ("Amazon EventBridge targets"), after ``Input``/``InputPath``/``InputTransformer``
+(``schedule/inputs.py``):
+
+- a function: invoked asynchronously, as EventBridge invokes Lambda ("Using Lambda with Amazon
+  EventBridge", https://docs.aws.amazon.com/lambda/latest/dg/with-eventbridge.html), through the
+  function's event queue (``runtime/async_queue.py``: its retries, destinations, dead-letter
+  queue), else on a thread of its own. The event is ``{"version": "0", "id", "detail-type",
+  "source", "account", "time", "region", "resources", "detail"}``.
+- an SQS queue: the event (or the target's input) as the message body, JSON text; a FIFO queue
+  gets ``SqsParameters.MessageGroupId`` and the event id as deduplication id.
+- an SNS topic: the same text published as the message.
+
+A delivery that fails (a queue or topic that does not exist) is logged; ``RetryPolicy`` and
+``DeadLetterConfig`` are not emulated (``rules.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from eventflow_local.eventsources.eventbridge.rules import LAMBDA, SQS, RuleSpec, RuleTarget
+from eventflow_local.eventsources.filters import matches
+from eventflow_local.eventsources.schedule.inputs import target_input
+from eventflow_local.runtime.async_queue import queue_of
+from eventflow_local.template.specs import EventSpec
+
+#: the key order of an EventBridge event
+EVENT_KEYS = ("version", "id", "detail-type", "source", "account", "time", "region")
+MATCH_ALL = {"source": [{"prefix": ""}]}
+
+
+def tap_name(bus: str) -> str:
+    digest = hashlib.sha1(bus.encode()).hexdigest()[:10]
+    stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in bus)[:40]
+    return f"eventflow-events-{stem}-{digest}"
+
+
+def aws_event(body: Mapping[str, Any], account: str) -> dict[str, Any]:
+    """The event as EventBridge delivers it, from the tap's message (moto's event)."""
+    event: dict[str, Any] = {"version": "0", **{k: body[k] for k in EVENT_KEYS if k in body}}
+    event.setdefault("account", account)
+    event["version"] = str(event["version"])
+    ordered = {k: event[k] for k in EVENT_KEYS if k in event}
+    ordered["resources"] = list(body.get("resources") or [])
+    ordered["detail"] = body.get("detail", {})
+    return ordered
+
+
+def target_text(payload: Any) -> str:
+    """A target's input as the text of a message."""
+    return payload if isinstance(payload, str) else json.dumps(payload)
+
+
+class BusDelivery:
+    """``start()`` polls one bus's tap on a thread of its own until ``stop()``."""
+
+    def __init__(
+        self,
+        bus: str,
+        rules: list[RuleSpec],
+        events: Any,
+        sqs: Any,
+        sns: Any,
+        invokers: Mapping[str, Any],
+        *,
+        log: Callable[[str], None] = print,
+        poll_interval: float = 0.2,
+    ) -> None:
+        self.bus = bus
+        self.rules = rules
+        self.log = log
+        self.poll_interval = poll_interval
+        self.invokers = dict(invokers)
+        self._sqs, self._sns = sqs, sns
+        #: (function, EventSpec) of each Lambda target: the report's trigger lines
+        self.triggers = [
+            (t.function, EventSpec(rule.logical_id, "EventBridgeRule", {"EventBus": bus}))
+            for rule in rules
+            for t in rule.targets
+            if t.kind == LAMBDA
+        ]
+        self.tap_url = str(sqs.create_queue(QueueName=tap_name(bus))["QueueUrl"])
+        tap_arn = sqs.get_queue_attributes(QueueUrl=self.tap_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        name = tap_name(bus)[:64]
+        events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(MATCH_ALL))
+        events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "tap", "Arn": tap_arn}])
+        self.account = tap_arn.split(":")[4]
+        self._urls: dict[str, str] = {}
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._inflight: list[threading.Thread] = []
+        self.stats = {"events": 0, "matched": 0, "delivered": 0, "failed": 0}
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"events-{self.bus}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        for thread in self._inflight:
+            thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                handled = self.poll_once()
+            except Exception as exc:  # the emulator stopping, a network error: poll again
+                if self._stopped.is_set():
+                    return
+                self.log(f"[events] {self.bus}: {type(exc).__name__}: {exc}")
+                handled = 0
+            if not handled:
+                self._stopped.wait(self.poll_interval)
+
+    def poll_once(self) -> int:
+        """Deliver what the tap holds; the number of events taken (0: none)."""
+        answer = self._sqs.receive_message(
+            QueueUrl=self.tap_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+        )
+        messages = answer.get("Messages", [])
+        for message in messages:
+            self._sqs.delete_message(QueueUrl=self.tap_url, ReceiptHandle=message["ReceiptHandle"])
+            try:
+                body = json.loads(message["Body"])
+            except ValueError:
+                continue
+            self.deliver(aws_event(body, self.account))
+        return len(messages)
+
+    def deliver(self, event: dict[str, Any]) -> int:
+        """Deliver ``event`` to the targets of every matching rule; how many rules matched."""
+        self.stats["events"] += 1
+        matched = 0
+        for rule in self.rules:
+            if not matches(rule.pattern, event):
+                continue
+            matched += 1
+            for target in rule.targets:
+                try:
+                    self._deliver(rule, target, event)
+                    self.stats["delivered"] += 1
+                except Exception as exc:
+                    self.stats["failed"] += 1
+                    self.log(
+                        f"[events] {rule.logical_id}.Targets[{target.target_id}]: event "
+                        f"{event.get('id')} not delivered: {type(exc).__name__}: {exc}"
+                    )
+        self.stats["matched"] += matched
+        return matched
+
+    def _deliver(self, rule: RuleSpec, target: RuleTarget, event: dict[str, Any]) -> None:
+        payload = target_input(target.config, event, rule.arn, rule.name)
+        if target.kind == LAMBDA:
+            assert target.function is not None
+            self._invoke(target.function, payload, f"eventbridge:{rule.logical_id}")
+        elif target.kind == SQS:
+            kwargs: dict[str, Any] = {
+                "QueueUrl": self._queue_url(target.resource_name),
+                "MessageBody": target_text(payload),
+            }
+            if target.resource_name.endswith(".fifo"):
+                kwargs["MessageGroupId"] = str(target.config["SqsParameters"]["MessageGroupId"])
+                kwargs["MessageDeduplicationId"] = str(event.get("id"))
+            self._sqs.send_message(**kwargs)
+        else:
+            self._sns.publish(TopicArn=target.arn, Message=target_text(payload))
+
+    def _invoke(self, function: str, payload: Any, trigger: str) -> None:
+        invoker = self.invokers[function]
+        queue = queue_of(invoker)
+        if queue is not None:
+            queue.submit(payload, trigger)
+            return
+        thread = threading.Thread(
+            target=invoker.invoke,
+            args=(payload,),
+            kwargs={"trigger": trigger},
+            name=f"events-invoke-{function}",
+            daemon=True,
+        )
+        self._inflight = [t for t in self._inflight if t.is_alive()] + [thread]
+        thread.start()
+
+    def _queue_url(self, name: str) -> str:
+        if name not in self._urls:
+            self._urls[name] = str(self._sqs.get_queue_url(QueueName=name)["QueueUrl"])
+        return self._urls[name]
