@@ -30,6 +30,8 @@ def event_line(event: EventSpec, tables: Mapping[str, Mapping[str, Any]]) -> str
         return f"{event.type} {topics} (group {props.get('ConsumerGroupId', '-')})"
     if event.type == "DynamoDB":
         return f"DynamoDB stream of {_stream_table(tables, str(props.get('Stream')))}"
+    if event.type == "Kinesis":  # eventsources/kinesis/
+        return f"Kinesis stream {str(props.get('Stream')).rsplit('/', 1)[-1]}"
     if event.type == "SQS":
         return f"SQS queue {str(props.get('Queue')).rsplit(':', 1)[-1]}"
     if event.type == "SNS":  # eventsources/sns/delivery.py

@@ -9,7 +9,7 @@ sources" and "Using AWS Lambda with Amazon DynamoDB" (which property applies to 
   for Kafka, 0 for streams); MaximumRetryAttempts -1..10000; MaximumRecordAgeInSeconds -1 or
   60..604800; ParallelizationFactor 1..10 and TumblingWindowInSeconds 0..900 for streams only;
   Topics (exactly one) and ConsumerGroupId for Kafka only; StartingPosition TRIM_HORIZON | LATEST
-  (| AT_TIMESTAMP for Kafka).
+  (| AT_TIMESTAMP for Kafka and Kinesis).
 * Values that come from template parameters are strings: ``"false"`` is false, ``"10"`` is 10;
   a string that is not a number (or not ``true``/``false``) is an error, as CloudFormation's type
   check makes it.
@@ -39,7 +39,7 @@ __all__ = [
     "parse_config",
 ]
 
-STREAM_TYPES = ("DynamoDB",)
+STREAM_TYPES = ("DynamoDB", "Kinesis")
 RETRIES_WITH_DESTINATION = 10  # infinite retries with an OnFailure destination: at most 10
 
 _COMMON = {
@@ -71,6 +71,7 @@ ALLOWED = {
     "MSK": _KAFKA | {"Stream"},
     "SelfManagedKafka": _KAFKA | {"KafkaBootstrapServers"},
     "DynamoDB": _COMMON | {"Stream", "ParallelizationFactor", "TumblingWindowInSeconds"},
+    "Kinesis": _COMMON | {"Stream", "ParallelizationFactor", "TumblingWindowInSeconds"},
 }
 KAFKA_ERROR_CONTROLS = (
     "MaximumRetryAttempts",
@@ -176,7 +177,8 @@ def parse_config(
         cfg.batching_window = float(r.integer("MaximumBatchingWindowInSeconds", 0, 0, 300))
     else:
         cfg.batching_window = 0.5 if kafka else 0.0
-    positions = ("TRIM_HORIZON", "LATEST", "AT_TIMESTAMP") if kafka else ("TRIM_HORIZON", "LATEST")
+    timestamps = kafka or event_type == "Kinesis"  # "Kinesis event source mapping parameters"
+    positions = ("TRIM_HORIZON", "LATEST") + (("AT_TIMESTAMP",) if timestamps else ())
     position = props.get("StartingPosition", "TRIM_HORIZON")
     if not isinstance(position, str) or position not in positions:
         raise r.fail("StartingPosition", f"{position!r} is not one of {', '.join(positions)}")
@@ -207,7 +209,9 @@ def parse_config(
     cfg.bisect = r.boolean("BisectBatchOnFunctionError", False)
 
     try:
-        cfg.filter = compile_filters(props.get("FilterCriteria"), "kafka" if kafka else "dynamodb")
+        cfg.filter = compile_filters(
+            props.get("FilterCriteria"), "kafka" if kafka else event_type.lower()
+        )
     except FilterError as exc:
         raise r.fail("FilterCriteria", str(exc)) from None
     metadata_keys = kafka_metadata_keys(props.get("FilterCriteria")) if kafka else []
@@ -303,10 +307,10 @@ def _stream(cfg: SourceConfig, r: _Reader, props: Mapping[str, Any]) -> None:
     where = cfg.where
     stream = props.get("Stream")
     if not isinstance(stream, str) or not stream:
-        raise r.fail("Stream", "the table's stream ARN is required")
+        raise r.fail("Stream", "the stream's ARN is required")
     cfg.stream = stream
     if "StartingPosition" not in props:
-        raise r.fail("StartingPosition", "required for a DynamoDB stream (TRIM_HORIZON or LATEST)")
+        raise r.fail("StartingPosition", f"required for a {cfg.type} stream event source")
     cfg.parallelization_factor = r.integer("ParallelizationFactor", 1, 1, 10)
     if cfg.parallelization_factor > 1:
         cfg.not_emulated.append(

@@ -1,7 +1,7 @@
-"""The event sources of the running functions: one per Kafka, DynamoDB-stream and SQS event, one
-per schedule (``schedule/plan.py``: the template's rules and Scheduler schedules), one per SNS
-subscription (``sns/``: to a function or a queue), one per event bus with event-pattern rules
-(``eventbridge/``: to functions, queues and topics).
+"""The event sources of the running functions: one per Kafka, DynamoDB-stream, Kinesis and SQS
+event, one per schedule (``schedule/plan.py``: the template's rules and Scheduler schedules), one
+per SNS subscription (``sns/``: to a function or a queue), one per event bus with event-pattern
+rules (``eventbridge/``: to functions, queues and topics).
 
 ``start_event_sources(runtimes, context)`` builds and starts them from narrow inputs (the broker,
 the region, the state dir, a DynamoDB Streams client, the OnFailure destinations, which hold the
@@ -26,6 +26,7 @@ from eventflow_local.eventsources.dynamodb.mapping import DynamoStreamEventSourc
 from eventflow_local.eventsources.eventbridge.delivery import BusDelivery
 from eventflow_local.eventsources.eventbridge.rules import RulePlan, plan_rules
 from eventflow_local.eventsources.kafka.mapping import EsmOptions, KafkaEventSourceMapping
+from eventflow_local.eventsources.kinesis.mapping import KinesisEventSource
 from eventflow_local.eventsources.schedule.plan import SchedulePlan, plan_schedules
 from eventflow_local.eventsources.schedule.source import ScheduleEventSource
 from eventflow_local.eventsources.sns.delivery import SnsDeliveryError, SnsSubscriptionSource
@@ -142,6 +143,8 @@ def _source_for(
         return source if source.config.enabled else None
     if event.type == "SQS":
         return _sqs_source(context, found, logical_id, runtime, event)
+    if event.type == "Kinesis":
+        return _kinesis_source(context, found, logical_id, runtime, event)
     found.skipped.append(f"{where}: event type {event.type} is not emulated")
     return None
 
@@ -176,6 +179,55 @@ def _sqs_source(
         return None
     except SqsSourceError as exc:
         found.skipped.append(f"{exc}; not started")
+        return None
+    found.skipped.extend(source.config.not_emulated)
+    return source if source.config.enabled else None
+
+
+def _kinesis_source(
+    context: SourceContext,
+    found: StartedSources,
+    logical_id: str,
+    runtime: FunctionRuntime,
+    event: EventSpec,
+) -> KinesisEventSource | None:
+    """The poller of a Kinesis event (eventsources/kinesis/), or None (refused, disabled, an
+    enhanced fan-out consumer, no emulator)."""
+    where = f"{logical_id}.{event.name}"
+    stream = str(event.properties.get("Stream") or "")
+    if "/consumer/" in stream:
+        found.skipped.append(
+            f"{where}: an enhanced fan-out consumer (AWS::Kinesis::StreamConsumer) is not "
+            "emulated; not started"
+        )
+        return None
+    make_client = context.destinations.sqs_client  # the emulator (None: there is none)
+    if make_client is None:
+        found.skipped.append(
+            f"{where}: event type Kinesis needs the embedded emulator's streams (moto server or "
+            "LocalStack); not started"
+        )
+        return None
+    from eventflow_local.services.sns import client_beside
+
+    try:
+        source = KinesisEventSource(
+            logical_id,
+            event,
+            runtime,
+            client_beside(make_client(), "kinesis"),
+            stream_arn=stream,
+            state_dir=context.state_dir,
+            destination=on_failure(context, event),
+            function_arn=function_arn(function_name(runtime.spec), context.region),
+            log=context.log,
+            poll_interval=context.stream_poll_interval,
+        )
+    except EsmConfigError as exc:
+        found.refused.append(str(exc))
+        return None
+    except DestinationError as exc:
+        found.skipped.append(f"{where}: DestinationConfig: {exc}; not started")
         return None
     found.skipped.extend(source.config.not_emulated)
     return source if source.config.enabled else None

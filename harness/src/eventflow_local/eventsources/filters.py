@@ -319,7 +319,27 @@ def compile_filters(
             return any(_match(p, True, record) for p in patterns)
 
         return kafka_matches
+    if source == "kinesis":
+        return kinesis_filter(criteria)
     patterns = compile_patterns(criteria)
     if not patterns:
         return None
     return lambda document: passes(list(patterns), document)
+
+
+def kinesis_filter(criteria: Mapping[str, Any] | None) -> Callable[..., bool] | None:
+    """A predicate over a Kinesis record's data (bytes). AWS page "Using event filtering with a
+    Kinesis event source": a Kinesis mapping filters on the ``data`` key only, and only data
+    that is valid JSON can match; a record whose data is not JSON never matches a filter."""
+    patterns = compile_patterns(criteria, allowed_keys=("data",))
+    if not patterns:
+        return None
+
+    def kinesis_matches(data: bytes) -> bool:
+        try:
+            document = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return False
+        return any(_match(p, True, {"data": document}) for p in patterns)
+
+    return kinesis_matches

@@ -1,6 +1,7 @@
 """The stack's two backing services started: Kafka (a broker of the user's, or the embedded
 one) and DynamoDB (an endpoint of the user's, moto's server, or DynamoDB Local), and the
-template's tables, secrets, queues, topics, event buses and rules created on them."""
+template's tables, secrets, queues, topics, Kinesis streams, event buses and rules created on
+them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from eventflow_local.services import kafka_snapshot
 from eventflow_local.services.broker import EmbeddedBroker, ensure_topics, wait_for_broker
 from eventflow_local.services.dynamodb import CreatedTables, DynamoEndpoint, ensure_tables
 from eventflow_local.services.events import ensure_buses, ensure_pattern_rules
+from eventflow_local.services.kinesis import ensure_streams
 from eventflow_local.services.secretsmanager import ensure_secrets
 from eventflow_local.services.sns import ensure_topics as ensure_sns_topics
 from eventflow_local.services.sqs import ensure_queues
@@ -37,6 +39,8 @@ class Resources:
     refused: list[str]
     #: logical id -> {"Ref": ARN, "TopicArn", "TopicName"} of each topic (services/sns.py)
     topics: dict[str, dict[str, str]]
+    #: logical id -> {"Ref": name, "Arn"} of each Kinesis stream (services/kinesis.py)
+    streams: dict[str, dict[str, str]]
     #: logical id -> {"Ref": name, "Arn", "Name"} of each event bus (services/events.py)
     buses: dict[str, dict[str, str]] | None = None
 
@@ -44,25 +48,32 @@ class Resources:
 def create_resources(
     declared: SamTemplate, dynamo: DynamoEndpoint, *, table_prefix: str, log: Log
 ) -> Resources:
-    """Create (or reuse) the tables, secrets, queues and topics of ``declared`` before anything reads
-    them."""
+    """Create (or reuse) the tables, secrets, queues, topics and Kinesis streams of ``declared``
+    before anything reads them."""
     tables = ensure_tables(declared, dynamo.dynamodb(), table_prefix=table_prefix, log=log)
     secrets, skipped = ensure_secrets(declared, dynamo)
     queues, queues_skipped, queues_refused = ensure_queues(declared, dynamo)
     topics, topics_skipped, topics_refused = ensure_sns_topics(declared, dynamo)
+    streams, streams_skipped, streams_refused = ensure_streams(declared, dynamo)
     buses, buses_skipped, buses_refused = ensure_buses(declared, dynamo)
     template = declared.with_physical_ids(
-        {**tables.physical_ids(), **secrets, **queues, **topics, **buses}
+        {**tables.physical_ids(), **secrets, **queues, **topics, **streams, **buses}
     )
     rules_skipped = ensure_pattern_rules(template, dynamo)
     return Resources(
         template=template,
         tables=tables,
         secrets={lid: attrs["Ref"] for lid, attrs in secrets.items()},
-        skipped=skipped + queues_skipped + topics_skipped + buses_skipped + rules_skipped,
+        skipped=skipped
+        + queues_skipped
+        + topics_skipped
+        + streams_skipped
+        + buses_skipped
+        + rules_skipped,
         queues=queues,
-        refused=tables.refused + queues_refused + topics_refused + buses_refused,
+        refused=tables.refused + queues_refused + topics_refused + streams_refused + buses_refused,
         topics=topics,
+        streams=streams,
         buses=buses,
     )
 

@@ -27,6 +27,7 @@ EMULATED = frozenset(
         "AWS::SQS::Queue",
         "AWS::SNS::Topic",
         "AWS::SNS::Subscription",
+        "AWS::Kinesis::Stream",
         "AWS::Lambda::LayerVersion",
         "AWS::Lambda::EventInvokeConfig",
         "AWS::ApiGateway::RestApi",

@@ -97,7 +97,15 @@ class _Shard:
 
 
 class DynamoStreamEventSource:
-    """Lambda's event source mapping for one ``Type: DynamoDB`` event of one function."""
+    """Lambda's event source mapping for one ``Type: DynamoDB`` event of one function.
+
+    The shard bookkeeping (lineage, checkpoints, the engine) is the same for a Kinesis stream:
+    ``eventsources/kinesis/mapping.py`` overrides the hooks below (the stream's API, the record's
+    sequence number and arrival, the filter, the event, the failure record)."""
+
+    EVENT_TYPE = "DynamoDB"
+    CHECKPOINT_PREFIX = "dynamodb"
+    TRIGGER = "dynamodb"
 
     def __init__(
         self,
@@ -114,8 +122,10 @@ class DynamoStreamEventSource:
         poll_interval: float = 0.25,
         options: EngineOptions | None = None,
     ) -> None:
-        if event.type != "DynamoDB":
-            raise EsmConfigError(f"{function_name}.{event.name}", "Type", "not a DynamoDB event")
+        if event.type != self.EVENT_TYPE:
+            raise EsmConfigError(
+                f"{function_name}.{event.name}", "Type", f"not a {self.EVENT_TYPE} event"
+            )
         self.config = parse_config(function_name, event.name, event.type, event.properties)
         self.function_name = function_name
         self.event = event
@@ -128,7 +138,7 @@ class DynamoStreamEventSource:
         self.poll_interval = poll_interval
         self.name = f"{function_name}.{event.name}"
         self.checkpoint = Checkpoint(
-            state_dir / "checkpoints" / f"dynamodb-{self.name}.json", stream_arn
+            state_dir / "checkpoints" / f"{self.CHECKPOINT_PREFIX}-{self.name}.json", stream_arn
         )
         self.engine = Engine(
             self.config,
@@ -185,6 +195,40 @@ class DynamoStreamEventSource:
                 time.sleep(0.01)
         return self.stats.records_succeeded + self.stats.records_to_destination - before
 
+    # ------------------------------------------------------------------ hooks of the stream type
+    def _seq(self, record: Mapping[str, Any]) -> str:
+        return _seq(record)
+
+    def _arrival(self, record: Mapping[str, Any]) -> float | None:
+        return _arrival(record)
+
+    def _iterator_request(
+        self, shard_id: str, iterator_type: str, sequence: str | None = None
+    ) -> dict[str, Any]:
+        """GetShardIterator's arguments (``sequence``: AFTER_SEQUENCE_NUMBER)."""
+        kwargs: dict[str, Any] = {
+            "StreamArn": self.stream_arn,
+            "ShardId": shard_id,
+            "ShardIteratorType": iterator_type,
+        }
+        if sequence is not None:
+            kwargs["SequenceNumber"] = sequence
+        return kwargs
+
+    def _view(self, shard_id: str, record: Mapping[str, Any]) -> dict[str, Any]:
+        """The record as Lambda delivers it (what the filter sees and the payload counts)."""
+        return dynamodb_stream_event([record], self.stream_arn)["Records"][0]
+
+    def _passes(self, view: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
+        flt = self.config.filter
+        return flt is None or bool(flt(view))
+
+    def _event(self, entries: list[Entry]) -> dict[str, Any]:
+        return dynamodb_stream_event([e.rec for e in entries], self.stream_arn)
+
+    def _failure(self, **fields: Any) -> dict[str, Any]:
+        return ddb_stream_failure(**fields)
+
     # ------------------------------------------------------------------ polling
     def _describe(self) -> list[dict[str, Any]]:
         shards: list[dict[str, Any]] = []
@@ -199,12 +243,11 @@ class DynamoStreamEventSource:
 
     def _iterator(self, shard: _Shard) -> str:
         position = self.checkpoint.positions.get(shard.shard_id)
-        kwargs: dict[str, Any] = {"StreamArn": self.stream_arn, "ShardId": shard.shard_id}
         if position:
             try:
                 return str(
                     self.client.get_shard_iterator(
-                        **kwargs, ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=position
+                        **self._iterator_request(shard.shard_id, "AFTER_SEQUENCE_NUMBER", position)
                     )["ShardIterator"]
                 )
             except ClientError as exc:
@@ -216,11 +259,12 @@ class DynamoStreamEventSource:
                 f"[stream] {self.name}: {shard.shard_id}: the records after the checkpoint were "
                 "trimmed (older than 24 hours); reading from the oldest record kept"
             )
-            kwargs["ShardIteratorType"] = "TRIM_HORIZON"
+            kwargs = self._iterator_request(shard.shard_id, "TRIM_HORIZON")
         elif shard.parent is not None and shard.parent in self.checkpoint.finished:
-            kwargs["ShardIteratorType"] = "TRIM_HORIZON"  # a child of a shard read to its end
+            # a child of a shard read to its end
+            kwargs = self._iterator_request(shard.shard_id, "TRIM_HORIZON")
         else:
-            kwargs["ShardIteratorType"] = self.config.starting_position
+            kwargs = self._iterator_request(shard.shard_id, self.config.starting_position)
         return str(self.client.get_shard_iterator(**kwargs)["ShardIterator"])
 
     def poll_once(self) -> int:
@@ -271,15 +315,14 @@ class DynamoStreamEventSource:
         records = resp.get("Records", [])
         if not records:
             return
-        shard.last_fetched = _seq(records[-1])
+        shard.last_fetched = self._seq(records[-1])
         now = self.engine.options.clock()
-        flt = self.config.filter
         for rec in records:
-            view = dynamodb_stream_event([rec], self.stream_arn)["Records"][0]
-            if flt is not None and not flt(view):
+            view = self._view(shard.shard_id, rec)
+            if not self._passes(view, rec):
                 self.stats.records_filtered += 1
                 continue
-            arrival = _arrival(rec)
+            arrival = self._arrival(rec)
             size = len(json.dumps(view)) + 2
             self.engine.add(Entry(shard.shard_id, rec, size, (arrival or 0) * 1000), now)
         if self.engine.unsettled(shard.shard_id) is None:  # all filtered out: handled
@@ -293,10 +336,10 @@ class DynamoStreamEventSource:
 
     # ------------------------------------------------------------------ the engine's source
     def invoke(self, entries: list[Entry]) -> InvocationResult:
-        event = dynamodb_stream_event([e.rec for e in entries], self.stream_arn)
+        event = self._event(entries)
         started = time.perf_counter()
         try:
-            result = self.invoker.invoke(event, trigger="dynamodb", batch_size=len(entries))
+            result = self.invoker.invoke(event, trigger=self.TRIGGER, batch_size=len(entries))
         except Exception as exc:
             return InvocationResult(
                 ok=False,
@@ -307,7 +350,7 @@ class DynamoStreamEventSource:
 
     def item_of(self, identifier: Any, entries: list[Entry]) -> int | None:
         for i, e in enumerate(entries):
-            if _seq(e.rec) == str(identifier):
+            if self._seq(e.rec) == str(identifier):
                 return i
         return None
 
@@ -316,27 +359,29 @@ class DynamoStreamEventSource:
         first = self.engine.unsettled(shard_id)
         if first is None:
             shard = self._shards.get(shard_id)
-            last = shard.last_fetched if shard and shard.last_fetched else _seq(entries[-1].rec)
+            last = (
+                shard.last_fetched if shard and shard.last_fetched else self._seq(entries[-1].rec)
+            )
             self._advance(shard_id, last)
             return
-        limit = int(_seq(first.rec))
-        done = [int(_seq(e.rec)) for e in entries if int(_seq(e.rec)) < limit]
+        limit = int(self._seq(first.rec))
+        done = [int(self._seq(e.rec)) for e in entries if int(self._seq(e.rec)) < limit]
         if done:
             self._advance(shard_id, str(max(done)))
 
     def describe(self, entries: list[Entry]) -> str:
         if not entries:
             return ""
-        return f"dynamodb shard={entries[0].lane} sequence={_seq(entries[0].rec)}-{_seq(entries[-1].rec)}"
+        return f"{self.TRIGGER} shard={entries[0].lane} sequence={self._seq(entries[0].rec)}-{self._seq(entries[-1].rec)}"
 
     def give_up(self, entries: list[Entry], condition: str, batch: Batch) -> bool:
         records = [e.rec for e in entries]
-        failure = ddb_stream_failure(
+        failure = self._failure(
             shard_id=entries[0].lane,
-            first_sequence=_seq(records[0]),
-            last_sequence=_seq(records[-1]),
-            first_arrival=_arrival(records[0]),
-            last_arrival=_arrival(records[-1]),
+            first_sequence=self._seq(records[0]),
+            last_sequence=self._seq(records[-1]),
+            first_arrival=self._arrival(records[0]),
+            last_arrival=self._arrival(records[-1]),
             batch_size=len(records),
             stream_arn=self.stream_arn,
             function_arn=self.function_arn,

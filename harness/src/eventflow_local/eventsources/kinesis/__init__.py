@@ -1,0 +1,1 @@
+"""Kinesis Data Streams event sources (``Type: Kinesis``) on the shared stream poller."""
