@@ -232,7 +232,7 @@ def test_unemulated_resource_types_and_accepted_properties_are_named_once(tmp_pa
               TenancyConfig: {TenantIsolationMode: PER_TENANT}
           StreamOne: {Type: AWS::Kinesis::Stream}
           StreamTwo: {Type: AWS::Kinesis::Stream}
-          Bucket: {Type: AWS::S3::Bucket}
+          Machine: {Type: AWS::StepFunctions::StateMachine}
           Role: {Type: AWS::IAM::Role, Properties: {AssumeRolePolicyDocument: {}}}
           Logs: {Type: AWS::Logs::LogGroup}
         """,
@@ -241,7 +241,7 @@ def test_unemulated_resource_types_and_accepted_properties_are_named_once(tmp_pa
     tpl.functions()  # read twice: still named once
     lines = tpl.findings()
     assert "StreamOne, StreamTwo (AWS::Kinesis::Stream): not emulated" in lines
-    assert "Bucket (AWS::S3::Bucket): not emulated" in lines
+    assert "Machine (AWS::StepFunctions::StateMachine): not emulated" in lines
     assert any(
         "Role (AWS::IAM::Role)" in line
         and "Logs (AWS::Logs::LogGroup)" in line

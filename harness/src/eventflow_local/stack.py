@@ -294,6 +294,7 @@ class Stack:
                 stream_poll_interval=self.settings.stream_poll_interval,
                 schedules=factory.read_schedules(self.template),
                 subscriptions=factory.read_subscriptions(self.template),
+                notifications=factory.read_notifications(self.template),
             ),
         )
         self.sources = started.sources

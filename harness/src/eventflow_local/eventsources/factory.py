@@ -1,6 +1,7 @@
 """The event sources of the running functions: one per Kafka, DynamoDB-stream and SQS event, one
 per schedule (``schedule/plan.py``: the template's rules and Scheduler schedules), one per SNS
-subscription (``sns/``: to a function or a queue).
+subscription (``sns/``: to a function or a queue), one per bucket with notifications (``s3/``: to
+functions, queues and topics).
 
 ``start_event_sources(runtimes, context)`` builds and starts them from narrow inputs (the broker,
 the region, the state dir, a DynamoDB Streams client, the OnFailure destinations, which hold the
@@ -23,6 +24,7 @@ from eventflow_local.eventsources.config import EsmConfigError, parse_config
 from eventflow_local.eventsources.destinations import DestinationError, FailureDestinations
 from eventflow_local.eventsources.dynamodb.mapping import DynamoStreamEventSource
 from eventflow_local.eventsources.kafka.mapping import EsmOptions, KafkaEventSourceMapping
+from eventflow_local.eventsources.s3.plan import NotificationPlan, plan_notifications
 from eventflow_local.eventsources.schedule.plan import SchedulePlan, plan_schedules
 from eventflow_local.eventsources.schedule.source import ScheduleEventSource
 from eventflow_local.eventsources.sns.delivery import SnsDeliveryError, SnsSubscriptionSource
@@ -50,6 +52,8 @@ class SourceContext:
     schedules: SchedulePlan | None = None
     #: the template's SNS subscriptions (``sns/subscriptions.py``)
     subscriptions: SubscriptionPlan | None = None
+    #: the template's buckets' notification configurations (``s3/plan.py``)
+    notifications: NotificationPlan | None = None
 
 
 @dataclass
@@ -192,6 +196,7 @@ def start_event_sources(
         more: list[Any] = [
             *schedule_sources(runtimes, context, found),
             *sns_sources(runtimes, context, found),
+            *s3_sources(runtimes, context, found),
         ]
         for source in more:
             source.start()
@@ -284,4 +289,82 @@ def schedule_sources(
         if targets:
             running = replace(spec, targets=targets)
             out.append(ScheduleEventSource(running, runtimes, log=context.log))
+    return out
+
+
+def read_notifications(template: Any) -> NotificationPlan:
+    """The template's buckets' notifications (``s3/plan.py``), for ``notifications``."""
+    return plan_notifications(template)
+
+
+def _submitter(runtime: FunctionRuntime, trigger: str) -> Callable[[dict[str, Any]], Any]:
+    """Invoke ``runtime`` asynchronously, through its event queue when the Lambda API serves
+    one (Lambda's retries and destinations), else on a thread of its own."""
+    import threading
+
+    from eventflow_local.runtime.async_queue import queue_of
+
+    def submit(event: dict[str, Any]) -> None:
+        queue = queue_of(runtime)
+        if queue is not None:
+            queue.submit(event, trigger)
+            return
+        threading.Thread(
+            target=runtime.invoke, args=(event,), kwargs={"trigger": trigger}, daemon=True
+        ).start()
+
+    return submit
+
+
+def s3_sources(
+    runtimes: Mapping[str, FunctionRuntime], context: SourceContext, found: StartedSources
+) -> list[Any]:
+    """One delivery per bucket with notifications (``s3/delivery.py``), and a trigger line per
+    function it notifies."""
+    plan = context.notifications
+    if plan is None or not (plan.buckets or plan.refused or plan.skipped):
+        return []
+    found.refused.extend(plan.refused)
+    found.skipped.extend(plan.skipped)
+    make_client = context.destinations.sqs_client
+    if make_client is None:
+        found.skipped.extend(
+            f"{b.bucket}: S3 notifications need the embedded emulator; not delivered"
+            for b in plan.buckets
+        )
+        return []
+    from eventflow_local.eventsources.s3.delivery import S3BucketSource, S3Trigger
+    from eventflow_local.services.sns import client_beside
+
+    out: list[Any] = []
+    for bucket in plan.buckets:
+        submit = {}
+        for spec in bucket.specs:
+            if spec.kind != "lambda" or spec.function is None:
+                continue
+            runtime = runtimes.get(spec.function)
+            if runtime is None:
+                found.skipped.append(
+                    f"{bucket.bucket}: its function {spec.function} is not started; not notified"
+                )
+                continue
+            submit[spec.function] = _submitter(runtime, f"s3:{bucket.name}")
+        sqs = make_client()
+        try:
+            source = S3BucketSource(
+                bucket,
+                client_beside(sqs, "s3"),
+                sqs,
+                client_beside(sqs, "sns"),
+                submit=submit,
+                log=context.log,
+            )
+        except Exception as exc:  # a destination queue the emulator does not have
+            found.skipped.append(
+                f"{bucket.bucket}: NotificationConfiguration: {type(exc).__name__}: {exc}; "
+                "not delivered"
+            )
+            continue
+        out.append(source)
+        out.extend(S3Trigger(s, bucket) for s in source.specs if s.kind == "lambda")
     return out

@@ -11,6 +11,7 @@ from pathlib import Path
 from eventflow_local.services import kafka_snapshot
 from eventflow_local.services.broker import EmbeddedBroker, ensure_topics, wait_for_broker
 from eventflow_local.services.dynamodb import CreatedTables, DynamoEndpoint, ensure_tables
+from eventflow_local.services.s3 import ensure_buckets
 from eventflow_local.services.secretsmanager import ensure_secrets
 from eventflow_local.services.sns import ensure_topics as ensure_sns_topics
 from eventflow_local.services.sqs import ensure_queues
@@ -36,6 +37,8 @@ class Resources:
     refused: list[str]
     #: logical id -> {"Ref": ARN, "TopicArn", "TopicName"} of each topic (services/sns.py)
     topics: dict[str, dict[str, str]]
+    #: logical id -> {"Ref": name, "Arn", "DomainName", ...} of each bucket (services/s3.py)
+    buckets: dict[str, dict[str, str]]
 
 
 def create_resources(
@@ -47,16 +50,18 @@ def create_resources(
     secrets, skipped = ensure_secrets(declared, dynamo)
     queues, queues_skipped, queues_refused = ensure_queues(declared, dynamo)
     topics, topics_skipped, topics_refused = ensure_sns_topics(declared, dynamo)
+    buckets, buckets_skipped, buckets_refused = ensure_buckets(declared, dynamo)
     return Resources(
         template=declared.with_physical_ids(
-            {**tables.physical_ids(), **secrets, **queues, **topics}
+            {**tables.physical_ids(), **secrets, **queues, **topics, **buckets}
         ),
         tables=tables,
         secrets={lid: attrs["Ref"] for lid, attrs in secrets.items()},
-        skipped=skipped + queues_skipped + topics_skipped,
+        skipped=skipped + queues_skipped + topics_skipped + buckets_skipped,
         queues=queues,
-        refused=tables.refused + queues_refused + topics_refused,
+        refused=tables.refused + queues_refused + topics_refused + buckets_refused,
         topics=topics,
+        buckets=buckets,
     )
 
 

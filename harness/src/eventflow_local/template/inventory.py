@@ -27,6 +27,7 @@ EMULATED = frozenset(
         "AWS::SQS::Queue",
         "AWS::SNS::Topic",
         "AWS::SNS::Subscription",
+        "AWS::S3::Bucket",
         "AWS::Lambda::LayerVersion",
         "AWS::Lambda::EventInvokeConfig",
         "AWS::ApiGateway::RestApi",
@@ -67,6 +68,7 @@ NO_LOCAL_USE = frozenset(
         "AWS::CloudFormation::WaitConditionHandle",
         "AWS::SQS::QueuePolicy",
         "AWS::SNS::TopicPolicy",
+        "AWS::S3::BucketPolicy",
     }
 )
 PARTIAL: dict[str, str] = {}
