@@ -28,11 +28,11 @@ import re
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from eventflow_local.apigw.local_token import check as check_auth
-from eventflow_local.console import schedules_view, stack_view
+from eventflow_local.console import queues_view, schedules_view, stack_view
 from eventflow_local.console.activity import Activity, Listener
 from eventflow_local.console.files import (
     STATIC,
@@ -95,6 +95,8 @@ class ConsoleApp:
             ("GET", re.compile(r"/api/destinations"), self.destinations),
             ("GET", re.compile(r"/api/schedules"), lambda **_: schedules_view.listing(self.stack)),
             ("POST", re.compile(r"/api/schedules/(?P<schedule>[^/]+)/fire"), self.fire_schedule),
+            ("GET", re.compile(r"/api/queues"), lambda **_: queues_view.listing(self.services)),
+            ("POST", re.compile(r"/api/queues/(?P<queue>[^/]+)/messages"), self.send_to_queue),
         ]
 
     # ------------------------------------------------------------------ plumbing
@@ -305,6 +307,14 @@ class ConsoleApp:
     def fire_schedule(self, req: BaseHTTPRequestHandler, schedule: str, **kw: Any) -> Reply:
         """Run a schedule now (``console/schedules_view.py``), with the local token."""
         return schedules_view.fire_request(req, self.stack, unquote(schedule), kw["query"])
+
+    @property
+    def services(self) -> queues_view.ServicesStack:
+        return cast(queues_view.ServicesStack, self.stack)
+
+    def send_to_queue(self, req: BaseHTTPRequestHandler, queue: str, **_: Any) -> Reply:
+        """Send a message to a queue of the template (``console/queues_view.py``)."""
+        return queues_view.send_request(req, self.services, unquote(queue))
 
     # ------------------------------------------------------------------ live updates
     def events(self, req: BaseHTTPRequestHandler) -> None:
