@@ -2,7 +2,8 @@
 drives it: the bucket exists in the emulator under CloudFormation's generated name; a function
 puts objects through AWS_ENDPOINT_URL; JSON documents created under uploads/ notify the ingest
 function (SAM's S3 event, prefix and suffix filter) asynchronously with S3's event; removals are
-announced on a queue (the bucket's QueueConfigurations), after S3's test event."""
+announced on a queue (the bucket's QueueConfigurations) and copies into archive/ on a topic
+(TopicConfigurations), each after S3's test event."""
 
 from __future__ import annotations
 
@@ -65,6 +66,7 @@ def test_object_events_reach_the_filtered_function_and_the_removals_queue(run_ap
     s3.put_object(Bucket=bucket, Key="uploads/notes.txt", Body=b"x")
     s3.put_object(Bucket=bucket, Key="uploads/c.json", Body=b'{"n": 3}')
     s3.delete_object(Bucket=bucket, Key="other/b.json")
+    s3.copy_object(Bucket=bucket, Key="archive/c.json", CopySource=f"{bucket}/uploads/c.json")
 
     # THEN the ingest function got the two JSON documents under uploads/, each as S3's event
     events = drain(sqs, seen_url, want=2)
@@ -92,3 +94,12 @@ def test_object_events_reach_the_filtered_function_and_the_removals_queue(run_ap
     (record,) = S3Model.model_validate(removal).Records
     assert record.eventName == "ObjectRemoved:Delete" and record.s3.object.key == "other/b.json"
     assert len(bodies) == 2, bodies
+
+    # AND the copy into archive/ was published on the topic (test event first), which the
+    # copies queue receives raw; the copy matched no other configuration
+    copies = drain(sqs, stack.queues["CopiesQueue"]["QueueUrl"], want=2)
+    assert copies[0]["Event"] == "s3:TestEvent", copies
+    (record,) = S3Model.model_validate(copies[1]).Records
+    assert record.eventName == "ObjectCreated:Copy" and record.s3.object.key == "archive/c.json"
+    assert record.s3.configurationId == "archive-copies"
+    assert len(copies) == 2
