@@ -81,6 +81,11 @@ class ConsoleApp:
         self._watcher: threading.Thread | None = None
         self._watch_lock = threading.Lock()
         self._last_ends: dict[str, int] = {}
+        #: what console/queues_view.py reads of the stack
+        self.services = cast(queues_view.ServicesStack, stack)
+        self._send_message = lambda req, queue, **_: queues_view.send_request(
+            req, self.services, unquote(queue)
+        )
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [
             ("GET", re.compile(r"/api/overview"), self.overview),
             ("GET", re.compile(r"/api/topics"), self.topics),
@@ -96,7 +101,7 @@ class ConsoleApp:
             ("GET", re.compile(r"/api/schedules"), lambda **_: schedules_view.listing(self.stack)),
             ("POST", re.compile(r"/api/schedules/(?P<schedule>[^/]+)/fire"), self.fire_schedule),
             ("GET", re.compile(r"/api/queues"), lambda **_: queues_view.listing(self.services)),
-            ("POST", re.compile(r"/api/queues/(?P<queue>[^/]+)/messages"), self.send_to_queue),
+            ("POST", re.compile(r"/api/queues/(?P<queue>[^/]+)/messages"), self._send_message),
         ]
 
     # ------------------------------------------------------------------ plumbing
@@ -307,14 +312,6 @@ class ConsoleApp:
     def fire_schedule(self, req: BaseHTTPRequestHandler, schedule: str, **kw: Any) -> Reply:
         """Run a schedule now (``console/schedules_view.py``), with the local token."""
         return schedules_view.fire_request(req, self.stack, unquote(schedule), kw["query"])
-
-    @property
-    def services(self) -> queues_view.ServicesStack:
-        return cast(queues_view.ServicesStack, self.stack)
-
-    def send_to_queue(self, req: BaseHTTPRequestHandler, queue: str, **_: Any) -> Reply:
-        """Send a message to a queue of the template (``console/queues_view.py``)."""
-        return queues_view.send_request(req, self.services, unquote(queue))
 
     # ------------------------------------------------------------------ live updates
     def events(self, req: BaseHTTPRequestHandler) -> None:
