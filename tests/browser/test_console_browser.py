@@ -174,3 +174,21 @@ def test_an_earthquake_dot_appears_on_the_map_after_start(page, fraud, tmp_path)
     screenshot = Path(os.environ.get(SCREENSHOT_ENV) or tmp_path / "console.png")
     page.page.screenshot(path=str(screenshot))
     assert screenshot.stat().st_size > 20_000
+
+
+def test_a_message_sent_to_a_queue_from_the_queues_page_is_counted(page, fraud):
+    # GIVEN the token typed in, the queues page lists the template's failure queues
+    page.page.goto(console(fraud, "queues"))
+    page.page.fill("#token", DEFAULT_TOKEN)
+    form = page.page.locator("form.send-message[data-queue='RelayFailureQueue']")
+    form.wait_for(timeout=10_000)
+    # WHEN a message is sent to one of them from its row
+    form.locator("input[name=body]").fill('{"from": "the browser"}')
+    form.locator("button[type=submit]").click()
+    # THEN the page says it was sent, and once reloaded the queue counts it as visible
+    row = page.page.locator("#queues tr", has_text="RelayFailureQueue")
+    row.locator("text=sent ").wait_for(timeout=10_000)
+    page.page.reload()
+    page.page.locator("#queues tr", has_text="RelayFailureQueue").wait_for(timeout=10_000)
+    cells = page.page.locator("#queues tr", has_text="RelayFailureQueue").locator("td")
+    assert cells.nth(1).inner_text().strip() == "1"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from eventflow_local.eventsources.factory import read_schedules
+from eventflow_local.eventsources.deliveries import read_schedules
 from eventflow_local.eventsources.schedule.source import ScheduleEventSource
 from eventflow_local.runtime.async_destinations import AsyncDeliveries
 from eventflow_local.runtime.async_queue import (

@@ -70,7 +70,8 @@ MAX_LINES = 400
 OVER_MAX_LINES = {
     "stack.py": 410,
     "eventsources/kafka/mapping.py": 420,
-    "console/server.py": 415,
+    "console/server.py": 427,
+    "eventsources/dynamodb/mapping.py": 407,
 }
 # Harness modules allowed to import the app: none.
 IMPORT_THE_APP: set[str] = set()

@@ -180,7 +180,8 @@ def test_this_projects_commands_come_from_its_plugin() -> None:
     # AND the command line, the console and the plugin loader name nothing of this app
     ours = [*harness.joinpath("cli").rglob("*"), *harness.joinpath("console").rglob("*")]
     ours.append(harness / "plugins.py")
-    app_words = re.compile(r"fraud|quake|accounts|redrive|demo", re.IGNORECASE)
+    # (SQS's own RedrivePolicy is no word of this app)
+    app_words = re.compile(r"fraud|quake|accounts|redrive(?!policy)|demo", re.IGNORECASE)
     assert not [
         p.name
         for p in ours

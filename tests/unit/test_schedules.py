@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from eventflow_local.eventsources.factory import read_schedules
+from eventflow_local.eventsources.deliveries import read_schedules
 from eventflow_local.eventsources.schedule.expressions import ScheduleError, parse, rate_seconds
 from eventflow_local.eventsources.schedule.inputs import fill_template, target_input
 from eventflow_local.eventsources.schedule.plan import plan_schedules

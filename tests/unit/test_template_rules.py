@@ -230,9 +230,9 @@ def test_unemulated_resource_types_and_accepted_properties_are_named_once(tmp_pa
               Runtime: python3.13
               Handler: app.handler
               TenancyConfig: {TenantIsolationMode: PER_TENANT}
-          StreamOne: {Type: AWS::Kinesis::Stream}
-          StreamTwo: {Type: AWS::Kinesis::Stream}
-          Bucket: {Type: AWS::S3::Bucket}
+          AlarmOne: {Type: AWS::CloudWatch::Alarm}
+          AlarmTwo: {Type: AWS::CloudWatch::Alarm}
+          Machine: {Type: AWS::StepFunctions::StateMachine}
           Role: {Type: AWS::IAM::Role, Properties: {AssumeRolePolicyDocument: {}}}
           Logs: {Type: AWS::Logs::LogGroup}
         """,
@@ -240,8 +240,8 @@ def test_unemulated_resource_types_and_accepted_properties_are_named_once(tmp_pa
     tpl.functions()
     tpl.functions()  # read twice: still named once
     lines = tpl.findings()
-    assert "StreamOne, StreamTwo (AWS::Kinesis::Stream): not emulated" in lines
-    assert "Bucket (AWS::S3::Bucket): not emulated" in lines
+    assert "AlarmOne, AlarmTwo (AWS::CloudWatch::Alarm): not emulated" in lines
+    assert "Machine (AWS::StepFunctions::StateMachine): not emulated" in lines
     assert any(
         "Role (AWS::IAM::Role)" in line
         and "Logs (AWS::Logs::LogGroup)" in line

@@ -39,6 +39,10 @@ def event_line(event: EventSpec, tables: Mapping[str, Mapping[str, Any]]) -> str
         return f"SNS topic {str(props.get('Topic')).rsplit(':', 1)[-1]}{policy}"
     if event.type == "EventBridgeRule":  # eventsources/eventbridge/delivery.py
         return f"EventBridge rule {event.name} on bus {props.get('EventBus')}"
+    if event.type == "S3":  # eventsources/s3/delivery.py
+        rules = [f"{k.lower()} {props[k]}" for k in ("Prefix", "Suffix") if props.get(k)]
+        where = f" ({', '.join(rules)})" if rules else ""
+        return f"S3 bucket {props.get('Bucket')} {props.get('Events')}{where}"
     if event.type in ("AWS::Events::Rule", "AWS::Scheduler::Schedule"):  # schedule/source.py
         return f"{event.type} {event.name} {props.get('ScheduleExpression')}"
     return event.type

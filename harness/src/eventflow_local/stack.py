@@ -27,7 +27,7 @@ from eventflow_local.apigw.gateway import ApiGateway
 from eventflow_local.apigw.plan import ApiPlan, plan_api, start_api
 from eventflow_local.aws import DEFAULT_REGION
 from eventflow_local.console import Activity, ConsoleApp
-from eventflow_local.eventsources import factory
+from eventflow_local.eventsources import deliveries, factory
 from eventflow_local.eventsources.destinations import FailureDestinations
 from eventflow_local.output import Console
 from eventflow_local.planning import read_template
@@ -292,9 +292,10 @@ class Stack:
                 destinations=self.destinations,
                 log=self.log,
                 stream_poll_interval=self.settings.stream_poll_interval,
-                schedules=factory.read_schedules(self.template),
-                subscriptions=factory.read_subscriptions(self.template),
-                rules=factory.read_rules(self.template),
+                schedules=deliveries.read_schedules(self.template),
+                subscriptions=deliveries.read_subscriptions(self.template),
+                rules=deliveries.read_rules(self.template),
+                notifications=deliveries.read_notifications(self.template),
             ),
         )
         self.sources = started.sources

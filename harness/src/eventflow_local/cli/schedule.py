@@ -45,7 +45,7 @@ def add_schedule_parser(sub: Any, run_options: Any) -> argparse.ArgumentParser:
 
 def _schedules(args: argparse.Namespace) -> Any:
     """The template's schedule plan, read as the stack reads it (local Kafka parameters)."""
-    from eventflow_local.eventsources.factory import read_schedules
+    from eventflow_local.eventsources.deliveries import read_schedules
     from eventflow_local.planning import PLANNED_BOOTSTRAP, read_template
 
     template = read_template(args.template, args.overrides, args.region, PLANNED_BOOTSTRAP)

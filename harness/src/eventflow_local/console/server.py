@@ -28,11 +28,11 @@ import re
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from eventflow_local.apigw.local_token import check as check_auth
-from eventflow_local.console import schedules_view, stack_view
+from eventflow_local.console import events_view, queues_view, schedules_view, stack_view
 from eventflow_local.console.activity import Activity, Listener
 from eventflow_local.console.files import (
     STATIC,
@@ -81,6 +81,11 @@ class ConsoleApp:
         self._watcher: threading.Thread | None = None
         self._watch_lock = threading.Lock()
         self._last_ends: dict[str, int] = {}
+        #: what console/queues_view.py reads of the stack
+        self.services = cast(queues_view.ServicesStack, stack)
+        self._send_message = lambda req, queue, **_: queues_view.send_request(
+            req, self.services, unquote(queue)
+        )
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [
             ("GET", re.compile(r"/api/overview"), self.overview),
             ("GET", re.compile(r"/api/topics"), self.topics),
@@ -95,7 +100,13 @@ class ConsoleApp:
             ("GET", re.compile(r"/api/destinations"), self.destinations),
             ("GET", re.compile(r"/api/schedules"), lambda **_: schedules_view.listing(self.stack)),
             ("POST", re.compile(r"/api/schedules/(?P<schedule>[^/]+)/fire"), self.fire_schedule),
-            ("POST", re.compile(r"/api/events"), self.put_event),
+            (
+                "POST",
+                re.compile(r"/api/events"),
+                lambda req, **_: events_view.put_request(req, self.stack),
+            ),
+            ("GET", re.compile(r"/api/queues"), lambda **_: queues_view.listing(self.services)),
+            ("POST", re.compile(r"/api/queues/(?P<queue>[^/]+)/messages"), self._send_message),
         ]
 
     # ------------------------------------------------------------------ plumbing
@@ -306,26 +317,6 @@ class ConsoleApp:
     def fire_schedule(self, req: BaseHTTPRequestHandler, schedule: str, **kw: Any) -> Reply:
         """Run a schedule now (``console/schedules_view.py``), with the local token."""
         return schedules_view.fire_request(req, self.stack, unquote(schedule), kw["query"])
-
-    def put_event(self, req: BaseHTTPRequestHandler, **_: Any) -> Reply:
-        """One event on a bus of the emulator (``eventsources/eventbridge/put.py``), with the
-        local token: ``{"source", "detailType", "detail", "bus"?, "resources"?}``."""
-        from eventflow_local.eventsources.eventbridge.put import entry_of, put_event
-
-        raw = read_body(req)
-        denied = check_auth(dict(req.headers.items()), self.stack.api_token)
-        if denied is not None:
-            return denied[0], {"message": denied[1]}
-        dynamo = self.stack.dynamo
-        if dynamo is None or not dynamo.emulates_services:
-            raise HttpError(503, "no embedded emulator serves EventBridge in this stack")
-        try:
-            body = json.loads(raw or b"{}")
-            entry = entry_of(body if isinstance(body, dict) else {})
-            event_id = put_event(dynamo.client("events"), entry)
-        except ValueError as exc:  # not JSON, or an entry PutEvents refuses
-            raise HttpError(400, str(exc)) from exc
-        return 201, {"eventId": event_id, "bus": entry["EventBusName"]}
 
     # ------------------------------------------------------------------ live updates
     def events(self, req: BaseHTTPRequestHandler) -> None:

@@ -1,7 +1,8 @@
 """The event sources of the running functions: one per Kafka, DynamoDB-stream, Kinesis and SQS
 event, one per schedule (``schedule/plan.py``: the template's rules and Scheduler schedules), one
 per SNS subscription (``sns/``: to a function or a queue), one per event bus with event-pattern
-rules (``eventbridge/``: to functions, queues and topics).
+rules (``eventbridge/``: to functions, queues and topics), one per bucket with notifications
+(``s3/``: to functions, queues and topics).
 
 ``start_event_sources(runtimes, context)`` builds and starts them from narrow inputs (the broker,
 the region, the state dir, a DynamoDB Streams client, the OnFailure destinations, which hold the
@@ -15,22 +16,26 @@ destination type, an event type) is ``skipped``; the rest starts either way. ``A
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from eventflow_local.aws import KAFKA_EVENT_TYPES, function_arn, local_msk_arn
 from eventflow_local.eventsources.config import EsmConfigError, parse_config
+from eventflow_local.eventsources.deliveries import (
+    eventbridge_sources,
+    s3_sources,
+    schedule_sources,
+    sns_sources,
+)
 from eventflow_local.eventsources.destinations import DestinationError, FailureDestinations
 from eventflow_local.eventsources.dynamodb.mapping import DynamoStreamEventSource
-from eventflow_local.eventsources.eventbridge.delivery import BusDelivery
-from eventflow_local.eventsources.eventbridge.rules import RulePlan, plan_rules
+from eventflow_local.eventsources.eventbridge.rules import RulePlan
 from eventflow_local.eventsources.kafka.mapping import EsmOptions, KafkaEventSourceMapping
 from eventflow_local.eventsources.kinesis.mapping import KinesisEventSource
-from eventflow_local.eventsources.schedule.plan import SchedulePlan, plan_schedules
-from eventflow_local.eventsources.schedule.source import ScheduleEventSource
-from eventflow_local.eventsources.sns.delivery import SnsDeliveryError, SnsSubscriptionSource
-from eventflow_local.eventsources.sns.subscriptions import SubscriptionPlan, plan_subscriptions
+from eventflow_local.eventsources.s3.plan import NotificationPlan
+from eventflow_local.eventsources.schedule.plan import SchedulePlan
+from eventflow_local.eventsources.sns.subscriptions import SubscriptionPlan
 from eventflow_local.eventsources.sqs.poller import SqsEventSource, SqsSourceError
 from eventflow_local.runtime.environment import function_name
 from eventflow_local.runtime.functions import FunctionRuntime
@@ -56,6 +61,8 @@ class SourceContext:
     subscriptions: SubscriptionPlan | None = None
     #: the template's event-pattern rules (``eventbridge/rules.py``)
     rules: RulePlan | None = None
+    #: the template's buckets' notification configurations (``s3/plan.py``)
+    notifications: NotificationPlan | None = None
 
 
 @dataclass
@@ -250,6 +257,7 @@ def start_event_sources(
             *schedule_sources(runtimes, context, found),
             *sns_sources(runtimes, context, found),
             *eventbridge_sources(runtimes, context, found),
+            *s3_sources(runtimes, context, found),
         ]
         for source in more:
             source.start()
@@ -259,145 +267,3 @@ def start_event_sources(
             source.stop()
         raise
     return found
-
-
-def read_subscriptions(template: Any) -> SubscriptionPlan:
-    """The template's SNS subscriptions (``sns/subscriptions.py``), for ``subscriptions``."""
-    return plan_subscriptions(template)
-
-
-def sns_sources(
-    runtimes: Mapping[str, FunctionRuntime], context: SourceContext, found: StartedSources
-) -> list[SnsSubscriptionSource]:
-    """One delivery per SNS subscription (``sns/delivery.py``) whose endpoint is here: a queue
-    of the emulator or a running function."""
-    plan = context.subscriptions
-    if plan is None or not (plan.subscriptions or plan.refused or plan.skipped):
-        return []
-    found.refused.extend(plan.refused)
-    found.skipped.extend(plan.skipped)
-    make_client = context.destinations.sqs_client
-    if make_client is None:
-        found.skipped.extend(
-            f"{spec.logical_id}: SNS subscriptions need the embedded emulator (moto server or "
-            "LocalStack); not delivered"
-            for spec in plan.subscriptions
-        )
-        return []
-    from eventflow_local.services.sns import client_beside
-
-    out = []
-    for spec in plan.subscriptions:
-        runtime = runtimes.get(spec.function) if spec.function else None
-        if spec.protocol == "lambda" and runtime is None:
-            found.skipped.append(
-                f"{spec.logical_id}: its function {spec.function} is not started; not delivered"
-            )
-            continue
-        sqs = make_client()
-
-        def invoke(event: dict[str, Any], runtime: Any = runtime) -> Any:
-            return runtime.invoke(event, trigger="sns")  # asynchronous: on a thread of its own
-
-        try:
-            source = SnsSubscriptionSource(
-                spec,
-                client_beside(sqs, "sns"),
-                sqs,
-                region=context.region,
-                invoke=invoke if runtime is not None else None,
-                log=context.log,
-            )
-        except SnsDeliveryError as exc:
-            found.skipped.append(f"{exc}; not delivered")
-            continue
-        out.append(source)
-    return out
-
-
-def read_schedules(template: Any) -> SchedulePlan:
-    """The template's rules and Scheduler schedules (``schedule/plan.py``), for ``schedules``."""
-    return plan_schedules(template)
-
-
-def schedule_sources(
-    runtimes: Mapping[str, FunctionRuntime], context: SourceContext, found: StartedSources
-) -> list[ScheduleEventSource]:
-    """One source per schedule whose target functions run (a disabled one too: it is fired
-    on demand); a schedule none of whose functions run is one line."""
-    plan = context.schedules
-    if plan is None:
-        return []
-    found.refused.extend(plan.refused)
-    found.skipped.extend(plan.skipped)
-    out = []
-    for spec in plan.schedules:
-        absent = sorted({t.function for t in spec.targets} - set(runtimes))
-        if absent:
-            found.skipped.append(
-                f"{spec.logical_id}: its function {', '.join(absent)} is not started; "
-                "its targets are not invoked"
-            )
-        targets = tuple(t for t in spec.targets if t.function in runtimes)
-        if targets:
-            running = replace(spec, targets=targets)
-            out.append(ScheduleEventSource(running, runtimes, log=context.log))
-    return out
-
-
-def read_rules(template: Any) -> RulePlan:
-    """The template's event-pattern rules (``eventbridge/rules.py``), for ``rules``."""
-    return plan_rules(template)
-
-
-def eventbridge_sources(
-    runtimes: Mapping[str, FunctionRuntime], context: SourceContext, found: StartedSources
-) -> list[BusDelivery]:
-    """One delivery per bus with enabled rules (``eventbridge/delivery.py``); a Lambda target
-    whose function is not started is one line and is left out."""
-    plan = context.rules
-    if plan is None:
-        return []
-    found.refused.extend(plan.refused)
-    found.skipped.extend(plan.skipped)
-    buses = plan.buses()
-    make_client = context.destinations.sqs_client
-    if buses and make_client is None:
-        found.skipped.extend(
-            f"{rule.logical_id}: EventBridge rules need the embedded emulator (moto server or "
-            "LocalStack); not delivered"
-            for rules in buses.values()
-            for rule in rules
-        )
-        return []
-    from eventflow_local.services.sns import client_beside
-
-    out = []
-    for bus, rules in buses.items():
-        running = []
-        for rule in rules:
-            absent = sorted({t.function for t in rule.targets if t.function} - set(runtimes))
-            if absent:
-                found.skipped.append(
-                    f"{rule.logical_id}: its function {', '.join(absent)} is not started; "
-                    "not invoked"
-                )
-            targets = tuple(t for t in rule.targets if not t.function or t.function in runtimes)
-            if targets:
-                running.append(replace(rule, targets=targets))
-        if not running:
-            continue
-        assert make_client is not None
-        sqs = make_client()
-        out.append(
-            BusDelivery(
-                bus,
-                running,
-                client_beside(sqs, "events"),
-                sqs,
-                client_beside(sqs, "sns"),
-                runtimes,
-                log=context.log,
-            )
-        )
-    return out

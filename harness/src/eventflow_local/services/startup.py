@@ -14,6 +14,7 @@ from eventflow_local.services.broker import EmbeddedBroker, ensure_topics, wait_
 from eventflow_local.services.dynamodb import CreatedTables, DynamoEndpoint, ensure_tables
 from eventflow_local.services.events import ensure_buses, ensure_pattern_rules
 from eventflow_local.services.kinesis import ensure_streams
+from eventflow_local.services.s3 import ensure_buckets
 from eventflow_local.services.secretsmanager import ensure_secrets
 from eventflow_local.services.sns import ensure_topics as ensure_sns_topics
 from eventflow_local.services.sqs import ensure_queues
@@ -41,6 +42,8 @@ class Resources:
     topics: dict[str, dict[str, str]]
     #: logical id -> {"Ref": name, "Arn"} of each Kinesis stream (services/kinesis.py)
     streams: dict[str, dict[str, str]]
+    #: logical id -> {"Ref": name, "Arn", "DomainName", ...} of each bucket (services/s3.py)
+    buckets: dict[str, dict[str, str]]
     #: logical id -> {"Ref": name, "Arn", "Name"} of each event bus (services/events.py)
     buses: dict[str, dict[str, str]] | None = None
 
@@ -55,9 +58,10 @@ def create_resources(
     queues, queues_skipped, queues_refused = ensure_queues(declared, dynamo)
     topics, topics_skipped, topics_refused = ensure_sns_topics(declared, dynamo)
     streams, streams_skipped, streams_refused = ensure_streams(declared, dynamo)
+    buckets, buckets_skipped, buckets_refused = ensure_buckets(declared, dynamo)
     buses, buses_skipped, buses_refused = ensure_buses(declared, dynamo)
     template = declared.with_physical_ids(
-        {**tables.physical_ids(), **secrets, **queues, **topics, **streams, **buses}
+        {**tables.physical_ids(), **secrets, **queues, **topics, **streams, **buckets, **buses}
     )
     rules_skipped = ensure_pattern_rules(template, dynamo)
     return Resources(
@@ -68,12 +72,19 @@ def create_resources(
         + queues_skipped
         + topics_skipped
         + streams_skipped
+        + buckets_skipped
         + buses_skipped
         + rules_skipped,
         queues=queues,
-        refused=tables.refused + queues_refused + topics_refused + streams_refused + buses_refused,
+        refused=tables.refused
+        + queues_refused
+        + topics_refused
+        + streams_refused
+        + buckets_refused
+        + buses_refused,
         topics=topics,
         streams=streams,
+        buckets=buckets,
         buses=buses,
     )
 

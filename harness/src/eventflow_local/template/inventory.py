@@ -28,6 +28,7 @@ EMULATED = frozenset(
         "AWS::SNS::Topic",
         "AWS::SNS::Subscription",
         "AWS::Kinesis::Stream",
+        "AWS::S3::Bucket",
         "AWS::Lambda::LayerVersion",
         "AWS::Lambda::EventInvokeConfig",
         "AWS::ApiGateway::RestApi",
@@ -69,6 +70,7 @@ NO_LOCAL_USE = frozenset(
         "AWS::CloudFormation::WaitConditionHandle",
         "AWS::SQS::QueuePolicy",
         "AWS::SNS::TopicPolicy",
+        "AWS::S3::BucketPolicy",
     }
 )
 PARTIAL: dict[str, str] = {}

@@ -2,12 +2,12 @@
 // the plugins' views (eventflow_local/plugins.py). Views (views.js, a plugin's module) are
 // { mount(root, arg), refresh() }; a view's refresh runs when the server says something
 // changed, at most once per REFRESH_MS.
-import { overview, topics, topic, tables, table, functions, invocation, deadLetters } from "./views.js";
+import { overview, topics, topic, tables, table, functions, invocation, deadLetters, queues } from "./views.js";
 import { state, getJSON, h } from "./lib.js";
 
 const REFRESH_MS = 700;
 const views = {
-  "": overview, topics, topic, tables, table, functions, invocation,
+  "": overview, topics, topic, tables, table, functions, invocation, queues,
   "dead-letters": deadLetters,
 };
 let current = null;

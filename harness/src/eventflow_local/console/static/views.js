@@ -243,3 +243,45 @@ export const deadLetters = {
     } catch (e) { failure(this.queues, e); }
   },
 };
+
+// ------------------------------------------------------------------ queues and SNS topics
+export const queues = {
+  async mount(root) {
+    this.el = h("div");
+    this.topics = h("div");
+    root.append(h("h1", {}, "Queues"), this.el, h("h1", {}, "SNS topics"), this.topics);
+    await this.refresh();
+  },
+  async refresh() {
+    let data;
+    try { data = await getJSON("/_console/api/queues"); } catch (e) { return failure(this.el, e); }
+    fill(this.el, data.queues.length ? h("section", { class: "panel", id: "queues" }, tabulate(
+      [["Queue"], ["Visible", "num"], ["In flight", "num"], ["Delayed", "num"], ["Dead-letter queue"], [""]],
+      data.queues.map((q) => [h("div", {}, h("b", {}, q.logicalId), h("div", { class: "mono small muted" }, q.name),
+        q.deadLetterOf.length ? h("div", { class: "small" }, `dead-letter queue of ${q.deadLetterOf.join(", ")}`) : null),
+      q.visible, q.inFlight, q.delayed,
+      q.deadLetterQueue ? `${q.deadLetterQueue.logicalId || q.deadLetterQueue.arn} (after ${q.deadLetterQueue.maxReceiveCount} receives, ${q.deadLetterQueue.visible ?? "?"} visible)` : "-",
+      sendForm(q.logicalId)])))
+      : h("section", { class: "panel muted" }, "The template declares no queue."));
+    fill(this.topics, data.topics.length ? h("section", { class: "panel", id: "sns-topics" }, tabulate(
+      [["Topic"], ["Subscriptions"]],
+      data.topics.map((t) => [h("div", {}, h("b", {}, t.logicalId), h("div", { class: "mono small muted" }, t.arn)),
+        t.subscriptions.length ? h("div", {}, t.subscriptions.map((s) => h("div", { class: "mono" },
+          `${s.protocol} → ${s.endpoint}${s.filterPolicy ? " (filter policy)" : ""}${s.raw ? " (raw)" : ""}`))) : "none"])))
+      : h("section", { class: "panel muted" }, "The template declares no SNS topic."));
+  },
+};
+
+// a message sent to a queue (needs the API token)
+function sendForm(queue) {
+  const body = h("input", { name: "body", placeholder: '{"hello": "queue"}' });
+  const out = h("span", { class: "muted" });
+  const form = h("form", { class: "inline send-message", "data-queue": queue, onsubmit: async (event) => {
+    event.preventDefault();
+    try {
+      const sent = await send("POST", `/_console/api/queues/${enc(queue)}/messages`, { body: body.value });
+      fill(out, ` sent ${sent.messageId}`);
+    } catch (e) { failure(out, e); }
+  } }, body, h("button", { type: "submit", class: "secondary" }, "Send"));
+  return h("span", {}, form, out);
+}
