@@ -17,6 +17,7 @@ from eventflow_local.eventsources.schedule.plan import SchedulePlan, plan_schedu
 from eventflow_local.eventsources.schedule.source import ScheduleEventSource
 from eventflow_local.eventsources.sns.delivery import SnsDeliveryError, SnsSubscriptionSource
 from eventflow_local.eventsources.sns.subscriptions import SubscriptionPlan, plan_subscriptions
+from eventflow_local.runtime.async_queue import invoke_async
 from eventflow_local.runtime.functions import FunctionRuntime
 
 if TYPE_CHECKING:
@@ -57,17 +58,13 @@ def sns_sources(
             )
             continue
         sqs = make_client()
-
-        def invoke(event: dict[str, Any], runtime: Any = runtime) -> Any:
-            return runtime.invoke(event, trigger="sns")  # asynchronous: on a thread of its own
-
         try:
             source = SnsSubscriptionSource(
                 spec,
                 client_beside(sqs, "sns"),
                 sqs,
                 region=context.region,
-                invoke=invoke if runtime is not None else None,
+                invoker=runtime,
                 log=context.log,
             )
         except SnsDeliveryError as exc:
@@ -171,22 +168,8 @@ def read_notifications(template: Any) -> NotificationPlan:
 
 
 def _submitter(runtime: FunctionRuntime, trigger: str) -> Callable[[dict[str, Any]], Any]:
-    """Invoke ``runtime`` asynchronously, through its event queue when the Lambda API serves
-    one (Lambda's retries and destinations), else on a thread of its own."""
-    import threading
-
-    from eventflow_local.runtime.async_queue import queue_of
-
-    def submit(event: dict[str, Any]) -> None:
-        queue = queue_of(runtime)
-        if queue is not None:
-            queue.submit(event, trigger)
-            return
-        threading.Thread(
-            target=runtime.invoke, args=(event,), kwargs={"trigger": trigger}, daemon=True
-        ).start()
-
-    return submit
+    """Invoke ``runtime`` asynchronously (``runtime.async_queue.invoke_async``)."""
+    return lambda event: invoke_async(runtime, event, trigger)
 
 
 def s3_sources(

@@ -299,3 +299,20 @@ def queue_of(invoker: Invoker) -> EventQueue | None:
     """The event queue of ``invoker``, if the Lambda API serves it: how the harness's own
     asynchronous callers (schedules) invoke as EventBridge does, through the function's queue."""
     return _QUEUES.get(invoker)
+
+
+def invoke_async(
+    invoker: Invoker, event: Any, trigger: str, *, name: str = "invoke"
+) -> threading.Thread | None:
+    """Invoke ``invoker`` asynchronously, as AWS's services do (SNS, EventBridge, S3, schedules):
+    through its event queue when the Lambda API serves one (Lambda's retries, event age and
+    destinations), else on a thread of its own, returned so that a caller can wait for it."""
+    queue = queue_of(invoker)
+    if queue is not None:
+        queue.submit(event, trigger)
+        return None
+    thread = threading.Thread(
+        target=invoker.invoke, args=(event,), kwargs={"trigger": trigger}, name=name, daemon=True
+    )
+    thread.start()
+    return thread

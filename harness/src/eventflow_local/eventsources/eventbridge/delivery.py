@@ -32,14 +32,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from eventflow_local.eventsources.eventbridge.rules import LAMBDA, SQS, RuleSpec, RuleTarget
 from eventflow_local.eventsources.filters import matches
+from eventflow_local.eventsources.polling import PollLoop
 from eventflow_local.eventsources.schedule.inputs import target_input
-from eventflow_local.runtime.async_queue import queue_of
+from eventflow_local.runtime.async_queue import invoke_async
 from eventflow_local.template.specs import EventSpec
 
 #: the key order of an EventBridge event
@@ -69,8 +69,10 @@ def target_text(payload: Any) -> str:
     return payload if isinstance(payload, str) else json.dumps(payload)
 
 
-class BusDelivery:
+class BusDelivery(PollLoop):
     """``start()`` polls one bus's tap on a thread of its own until ``stop()``."""
+
+    loop_kind = "events"
 
     def __init__(
         self,
@@ -106,34 +108,12 @@ class BusDelivery:
         events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "tap", "Arn": tap_arn}])
         self.account = tap_arn.split(":")[4]
         self._urls: dict[str, str] = {}
-        self._stopped = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._inflight: list[threading.Thread] = []
+        PollLoop.__init__(self)
         self.stats = {"events": 0, "matched": 0, "delivered": 0, "failed": 0}
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"events-{self.bus}", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopped.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-        for thread in self._inflight:
-            thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                handled = self.poll_once()
-            except Exception as exc:  # the emulator stopping, a network error: poll again
-                if self._stopped.is_set():
-                    return
-                self.log(f"[events] {self.bus}: {type(exc).__name__}: {exc}")
-                handled = 0
-            if not handled:
-                self._stopped.wait(self.poll_interval)
+    @property
+    def loop_subject(self) -> str:
+        return self.bus
 
     def poll_once(self) -> int:
         """Deliver what the tap holds; the number of events taken (0: none)."""
@@ -189,20 +169,11 @@ class BusDelivery:
             self._sns.publish(TopicArn=target.arn, Message=target_text(payload))
 
     def _invoke(self, function: str, payload: Any, trigger: str) -> None:
-        invoker = self.invokers[function]
-        queue = queue_of(invoker)
-        if queue is not None:
-            queue.submit(payload, trigger)
-            return
-        thread = threading.Thread(
-            target=invoker.invoke,
-            args=(payload,),
-            kwargs={"trigger": trigger},
-            name=f"events-invoke-{function}",
-            daemon=True,
+        self._keep(
+            invoke_async(
+                self.invokers[function], payload, trigger, name=f"events-invoke-{function}"
+            )
         )
-        self._inflight = [t for t in self._inflight if t.is_alive()] + [thread]
-        thread.start()
 
     def _queue_url(self, name: str) -> str:
         if name not in self._urls:

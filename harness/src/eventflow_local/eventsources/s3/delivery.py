@@ -32,12 +32,12 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
+from eventflow_local.eventsources.polling import PollLoop
 from eventflow_local.eventsources.s3.plan import BucketNotifications, NotificationSpec
 from eventflow_local.template.specs import EventSpec
 
@@ -140,8 +140,10 @@ class S3Trigger:
         """Nothing of its own to stop."""
 
 
-class S3BucketSource:
+class S3BucketSource(PollLoop):
     """``start()`` polls the bucket's tap on a thread of its own until ``stop()``."""
+
+    loop_kind = "s3"
 
     def __init__(
         self,
@@ -179,22 +181,16 @@ class S3BucketSource:
             },
         )
         self._sequence = time.time_ns()
-        self._stopped = threading.Event()
-        self._thread: threading.Thread | None = None
+        PollLoop.__init__(self)
         self.stats = {"delivered": 0, "unmatched": 0}
+
+    @property
+    def loop_subject(self) -> str:
+        return self.bucket.name
 
     def start(self) -> None:
         self._send_test_events()
-        self._thread = threading.Thread(
-            target=self._run, name=f"s3-{self.bucket.bucket}", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopped.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        super().start()
 
     def _send_test_events(self) -> None:
         when = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
@@ -204,18 +200,6 @@ class S3BucketSource:
                 self._sqs.send_message(QueueUrl=self._queue_urls[target], MessageBody=body)
             else:
                 self._sns.publish(TopicArn=target, Message=body, Subject=SUBJECT)
-
-    def _run(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                handled = self.poll_once()
-            except Exception as exc:  # the emulator stopping, a network error: poll again
-                if self._stopped.is_set():
-                    return
-                self.log(f"[s3] {self.bucket.name}: {type(exc).__name__}: {exc}")
-                handled = 0
-            if not handled:
-                self._stopped.wait(self.poll_interval)
 
     def poll_once(self) -> int:
         """Deliver what the tap holds; the number of messages taken (0: none)."""

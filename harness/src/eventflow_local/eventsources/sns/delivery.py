@@ -36,11 +36,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from eventflow_local.eventsources.polling import PollLoop
 from eventflow_local.eventsources.sns.subscriptions import SubscriptionSpec
+from eventflow_local.runtime.async_queue import invoke_async
+from eventflow_local.runtime.invocation import Invoker
 from eventflow_local.template.specs import EventSpec
 
 #: SQS's limit on message attributes, which raw delivery maps SNS's to
@@ -134,8 +136,12 @@ def raw_attributes(envelope: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-class SnsSubscriptionSource:
-    """``start()`` polls the subscription's tap on a thread of its own until ``stop()``."""
+class SnsSubscriptionSource(PollLoop):
+    """``start()`` polls the subscription's tap on a thread of its own until ``stop()``; a
+    ``lambda`` subscription's function (``invoker``) is invoked asynchronously, as SNS invokes
+    it (``runtime.async_queue.invoke_async``)."""
+
+    loop_kind = "sns"
 
     def __init__(
         self,
@@ -144,7 +150,7 @@ class SnsSubscriptionSource:
         sqs: Any,
         *,
         region: str,
-        invoke: Callable[[dict[str, Any]], Any] | None = None,
+        invoker: Invoker | None = None,
         log: Callable[[str], None] = print,
         poll_interval: float = 0.2,
     ) -> None:
@@ -152,10 +158,10 @@ class SnsSubscriptionSource:
         self.region = region
         self.log = log
         self.poll_interval = poll_interval
-        self._invoke = invoke
+        self._invoker = invoker
         self._sqs = sqs
         if spec.protocol == "lambda":
-            assert spec.function is not None and invoke is not None
+            assert spec.function is not None and invoker is not None
             #: the console's row and the trigger line
             self.function_name = spec.function
             self.event = EventSpec(
@@ -181,36 +187,12 @@ class SnsSubscriptionSource:
             "Attributes"
         ]["QueueArn"]
         sns.subscribe(TopicArn=spec.topic_arn, Protocol="sqs", Endpoint=tap_arn)
-        self._stopped = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._inflight: list[threading.Thread] = []
+        PollLoop.__init__(self)
         self.stats = {"delivered": 0, "filtered": 0, "discarded": 0}
 
-    def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._run, name=f"sns-{self.spec.logical_id}", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopped.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-        for thread in self._inflight:
-            thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                handled = self.poll_once()
-            except Exception as exc:  # the emulator stopping, a network error: poll again
-                if self._stopped.is_set():
-                    return
-                self.log(f"[sns] {self.spec.logical_id}: {type(exc).__name__}: {exc}")
-                handled = 0
-            if not handled:
-                self._stopped.wait(self.poll_interval)
+    @property
+    def loop_subject(self) -> str:
+        return self.spec.logical_id
 
     def poll_once(self) -> int:
         """Deliver what the tap holds; the number of messages taken (0: none)."""
@@ -239,16 +221,10 @@ class SnsSubscriptionSource:
             self._deliver_sqs(envelope, message.get("Attributes") or {})
 
     def _deliver_lambda(self, envelope: Mapping[str, Any]) -> None:
-        assert self._invoke is not None
+        assert self._invoker is not None
         event = lambda_event(envelope, self.spec, self.region)
-        thread = threading.Thread(
-            target=self._invoke,
-            args=(event,),
-            name=f"sns-invoke-{self.spec.logical_id}",
-            daemon=True,
-        )
-        self._inflight = [t for t in self._inflight if t.is_alive()] + [thread]
-        thread.start()
+        name = f"sns-invoke-{self.spec.logical_id}"
+        self._keep(invoke_async(self._invoker, event, "sns", name=name))
         self.stats["delivered"] += 1
 
     def _deliver_sqs(self, envelope: Mapping[str, Any], tap_attrs: Mapping[str, Any]) -> None:

@@ -35,11 +35,11 @@ here one batch of a mapping runs at a time (named at start-up when ``ScalingConf
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from eventflow_local.eventsources.polling import PollLoop
 from eventflow_local.eventsources.sqs.config import SqsConfig, parse_sqs_config
 from eventflow_local.eventsources.sqs.records import event_size, filter_document, sqs_record
 from eventflow_local.runtime.functions import FunctionRuntime
@@ -78,8 +78,10 @@ def failed_ids(payload: Any, batch: list[dict[str, Any]]) -> set[str] | None:
     return out
 
 
-class SqsEventSource:
+class SqsEventSource(PollLoop):
     """``start()`` polls the queue on a thread of its own until ``stop()``."""
+
+    loop_kind = "sqs"
 
     def __init__(
         self,
@@ -117,35 +119,14 @@ class SqsEventSource:
                 QueueUrl=self.queue_url, AttributeNames=["VisibilityTimeout"]
             )["Attributes"]
             self._visibility = float(attrs.get("VisibilityTimeout", 30))
-        self._stopped = threading.Event()
-        self._thread: threading.Thread | None = None
+        PollLoop.__init__(self)
         #: batches invoked, messages deleted after success, filtered out, returned to the queue
         self.stats = {"batches": 0, "deleted": 0, "filtered": 0, "returned": 0}
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._run, name=f"sqs-{self.config.where}", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopped.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                handled = self.poll_once()
-            except Exception as exc:  # the emulator stopping, a network error: poll again
-                if self._stopped.is_set():
-                    return
-                self.log(f"[sqs] {self.config.where}: {type(exc).__name__}: {exc}")
-                handled = 0
-            if not handled:
-                self._stopped.wait(self.poll_interval)
+    @property
+    def loop_subject(self) -> str:
+        return self.config.where
 
     # ------------------------------------------------------------------ one batch
     def poll_once(self) -> int:
