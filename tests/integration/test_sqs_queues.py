@@ -145,7 +145,7 @@ def test_an_onfailure_queue_is_the_emulators_queue_read_with_receive_message(
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    destinations = FailureDestinations(tmp_path, sqs_client=lambda: endpoint.client("sqs"))
+    destinations = FailureDestinations(tmp_path, clients=endpoint.client)
     # WHEN a mapping sends a failure record (a Kafka one, with the record as payload) to it
     destination = destinations.resolve(arn)
     record = {"requestContext": {"condition": "RetryAttemptsExhausted"}, "payload": {"big": 1}}

@@ -281,7 +281,7 @@ class Stack:
     def _start_event_sources(self) -> None:
         """Kafka, DynamoDB stream and SQS mappings and schedules of every function."""
         assert self.dynamo is not None
-        self.destinations = FailureDestinations(self.state_dir, self.dynamo.sqs_clients())
+        self.destinations = FailureDestinations(self.state_dir, self.dynamo.service_clients())
         started = factory.start_event_sources(
             self.runtimes,
             factory.SourceContext(

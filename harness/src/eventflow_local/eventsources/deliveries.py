@@ -39,16 +39,14 @@ def sns_sources(
         return []
     found.refused.extend(plan.refused)
     found.skipped.extend(plan.skipped)
-    make_client = context.destinations.sqs_client
-    if make_client is None:
+    clients = context.destinations.clients
+    if clients is None:
         found.skipped.extend(
             f"{spec.logical_id}: SNS subscriptions need the embedded emulator (moto server or "
             "LocalStack); not delivered"
             for spec in plan.subscriptions
         )
         return []
-    from eventflow_local.services.sns import client_beside
-
     out = []
     for spec in plan.subscriptions:
         runtime = runtimes.get(spec.function) if spec.function else None
@@ -57,11 +55,11 @@ def sns_sources(
                 f"{spec.logical_id}: its function {spec.function} is not started; not delivered"
             )
             continue
-        sqs = make_client()
+        sqs = clients("sqs")
         try:
             source = SnsSubscriptionSource(
                 spec,
-                client_beside(sqs, "sns"),
+                clients("sns"),
                 sqs,
                 region=context.region,
                 invoker=runtime,
@@ -120,8 +118,8 @@ def eventbridge_sources(
     found.refused.extend(plan.refused)
     found.skipped.extend(plan.skipped)
     buses = plan.buses()
-    make_client = context.destinations.sqs_client
-    if buses and make_client is None:
+    clients = context.destinations.clients
+    if buses and clients is None:
         found.skipped.extend(
             f"{rule.logical_id}: EventBridge rules need the embedded emulator (moto server or "
             "LocalStack); not delivered"
@@ -129,8 +127,6 @@ def eventbridge_sources(
             for rule in rules
         )
         return []
-    from eventflow_local.services.sns import client_beside
-
     out = []
     for bus, rules in buses.items():
         running = []
@@ -146,15 +142,15 @@ def eventbridge_sources(
                 running.append(replace(rule, targets=targets))
         if not running:
             continue
-        assert make_client is not None
-        sqs = make_client()
+        assert clients is not None
+        sqs = clients("sqs")
         out.append(
             BusDelivery(
                 bus,
                 running,
-                client_beside(sqs, "events"),
+                clients("events"),
                 sqs,
-                client_beside(sqs, "sns"),
+                clients("sns"),
                 runtimes,
                 log=context.log,
             )
@@ -182,15 +178,14 @@ def s3_sources(
         return []
     found.refused.extend(plan.refused)
     found.skipped.extend(plan.skipped)
-    make_client = context.destinations.sqs_client
-    if make_client is None:
+    clients = context.destinations.clients
+    if clients is None:
         found.skipped.extend(
             f"{b.bucket}: S3 notifications need the embedded emulator; not delivered"
             for b in plan.buckets
         )
         return []
     from eventflow_local.eventsources.s3.delivery import S3BucketSource, S3Trigger
-    from eventflow_local.services.sns import client_beside
 
     out: list[Any] = []
     for bucket in plan.buckets:
@@ -205,13 +200,13 @@ def s3_sources(
                 )
                 continue
             submit[spec.function] = _submitter(runtime, f"s3:{bucket.name}")
-        sqs = make_client()
+        sqs = clients("sqs")
         try:
             source = S3BucketSource(
                 bucket,
-                client_beside(sqs, "s3"),
+                clients("s3"),
                 sqs,
-                client_beside(sqs, "sns"),
+                clients("sns"),
                 submit=submit,
                 log=context.log,
             )

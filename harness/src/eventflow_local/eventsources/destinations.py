@@ -13,7 +13,7 @@ Supported destinations:
   ``receive_message`` on the queue named in the template, as on AWS ("Capturing discarded
   batches for an SQS, Kinesis or DynamoDB event source", Lambda developer guide). A queue the
   emulator does not have is a ``DestinationError`` at start-up. Without an emulator (a
-  ``FailureDestinations`` made with no ``sqs_client``: a mapping used on its own, outside a stack)
+  ``FailureDestinations`` made with no ``clients``: a mapping used on its own, outside a stack)
   the queue is stood in for by a JSON-lines file, ``<state_dir>/destinations/<QueueName>.jsonl``.
 * **Kafka topic** ``kafka://<topic>`` (the form AWS uses for Kafka on-failure destinations) - the
   failure record is produced as JSON to ``<topic>`` on the mapping's own cluster, keyed with the
@@ -213,7 +213,8 @@ class KafkaTopicDestination:
 class FailureDestinations:
     """Resolves OnFailure destinations and owns what they need (queues, producers).
 
-    ``sqs_client`` makes an SQS client of the embedded emulator; without one, ``state_dir``
+    ``clients`` makes a client of a service of the embedded emulator (``clients("sqs")``); without
+    it, ``state_dir``
     holds the SQS stand-in files. ``cluster_topics`` maps an MSK cluster ARN used as
     a destination to the topic to write to (``default_cluster_topic`` when the ARN is not listed).
     """
@@ -221,15 +222,15 @@ class FailureDestinations:
     def __init__(
         self,
         state_dir: Path | str,
-        sqs_client: Callable[[], Any] | None = None,
+        clients: Callable[[str], Any] | None = None,
         *,
         cluster_topics: Mapping[str, str] | None = None,
         default_cluster_topic: str | None = None,
         producer_config: Mapping[str, Any] | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
-        #: makes an SQS client of the emulator (the SQS event sources use it too)
-        self.sqs_client = self._sqs_factory = sqs_client
+        #: makes a client of the emulator's services (the event sources use it too)
+        self.clients = clients
         self._sqs: Any = None
         self._queues: dict[str, SqsQueueDestination] = {}
         self._sns: Any = None
@@ -261,7 +262,7 @@ class FailureDestinations:
         with self._lock:
             queues = {d.queue_name: list(d.sent) for d in self._queues.values() if d.sent}
             queues.update({d.topic_name: list(d.sent) for d in self._topics.values() if d.sent})
-        if self._sqs_factory is None and self.queue_dir.is_dir():
+        if self.clients is None and self.queue_dir.is_dir():
             for path in sorted(self.queue_dir.glob("*.jsonl")):
                 queues[path.stem] = self.read_queue(path.stem)[-SqsQueueDestination.KEEP :]
         return queues
@@ -274,8 +275,8 @@ class FailureDestinations:
             if dest is not None:
                 return dest
             if self._sqs is None:
-                assert self._sqs_factory is not None
-                self._sqs = self._sqs_factory()
+                assert self.clients is not None
+                self._sqs = self.clients("sqs")
             try:
                 url = self._sqs.get_queue_url(QueueName=queue)["QueueUrl"]
             except ClientError as exc:
@@ -292,17 +293,14 @@ class FailureDestinations:
         from botocore.exceptions import ClientError
 
         from eventflow_local.eventsources.sns.topic_destination import SnsTopicDestination
-        from eventflow_local.services.sns import client_beside
 
         with self._lock:
             dest = self._topics.get(arn)
             if dest is not None:
                 return dest
             if self._sns is None:
-                if self._sqs is None:
-                    assert self._sqs_factory is not None
-                    self._sqs = self._sqs_factory()
-                self._sns = client_beside(self._sqs, "sns")
+                assert self.clients is not None
+                self._sns = self.clients("sns")
             try:
                 self._sns.get_topic_attributes(TopicArn=arn)
             except ClientError as exc:
@@ -339,7 +337,7 @@ class FailureDestinations:
             service = parts[2]
             if service == "sqs":
                 queue = parts[5]
-                if self._sqs_factory is not None:
+                if self.clients is not None:
                     return self._sqs_destination(destination, queue)
                 return SqsFileDestination(destination, queue, self.queue_path(queue))
             if service == "kafka" and parts[5].startswith("cluster/"):
@@ -353,7 +351,7 @@ class FailureDestinations:
                 return self._kafka_destination(
                     destination, cluster_topic, bootstrap_servers, source_topics
                 )
-            if service == "sns" and self._sqs_factory is not None:
+            if service == "sns" and self.clients is not None:
                 return self._sns_destination(destination)
             if service in ("sns", "s3"):
                 why = (

@@ -165,8 +165,8 @@ def _sqs_source(
 ) -> SqsEventSource | None:
     """The poller of an SQS event (eventsources/sqs/), or None (refused, disabled, no queue)."""
     where = f"{logical_id}.{event.name}"
-    make_client = context.destinations.sqs_client  # the emulator's SQS (None: there is none)
-    if make_client is None:
+    clients = context.destinations.clients  # the emulator's services (None: there are none)
+    if clients is None:
         found.skipped.append(
             f"{where}: event type SQS needs the embedded emulator's queues (moto server or "
             "LocalStack); not started"
@@ -177,7 +177,7 @@ def _sqs_source(
             logical_id,
             event,
             runtime,
-            make_client(),
+            clients("sqs"),
             region=context.region,
             log=context.log,
         )
@@ -208,21 +208,19 @@ def _kinesis_source(
             "emulated; not started"
         )
         return None
-    make_client = context.destinations.sqs_client  # the emulator (None: there is none)
-    if make_client is None:
+    clients = context.destinations.clients  # the emulator's services (None: there are none)
+    if clients is None:
         found.skipped.append(
             f"{where}: event type Kinesis needs the embedded emulator's streams (moto server or "
             "LocalStack); not started"
         )
         return None
-    from eventflow_local.services.sns import client_beside
-
     try:
         source = KinesisEventSource(
             logical_id,
             event,
             runtime,
-            client_beside(make_client(), "kinesis"),
+            clients("kinesis"),
             stream_arn=stream,
             state_dir=context.state_dir,
             destination=on_failure(context, event),

@@ -170,9 +170,10 @@ class DynamoEndpoint:
     def dynamodb(self) -> Any:
         return self.client("dynamodb")
 
-    def sqs_clients(self) -> Callable[[], Any] | None:
-        """What makes an SQS client of the emulated services (None: this endpoint serves none)."""
-        return (lambda: self.client("sqs")) if self.emulates_services else None
+    def service_clients(self) -> Callable[[str], Any] | None:
+        """What makes a client of an emulated service, ``clients("sqs")`` (None: this endpoint
+        serves only DynamoDB)."""
+        return self.client if self.emulates_services else None
 
     def streams(self) -> Any:
         return self.client("dynamodbstreams")

@@ -40,24 +40,6 @@ def topic_attributes(props: Mapping[str, Any]) -> dict[str, str]:
     return attrs
 
 
-def client_beside(client: Any, service: str) -> Any:
-    """A client of ``service`` on the same endpoint, region and credentials as ``client`` (the
-    emulator's SQS client): the emulator serves every service on one endpoint."""
-    import boto3
-
-    creds = client._request_signer._credentials
-    session: Any = boto3.session.Session()
-    return session.client(
-        service,
-        region_name=client.meta.region_name,
-        endpoint_url=client.meta.endpoint_url,
-        config=client.meta.config,
-        aws_access_key_id=creds.access_key,
-        aws_secret_access_key=creds.secret_key,
-        aws_session_token=creds.token,
-    )
-
-
 def ensure_topics(
     template: SamTemplate, endpoint: Any
 ) -> tuple[dict[str, dict[str, str]], list[str], list[str]]:
