@@ -28,6 +28,7 @@ https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/s
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -70,40 +71,50 @@ class SamTemplate(CfnTemplate):
         region: str = DEFAULT_REGION,
         stack_name: str = "eventflow-local",
         physical_ids: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        documents: tuple[dict[str, Any], dict[str, Any]] | None = None,
     ) -> None:
         """``physical_ids``: what the resources created locally are called (logical id ->
         ``{"Ref": ..., "Arn": ..., ...}``, from ``services``); ``!Ref`` and ``!GetAtt`` of
         those resources resolve to them. A template read without them resolves a table's
         ``!Ref`` to its logical id: read it again with them once the resources exist
-        (``with_physical_ids``), so that nothing depends on the order things start in."""
+        (``with_physical_ids``), so that nothing depends on the order things start in.
+        ``documents``: the template as written and as SAM's transform made it, when read
+        already with the same parameters (the transform does not depend on physical ids)."""
         self.path = Path(path)
         self._parameter_values = dict(parameters or {})
         self.root = self.path.parent
-        #: the template as written; ``doc`` is what SAM's transform makes of it
-        self.sam_doc = load_document(self.path)
         self._refused: dict[str, None] = {}
         self._noted: dict[str, dict[str, None]] = {}
-        doc = sam_transform(
-            self.sam_doc,
-            root=self.root,
-            parameters=self._parameter_values,
-            region=region,
-            account=LOCAL_ACCOUNT,
-            stack_name=stack_name,
-        )
+        if documents is not None:
+            written, doc = copy.deepcopy(documents)
+        else:
+            written = load_document(self.path)
+            doc = sam_transform(
+                written,
+                root=self.root,
+                parameters=self._parameter_values,
+                region=region,
+                account=LOCAL_ACCOUNT,
+                stack_name=stack_name,
+            )
+        #: the template as written; ``doc`` is what SAM's transform makes of it
+        self.sam_doc = written
         super().__init__(doc, parameters or {}, region, stack_name)
         for logical_id, attrs in (physical_ids or {}).items():
             self.attributes[logical_id] = dict(attrs)
         self._register_functions()
 
     def with_physical_ids(self, physical_ids: Mapping[str, Mapping[str, Any]]) -> SamTemplate:
-        """The same template, read again with the physical ids of its created resources."""
+        """The same template, read again with the physical ids of its created resources (not
+        translated again)."""
         return SamTemplate(
             self.path,
             self._parameter_values,
             region=self.region,
             stack_name=self.stack_name,
             physical_ids=physical_ids,
+            documents=(self.sam_doc, self.doc),
         )
 
     # ------------------------------------------------------------------ findings
