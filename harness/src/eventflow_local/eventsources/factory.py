@@ -138,22 +138,34 @@ def _source_for(
     where = f"{logical_id}.{event.name}"
     if event.type in KAFKA_EVENT_TYPES or event.type == "DynamoDB":
         arn = function_arn(function_name(runtime.spec), context.region)
-        try:
-            source = stream_source(context, logical_id, event, runtime, arn)
-        except EsmConfigError as exc:
-            found.refused.append(str(exc))
-            return None
-        except DestinationError as exc:
-            found.skipped.append(f"{where}: DestinationConfig: {exc}; not started")
-            return None
-        found.skipped.extend(source.config.not_emulated)
-        return source if source.config.enabled else None
+        return _checked(
+            found, where, lambda: stream_source(context, logical_id, event, runtime, arn)
+        )
     if event.type == "SQS":
         return _sqs_source(context, found, logical_id, runtime, event)
     if event.type == "Kinesis":
         return _kinesis_source(context, found, logical_id, runtime, event)
     found.skipped.append(f"{where}: event type {event.type} is not emulated")
     return None
+
+
+def _checked(found: StartedSources, where: str, build: Callable[[], Any]) -> Any:
+    """The source ``build`` makes, or None: a configuration AWS refuses is ``refused``; a
+    destination or queue that is not there, and what is not emulated, are ``skipped``; a
+    disabled mapping does not start."""
+    try:
+        source = build()
+    except EsmConfigError as exc:
+        found.refused.append(str(exc))
+        return None
+    except DestinationError as exc:
+        found.skipped.append(f"{where}: DestinationConfig: {exc}; not started")
+        return None
+    except SqsSourceError as exc:
+        found.skipped.append(f"{exc}; not started")
+        return None
+    found.skipped.extend(source.config.not_emulated)
+    return source if source.config.enabled else None
 
 
 def _sqs_source(
@@ -172,23 +184,14 @@ def _sqs_source(
             "LocalStack); not started"
         )
         return None
-    try:
-        source = SqsEventSource(
-            logical_id,
-            event,
-            runtime,
-            clients("sqs"),
-            region=context.region,
-            log=context.log,
-        )
-    except EsmConfigError as exc:
-        found.refused.append(str(exc))
-        return None
-    except SqsSourceError as exc:
-        found.skipped.append(f"{exc}; not started")
-        return None
-    found.skipped.extend(source.config.not_emulated)
-    return source if source.config.enabled else None
+    sqs = clients("sqs")
+    return _checked(
+        found,
+        where,
+        lambda: SqsEventSource(
+            logical_id, event, runtime, sqs, region=context.region, log=context.log
+        ),
+    )
 
 
 def _kinesis_source(
@@ -215,27 +218,23 @@ def _kinesis_source(
             "LocalStack); not started"
         )
         return None
-    try:
-        source = KinesisEventSource(
+    kinesis = clients("kinesis")
+    return _checked(
+        found,
+        where,
+        lambda: KinesisEventSource(
             logical_id,
             event,
             runtime,
-            clients("kinesis"),
+            kinesis,
             stream_arn=stream,
             state_dir=context.state_dir,
             destination=on_failure(context, event),
             function_arn=function_arn(function_name(runtime.spec), context.region),
             log=context.log,
             poll_interval=context.stream_poll_interval,
-        )
-    except EsmConfigError as exc:
-        found.refused.append(str(exc))
-        return None
-    except DestinationError as exc:
-        found.skipped.append(f"{where}: DestinationConfig: {exc}; not started")
-        return None
-    found.skipped.extend(source.config.not_emulated)
-    return source if source.config.enabled else None
+        ),
+    )
 
 
 def start_event_sources(
