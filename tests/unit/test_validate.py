@@ -31,9 +31,10 @@ def test_validate_prints_what_would_run_and_names_the_rest_starting_nothing(tmp_
     assert "    Worker <- DynamoDB stream of Items (batch 5, starting LATEST, retries 2)" in out
     assert "    Worker <- AWS::Events::Rule WorkerTick rate(5 minutes)" in out
     assert "    Items (Items, stream NEW_IMAGE)" in out
-    # AND the SQS event is named once as not emulated, never listed as a source
-    assert out.count("not emulated: Worker.Queue: event type SQS is not emulated") == 1
-    assert not any("SQS" in line for line in out if line.startswith("    Worker <-"))
+    # AND the SQS event is a source, as `up` starts it, and nowhere named as not emulated
+    queue = [line for line in out if line.startswith("    Worker <- SQS queue ")]
+    assert len(queue) == 1 and queue[0].endswith(" (batch 10)")
+    assert not any("SQS" in line for line in out if line.startswith("not emulated:"))
     # AND nothing was started: no state dir, no new thread (broker, DynamoDB, workers)
     assert not (app / ".eventflow-local").exists()
     assert set(threading.enumerate()) <= threads
@@ -106,3 +107,20 @@ def test_globals_that_are_not_a_map_are_sams_one_line_not_a_traceback(tmp_path, 
     assert main(["validate", "-t", str(path)]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert "SAM's transform rejects the template" in line and "Globals" in line
+
+
+def test_validate_plans_the_messaging_sources_that_up_starts(capsys):
+    # GIVEN apps whose functions are fed by an SQS queue and by an SNS subscription, by
+    # EventBridge rules, by S3 notifications and by a Kinesis stream
+    lines = []
+    for app in ("sns_app", "eventbridge_app", "s3_app", "kinesis_app"):
+        assert main(["validate", "-t", str(ROOT / "tests" / "apps" / app / "template.yaml")]) == 0
+        lines += capsys.readouterr().out.splitlines()
+    # THEN each is planned as an event source, and none is named as not emulated
+    sources = [line.strip() for line in lines if " <- " in line]
+    assert any(s.startswith("AuditFunction <- SQS queue ") for s in sources)
+    assert any(s.startswith("AlertFunction <- SNS topic ") for s in sources)
+    assert "RecorderFunction <- EventBridge rule PaidOrders on bus orders" in sources
+    assert any(s.startswith("IngestFunction <- S3 bucket ") for s in sources)
+    assert any(s.startswith("ConsumerFunction <- Kinesis stream ") for s in sources)
+    assert not any("is not emulated" in line and "event type" in line for line in lines)

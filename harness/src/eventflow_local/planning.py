@@ -23,7 +23,11 @@ from pathlib import Path
 from eventflow_local.apigw.plan import plan_api
 from eventflow_local.aws import DEFAULT_REGION, KAFKA_EVENT_TYPES
 from eventflow_local.eventsources.config import EsmConfigError, SourceConfig, parse_config
+from eventflow_local.eventsources.eventbridge.rules import plan_rules
+from eventflow_local.eventsources.s3.plan import plan_notifications
 from eventflow_local.eventsources.schedule.plan import SchedulePlan, plan_schedules
+from eventflow_local.eventsources.sns.subscriptions import plan_subscriptions
+from eventflow_local.eventsources.sqs.config import parse_sqs_config
 from eventflow_local.report import event_line
 from eventflow_local.runtime.starting import select_functions
 from eventflow_local.template.kafka import local_kafka_parameters
@@ -97,7 +101,18 @@ def _plan_sources(
     for logical_id, spec in functions.items():
         for event in spec.events:
             where = f"{logical_id}.{event.name}"
-            if event.type in KAFKA_EVENT_TYPES or event.type == "DynamoDB":
+            if event.type == "SQS":
+                try:
+                    sqs = parse_sqs_config(logical_id, event.name, event.properties)
+                except EsmConfigError as exc:
+                    plan.refused.append(str(exc))
+                    continue
+                plan.skipped.extend(sqs.not_emulated)
+                if sqs.enabled:
+                    plan.sources.append(
+                        f"{logical_id} <- {event_line(event, tables)} (batch {sqs.batch_size})"
+                    )
+            elif event.type in KAFKA_EVENT_TYPES or event.type in ("DynamoDB", "Kinesis"):
                 try:
                     cfg = parse_config(logical_id, event.name, event.type, event.properties)
                 except EsmConfigError as exc:
@@ -109,6 +124,39 @@ def _plan_sources(
                     plan.sources.append(f"{logical_id} <- {line}{_settings(cfg)}")
             else:
                 plan.skipped.append(f"{where}: event type {event.type} is not emulated")
+
+
+def _plan_deliveries(template: SamTemplate, selected: set[str], plan: StackPlan) -> None:
+    """The SNS subscriptions, EventBridge rules and S3 notifications that invoke the selected
+    functions, as ``eventsources.deliveries`` starts them."""
+    subscriptions, rules, notifications = (
+        plan_subscriptions(template),
+        plan_rules(template),
+        plan_notifications(template),
+    )
+    for found in (subscriptions, rules, notifications):
+        plan.refused.extend(found.refused)
+        plan.skipped.extend(found.skipped)
+    lines = [
+        (s.function, f"SNS topic {s.topic_arn.rsplit(':', 1)[-1]} ({s.logical_id})")
+        for s in subscriptions.subscriptions
+        if s.protocol == "lambda"
+    ]
+    lines += [
+        (t.function, f"EventBridge rule {r.logical_id} on bus {r.bus}")
+        for r in rules.rules
+        if r.enabled
+        for t in r.targets
+    ]
+    lines += [
+        (n.function, f"S3 bucket {b.name} {n.event}")
+        for b in notifications.buckets
+        for n in b.specs
+        if n.kind == "lambda"
+    ]
+    for function, line in dict.fromkeys(lines):
+        if function in selected:
+            plan.sources.append(f"{function} <- {line}")
 
 
 def _plan_schedules(schedules: SchedulePlan, selected: set[str], plan: StackPlan) -> None:
@@ -154,6 +202,7 @@ def plan_stack(
     if event_sources:
         _plan_sources(selected, plan, names)
         _plan_schedules(plan_schedules(template), set(selected), plan)
+        _plan_deliveries(template, set(selected), plan)
     if api:
         api_plan = plan_api(template, set(selected))
         plan.routes = api_plan.describe("$LOCAL_API_TOKEN")
