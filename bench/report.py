@@ -176,6 +176,12 @@ def rows(h: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         if key == "fraud_handler_only_events_per_s":
             value += f" ({h['fraud_vs_baseline_emulator_excluded']:.1f}x baseline)"
         verdict = "" if key not in met else ("met" if met[key] else "NOT met")
+        if key == "fraud_events_per_s" and verdict == "NOT met":
+            # the bound, measured in the same run (see "Where the time goes")
+            excluded = h["fraud_vs_baseline_emulator_excluded"]
+            verdict += (
+                f": bounded by the DynamoDB emulator ({excluded:.1f}x with its time excluded)"
+            )
         out.append((label, value, target, verdict))
     imports = h["handler_import_ms"]
     if imports:
