@@ -24,17 +24,37 @@ matching rule ("Amazon EventBridge targets"), after ``Input``/``InputPath``/``In
   gets ``SqsParameters.MessageGroupId`` and the event id as deduplication id.
 - an SNS topic: the same text published as the message.
 
-A delivery that fails (a queue or topic that does not exist) is logged; ``RetryPolicy`` and
-``DeadLetterConfig`` are not emulated (``rules.py``).
+A delivery that fails is retried or dead-lettered as EventBridge does (``retry.py``: the
+target's ``RetryPolicy`` and ``DeadLetterConfig``, "Event retry policy and using dead-letter
+queues"): an error EventBridge retries (throttling, a connection failure ...) is attempted again
+after an exponential backoff with jitter, on the bus's retry thread (``redelivery.py``), so that
+nothing else waits for it; an error it does not retry (a queue or topic that does not exist) and
+an event whose retries ran out go to the target's dead-letter queue, a queue of the emulator read
+with boto3 ``receive_message``, with EventBridge's message attributes; without one the event is
+dropped, with one log line. A Lambda target is an asynchronous invocation, handed to the
+function's event queue at once: only a failed ``Invoke`` itself (throttled, the function deleted)
+would be EventBridge's to retry, which does not happen locally; the function's own errors are its
+asynchronous retries, destinations and dead-letter queue (``runtime/async_queue.py``), as on AWS.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from eventflow_local.eventsources.eventbridge.redelivery import Pending, Redeliveries
+from eventflow_local.eventsources.eventbridge.retry import (
+    DEFAULT_DELAY_SCALE,
+    Failure,
+    backoff,
+    classify,
+    dead_letter_attributes,
+    decide,
+)
 from eventflow_local.eventsources.eventbridge.rules import LAMBDA, SQS, RuleSpec, RuleTarget
 from eventflow_local.eventsources.filters import matches
 from eventflow_local.eventsources.polling import PollLoop
@@ -85,6 +105,9 @@ class BusDelivery(PollLoop):
         *,
         log: Callable[[str], None] = print,
         poll_interval: float = 0.2,
+        delay_scale: float = DEFAULT_DELAY_SCALE,
+        clock: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
     ) -> None:
         self.bus = bus
         self.rules = rules
@@ -108,8 +131,21 @@ class BusDelivery(PollLoop):
         events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "tap", "Arn": tap_arn}])
         self.account = tap_arn.split(":")[4]
         self._urls: dict[str, str] = {}
+        self.delay_scale = delay_scale
+        self._rng = rng
+        self.retries = Redeliveries(
+            self._retry, name=f"events-retry-{bus}", clock=clock, log=self.log
+        )
         PollLoop.__init__(self)
-        self.stats = {"events": 0, "matched": 0, "delivered": 0, "failed": 0}
+        self.stats = {
+            "events": 0,
+            "matched": 0,
+            "delivered": 0,
+            "failed": 0,
+            "retried": 0,
+            "dead_lettered": 0,
+            "dropped": 0,
+        }
 
     @property
     def loop_subject(self) -> str:
@@ -139,17 +175,66 @@ class BusDelivery(PollLoop):
                 continue
             matched += 1
             for target in rule.targets:
-                try:
-                    self._deliver(rule, target, event)
-                    self.stats["delivered"] += 1
-                except Exception as exc:
-                    self.stats["failed"] += 1
-                    self.log(
-                        f"[events] {rule.logical_id}.Targets[{target.target_id}]: event "
-                        f"{event.get('id')} not delivered: {type(exc).__name__}: {exc}"
-                    )
+                self._attempt(Pending(rule, target, event, self.retries.clock()))
         self.stats["matched"] += matched
         return matched
+
+    def stop(self, timeout: float = 10.0) -> None:
+        PollLoop.stop(self, timeout)
+        self.retries.stop()
+
+    def _retry(self, pending: Pending) -> None:
+        pending.retries += 1
+        self.stats["retried"] += 1
+        self._attempt(pending)
+
+    def _attempt(self, pending: Pending) -> None:
+        """One attempt of one delivery; a failure retried later, dead-lettered or dropped."""
+        try:
+            self._deliver(pending.rule, pending.target, pending.event)
+        except Exception as exc:
+            self.stats["failed"] += 1
+            failure = classify(exc)
+        else:
+            self.stats["delivered"] += 1
+            return
+        age = (self.retries.clock() - pending.first_at) / self.delay_scale
+        delay = backoff(pending.retries + 1, self._rng)
+        verdict = decide(pending.target.retry, failure, pending.retries, age, delay)
+        if verdict.retry:
+            self.retries.schedule(pending, verdict.delay_s * self.delay_scale)
+            return
+        self._dead_letter(pending, failure, verdict.exhausted)
+
+    def _dead_letter(self, pending: Pending, failure: Failure, exhausted: str | None) -> None:
+        rule, target, event = pending.rule, pending.target, pending.event
+        where = f"[events] {rule.logical_id}.Targets[{target.target_id}]: event {event.get('id')}"
+        why = f"{failure.code}, {failure.message}; {pending.retries} retry(ies)" + (
+            f", {exhausted} exhausted" if exhausted else ""
+        )
+        queue = target.retry.dead_letter_name
+        if queue is None:
+            self.stats["dropped"] += 1
+            self.log(f"{where} not delivered ({why}): dropped (no DeadLetterConfig)")
+            return
+        attributes = dead_letter_attributes(
+            rule.arn, target.arn, failure, pending.retries, exhausted
+        )
+        try:
+            self._sqs.send_message(
+                QueueUrl=self._queue_url(queue),
+                MessageBody=json.dumps(event),
+                MessageAttributes=attributes,
+            )
+        except Exception as exc:
+            self.stats["dropped"] += 1
+            self.log(
+                f"{where} not delivered ({why}) nor sent to its dead-letter queue {queue} "
+                f"({type(exc).__name__}: {exc}): dropped"
+            )
+            return
+        self.stats["dead_lettered"] += 1
+        self.log(f"{where} not delivered ({why}): sent to its dead-letter queue {queue}")
 
     def _deliver(self, rule: RuleSpec, target: RuleTarget, event: dict[str, Any]) -> None:
         payload = target_input(target.config, event, rule.arn, rule.name)

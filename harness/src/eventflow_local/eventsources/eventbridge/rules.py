@@ -15,11 +15,11 @@ event (https://docs.aws.amazon.com/serverless-application-model/latest/developer
   https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-targets.html): a function of the
   template, an SQS queue, an SNS topic, each with ``Input``, ``InputPath`` or ``InputTransformer``
   (``schedule/inputs.py``) and, for a FIFO queue, ``SqsParameters.MessageGroupId``. Other target
-  types are named. ``RetryPolicy`` and ``DeadLetterConfig`` ("Event retry policy and using
-  dead-letter queues", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html)
-  are named as not emulated: EventBridge retries a delivery that fails to reach a target
-  (throttled, a missing resource), which locally does not happen the same way; a Lambda target is
-  invoked asynchronously, so the function's own retries and destinations apply.
+  types are named.
+- each target's ``RetryPolicy`` (``MaximumRetryAttempts`` 0-185, ``MaximumEventAgeInSeconds``
+  60-86400) and ``DeadLetterConfig.Arn`` (a standard SQS queue) ("Event retry policy and using
+  dead-letter queues", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html),
+  read by ``retry.read_retry``: a value ``PutTargets`` refuses refuses the target.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from eventflow_local.eventsources.eventbridge.retry import TargetRetry, read_retry
 from eventflow_local.eventsources.filters import FilterError, _check_pattern
 from eventflow_local.eventsources.schedule.inputs import check_target_input
 from eventflow_local.eventsources.schedule.plan import function_of
@@ -46,6 +47,8 @@ class RuleTarget:
     config: dict[str, Any]
     #: kind lambda: the logical id of the template's function
     function: str | None = None
+    #: its RetryPolicy and DeadLetterConfig
+    retry: TargetRetry = field(default_factory=TargetRetry)
 
     @property
     def resource_name(self) -> str:
@@ -144,11 +147,10 @@ def _target(template: Any, plan: RulePlan, lid: str, index: int, raw: Any) -> Ru
             "SNS topics)"
         )
         return None
-    for prop in ("RetryPolicy", "DeadLetterConfig"):
-        if config.get(prop):
-            plan.skipped.append(
-                f"{where}.{prop}: not emulated (each matching event is delivered once)"
-            )
+    retry, refusal = read_retry(config, where)
+    if refusal:
+        plan.refused.append(refusal)
+        return None
     why = check_target_input(config)
     if why:
         plan.refused.append(f"{where}: {why}")
@@ -160,4 +162,4 @@ def _target(template: Any, plan: RulePlan, lid: str, index: int, raw: Any) -> Ru
                 f"{where}: SqsParameters.MessageGroupId: required for a FIFO queue target"
             )
             return None
-    return RuleTarget(target_id, kind, arn, config, function)
+    return RuleTarget(target_id, kind, arn, config, function, retry)
