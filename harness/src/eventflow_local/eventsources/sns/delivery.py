@@ -26,10 +26,14 @@ server serves one request at a time), applies the subscription's filter policy
   than 10 attributes is discarded, as SNS does). From a FIFO topic the message group and
   deduplication id go with it.
 
-A message the policy filters out is dropped, as SNS drops it. Not emulated: SNS's delivery
-retry policies (a Lambda invocation that fails is logged; Lambda's own asynchronous retries are
-the runtime's), a ``MessageStructure: json`` publish (each subscription gets the ``sqs`` or
-``default`` text, the tap's), delivery status logging.
+A message the policy filters out is dropped, as SNS drops it. A delivery that fails is the
+subscription's ``RedrivePolicy``'s (``redrive.py``, "Amazon SNS dead-letter queues (DLQs)"): a
+client-side error (the queue deleted) sends the message to the dead-letter queue at once, or
+discards it with one log line; a server-side error leaves it in the tap, to be received and
+delivered again. Not emulated: SNS's delivery retry policies' phases and limits (a server-side
+error is retried after the tap's visibility timeout until the stack stops; Lambda's own
+asynchronous retries are the runtime's), a ``MessageStructure: json`` publish (each subscription
+gets the ``sqs`` or ``default`` text, the tap's), delivery status logging.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from eventflow_local.eventsources.polling import PollLoop
+from eventflow_local.eventsources.sns.redrive import delivery_failure
 from eventflow_local.eventsources.sns.subscriptions import SubscriptionSpec
 from eventflow_local.runtime.async_queue import invoke_async
 from eventflow_local.runtime.invocation import Invoker
@@ -188,7 +193,13 @@ class SnsSubscriptionSource(PollLoop):
         ]["QueueArn"]
         sns.subscribe(TopicArn=spec.topic_arn, Protocol="sqs", Endpoint=tap_arn)
         PollLoop.__init__(self)
-        self.stats = {"delivered": 0, "filtered": 0, "discarded": 0}
+        self.stats = {
+            "delivered": 0,
+            "filtered": 0,
+            "discarded": 0,
+            "dead_lettered": 0,
+            "retried": 0,
+        }
 
     @property
     def loop_subject(self) -> str:
@@ -204,9 +215,54 @@ class SnsSubscriptionSource(PollLoop):
         )
         messages = answer.get("Messages", [])
         for message in messages:
-            self._handle(message)
+            try:
+                self._handle(message)
+            except Exception as exc:
+                if not self._failed(message, exc):
+                    continue  # a server-side error: received again after the visibility timeout
             self._sqs.delete_message(QueueUrl=self.tap_url, ReceiptHandle=message["ReceiptHandle"])
         return len(messages)
+
+    def _failed(self, message: Mapping[str, Any], exc: Exception) -> bool:
+        """A failed delivery: True when it is done with (dead-lettered or discarded), False
+        when SNS would retry it."""
+        failure, client_side = delivery_failure(exc)
+        envelope = json.loads(message["Body"])
+        where = f"[sns] {self.spec.logical_id}: message {envelope.get('MessageId')}"
+        if not client_side:
+            self.stats["retried"] += 1
+            self.log(f"{where} not delivered ({failure.code}, {failure.message}): retried")
+            return False
+        self._dead_letter(envelope, message.get("Attributes") or {}, failure.message)
+        return True
+
+    def _dead_letter(
+        self, envelope: Mapping[str, Any], tap_attrs: Mapping[str, Any], why: str
+    ) -> None:
+        """A client-side error's message to the subscription's dead-letter queue, or discarded."""
+        where = f"[sns] {self.spec.logical_id}: message {envelope.get('MessageId')}"
+        dead = self.spec.dead_letter
+        if dead is None:
+            self.stats["discarded"] += 1
+            self.log(f"{where} not delivered ({why}): discarded (no RedrivePolicy)")
+            return
+        name = dead.rsplit(":", 1)[-1]
+        try:
+            url = str(self._sqs.get_queue_url(QueueName=name)["QueueUrl"])
+            kwargs = self._sqs_message(envelope, tap_attrs, url) or self._sqs_message(
+                envelope, tap_attrs, url, raw=False
+            )
+            assert kwargs is not None
+            self._sqs.send_message(**kwargs)
+        except Exception as exc:
+            self.stats["discarded"] += 1
+            self.log(
+                f"{where} not delivered ({why}) nor moved to its dead-letter queue {name} "
+                f"({type(exc).__name__}: {exc}): discarded"
+            )
+            return
+        self.stats["dead_lettered"] += 1
+        self.log(f"{where} not delivered ({why}): moved to its dead-letter queue {name}")
 
     def _handle(self, message: Mapping[str, Any]) -> None:
         envelope = json.loads(message["Body"])
@@ -228,26 +284,43 @@ class SnsSubscriptionSource(PollLoop):
         self.stats["delivered"] += 1
 
     def _deliver_sqs(self, envelope: Mapping[str, Any], tap_attrs: Mapping[str, Any]) -> None:
-        kwargs: dict[str, Any] = {"QueueUrl": self.target_url}
-        if self.spec.raw:
+        assert self.target_url is not None
+        kwargs = self._sqs_message(envelope, tap_attrs, self.target_url)
+        if kwargs is None:
+            count = len(raw_attributes(envelope))
+            self._dead_letter(
+                envelope,
+                tap_attrs,
+                f"{count} message attributes, over the {MAX_RAW_ATTRIBUTES} of a raw delivery "
+                "to SQS: a client-side error",
+            )
+            return
+        self._sqs.send_message(**kwargs)
+        self.stats["delivered"] += 1
+
+    def _sqs_message(
+        self,
+        envelope: Mapping[str, Any],
+        tap_attrs: Mapping[str, Any],
+        url: str,
+        *,
+        raw: bool | None = None,
+    ) -> dict[str, Any] | None:
+        """The ``SendMessage`` of the message to the queue at ``url``, as the subscription
+        delivers it (``raw``: its RawMessageDelivery); None: a raw message SQS cannot carry."""
+        kwargs: dict[str, Any] = {"QueueUrl": url}
+        if self.spec.raw if raw is None else raw:
             attributes = raw_attributes(envelope)
             if len(attributes) > MAX_RAW_ATTRIBUTES:
-                self.stats["discarded"] += 1
-                self.log(
-                    f"[sns] {self.spec.logical_id}: message {envelope.get('MessageId')} has "
-                    f"{len(attributes)} attributes, over the {MAX_RAW_ATTRIBUTES} of a raw "
-                    "delivery to SQS: discarded, as SNS does"
-                )
-                return
+                return None
             kwargs["MessageBody"] = str(envelope.get("Message", ""))
             if attributes:
                 kwargs["MessageAttributes"] = attributes
         else:
             kwargs["MessageBody"] = sqs_envelope(envelope, self.spec, self.region)
-        if self.target_url and self.target_url.endswith(".fifo"):
+        if url.endswith(".fifo"):
             kwargs["MessageGroupId"] = tap_attrs.get("MessageGroupId") or "default"
             kwargs["MessageDeduplicationId"] = tap_attrs.get("MessageDeduplicationId") or str(
                 envelope.get("MessageId")
             )
-        self._sqs.send_message(**kwargs)
-        self.stats["delivered"] += 1
+        return kwargs

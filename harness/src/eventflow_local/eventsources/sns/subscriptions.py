@@ -18,6 +18,7 @@ from typing import Any
 
 from eventflow_local.eventsources.schedule.plan import function_of
 from eventflow_local.eventsources.sns.policy import FilterError, Policy, compile_policy
+from eventflow_local.eventsources.sns.redrive import read_redrive
 
 SUBSCRIPTION_TYPE = "AWS::SNS::Subscription"
 PROTOCOLS = ("lambda", "sqs")
@@ -39,6 +40,8 @@ class SubscriptionSpec:
     #: protocol lambda: the logical id of the template's function
     function: str | None = None
     properties: dict[str, Any] = field(default_factory=dict)
+    #: the RedrivePolicy's deadLetterTargetArn (None: a failed delivery is discarded)
+    dead_letter: str | None = None
 
     @property
     def topic_name(self) -> str:
@@ -120,6 +123,10 @@ def _spec(
     except FilterError as exc:
         plan.refused.append(str(exc))
         return None
+    dead_letter, refusal = read_redrive(props, fifo, where)
+    if refusal:
+        plan.refused.append(refusal)
+        return None
     if "." in where:  # an inline subscription: an id of its own, the same at every start
         arn = f"{topic_arn}:{uuid.uuid5(uuid.NAMESPACE_URL, f'{topic_arn}/{where}')}"
     else:
@@ -135,4 +142,5 @@ def _spec(
         fifo_topic=fifo,
         function=function,
         properties=dict(props),
+        dead_letter=dead_letter,
     )
