@@ -41,7 +41,7 @@ def test_events_reach_the_targets_of_matching_rules(run_app):
     stack = run_app("eventbridge_app")
     assert not stack.refused, stack.refused
     lines = "\n".join(stack.lines)
-    assert "PaidOrders.Targets[recorder].RetryPolicy: not emulated" in lines
+    assert "RetryPolicy" not in lines  # the recorder target's RetryPolicy is taken, not named
     events = stack.dynamo.client("events")
     sqs = stack.dynamo.client("sqs")
     bus = events.describe_event_bus(Name="orders")
@@ -117,3 +117,85 @@ def test_events_reach_the_targets_of_matching_rules(run_app):
     queued = collect(sqs, stack.queues["OrdersQueue"]["QueueUrl"], want=2)
     assert sorted(q["detail"]["order"]["id"] for q in queued) == ["o1", "o2"]
     assert all(q["source"] == "shop.orders" and q["version"] == "0" for q in queued)
+
+
+def dead_letters(sqs: Any, url: str, want: int, timeout: float = 30.0) -> list[dict[str, Any]]:
+    """The messages (body parsed, attributes as strings) on a dead-letter queue, once ``want``
+    have arrived, and a little more."""
+    seen: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", [])
+        for message in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            attributes = message.get("MessageAttributes", {})
+            seen.append(
+                {
+                    "body": json.loads(message["Body"]),
+                    "attributes": {k: v["StringValue"] for k, v in attributes.items()},
+                }
+            )
+        if len(seen) >= want:
+            deadline = min(deadline, time.monotonic() + 1.0)
+        if not messages:
+            time.sleep(0.2)
+    return seen
+
+
+def test_undeliverable_events_go_to_the_targets_dead_letter_queue(run_app):
+    # GIVEN the dead-letters app running: a rule whose targets are a queue that does not exist
+    # (with a DeadLetterConfig, and without one) and a queue with MaximumRetryAttempts 0
+    stack = run_app("dead_letters_app")
+    assert not stack.refused, stack.refused
+    assert not [line for line in stack.lines if "RetryPolicy" in line or "DeadLetter" in line]
+    events, sqs = stack.dynamo.client("events"), stack.dynamo.client("sqs")
+    dlq_url = stack.queues["DeadLetters"]["QueueUrl"]
+    doomed_url = stack.queues["DoomedQueue"]["QueueUrl"]
+    rule_arn = stack.template.get_att("Shipped", "Arn")
+    doomed_arn = stack.template.get_att("DoomedQueue", "Arn")
+
+    def put(parcel: str) -> str:
+        detail = json.dumps({"parcel": parcel})
+        answer = events.put_events(
+            Entries=[
+                {
+                    "EventBusName": "shipping",
+                    "Source": "shop.shipping",
+                    "DetailType": "Shipped",
+                    "Detail": detail,
+                }
+            ]
+        )
+        assert answer["FailedEntryCount"] == 0
+        return str(answer["Entries"][0]["EventId"])
+
+    # WHEN a parcel ships while the doomed queue exists
+    first = put("p1")
+    # THEN the doomed queue has it, and the missing queue's event is in the dead-letter queue
+    assert [b["detail"]["parcel"] for b in collect(sqs, doomed_url, want=1)] == ["p1"]
+    (dead,) = dead_letters(sqs, dlq_url, want=1)
+    assert dead["body"]["id"] == first and dead["body"]["detail"] == {"parcel": "p1"}
+    assert dead["body"]["source"] == "shop.shipping" and dead["body"]["version"] == "0"
+    attrs = dead["attributes"]
+    assert attrs["RULE_ARN"] == rule_arn
+    assert attrs["TARGET_ARN"].endswith(":eventflow-no-such-queue")
+    assert attrs["ERROR_CODE"] == "NO_RESOURCE" and attrs["ERROR_MESSAGE"]
+    assert attrs["RETRY_ATTEMPTS"] == "0" and "EXHAUSTED_RETRY_CONDITION" not in attrs
+    # AND the target without a dead-letter queue dropped it, with one line
+    dropped = [line for line in stack.lines if "Targets[nodlq]" in line and first in line]
+    assert len(dropped) == 1 and "dropped (no DeadLetterConfig)" in dropped[0]
+
+    # WHEN the doomed queue is deleted and another parcel ships
+    sqs.delete_queue(QueueUrl=doomed_url)
+    second = put("p2")
+    # THEN both failed targets' events are in the dead-letter queue, at once, not retried
+    letters = dead_letters(sqs, dlq_url, want=2)
+    by_target = {d["attributes"]["TARGET_ARN"]: d for d in letters}
+    assert len(letters) == 2 and doomed_arn in by_target
+    doomed = by_target[doomed_arn]
+    assert doomed["body"]["id"] == second and doomed["body"]["detail"] == {"parcel": "p2"}
+    assert doomed["attributes"]["ERROR_CODE"] == "NO_RESOURCE"
+    assert doomed["attributes"]["RETRY_ATTEMPTS"] == "0"
+    assert doomed["attributes"]["RULE_ARN"] == rule_arn

@@ -85,3 +85,33 @@ def test_publishes_reach_the_filtered_lambda_and_the_raw_queue(run_app):
     assert json.loads(r2["body"]) == readings[1]
     assert r2["messageAttributes"]["severity"]["stringValue"] == "low"
     assert r2["messageAttributes"]["level"]["dataType"] == "Number"
+
+
+def test_a_deleted_subscribed_queue_redrives_to_the_subscriptions_dead_letter_queue(run_app):
+    # GIVEN the dead-letters app running: a queue subscription with a RedrivePolicy
+    stack = run_app("dead_letters_app")
+    assert not stack.refused, stack.refused
+    sns, sqs = stack.dynamo.client("sns"), stack.dynamo.client("sqs")
+    topic_arn = stack.template.properties("AlertsSubscription")["TopicArn"]
+    queue_url = stack.queues["AlertsQueue"]["QueueUrl"]
+    dead_url = stack.queues["AlertsDeadLetters"]["QueueUrl"]
+    # WHEN a message is published while the subscribed queue exists
+    sns.publish(TopicArn=topic_arn, Message="disk 91% full", Subject="disk")
+    # THEN the queue has it, as SNS's JSON envelope
+    (delivered,) = collect(sqs, queue_url, want=1)
+    assert delivered["Message"] == "disk 91% full" and delivered["TopicArn"] == topic_arn
+
+    # WHEN the subscribed queue is deleted (a client-side error) and another message published
+    sqs.delete_queue(QueueUrl=queue_url)
+    published = sns.publish(
+        TopicArn=topic_arn,
+        Message="disk 99% full",
+        MessageAttributes={"severity": {"DataType": "String", "StringValue": "high"}},
+    )
+    # THEN it is in the dead-letter queue as the subscription would have received it
+    (dead,) = collect(sqs, dead_url, want=1)
+    assert dead["Type"] == "Notification" and dead["MessageId"] == published["MessageId"]
+    assert dead["Message"] == "disk 99% full" and dead["TopicArn"] == topic_arn
+    assert dead["MessageAttributes"]["severity"] == {"Type": "String", "Value": "high"}
+    moved = [line for line in stack.lines if published["MessageId"] in line]
+    assert len(moved) == 1 and "moved to its dead-letter queue" in moved[0]
