@@ -13,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from eventflow_local.eventsources.eventbridge.delivery import BusDelivery
+from eventflow_local.eventsources.eventbridge.redelivery import Pending
 from eventflow_local.eventsources.eventbridge.retry import (
     EVENT_AGE_EXHAUSTED,
     MAX_DELAY_S,
@@ -286,3 +287,23 @@ def test_retries_still_waiting_are_dropped_at_stop() -> None:
     bus.stop()
     assert bus.retries.waiting == 0
     assert any("1 retry(ies) still waiting dropped at stop" in line for line in lines)
+
+
+def test_the_events_age_is_counted_on_the_scaled_clock() -> None:
+    # GIVEN a throttled target with a 60-second MaximumEventAgeInSeconds, waits scaled by 1/100
+    sqs = FakeSqs()
+    for name in ("dead-letters", "orders"):
+        sqs.create_queue(QueueName=name)
+    sqs.fail["orders"] = [client_error("Throttling")]
+    clock = [500.0]
+    retry = TargetRetry(max_retries=185, max_age_s=60, dead_letter=DLQ_ARN)
+    bus, _ = bus_with(
+        [queue_target("q", "orders", retry)], sqs, delay_scale=0.01, clock=lambda: clock[0]
+    )
+    # WHEN it fails again 0.7 local seconds (70 AWS seconds) after the event's first attempt
+    bus._attempt(Pending(bus.rules[0], bus.rules[0].targets[0], EVENT, first_at=499.3, retries=3))
+    # THEN its retries end on its age, as they would on AWS
+    (dead,) = sqs.sent["dead-letters"]
+    attrs = {k: v["StringValue"] for k, v in dead["MessageAttributes"].items()}
+    assert attrs["EXHAUSTED_RETRY_CONDITION"] == "MaximumEventAgeInSeconds"
+    assert attrs["RETRY_ATTEMPTS"] == "3" and bus.retries.waiting == 0

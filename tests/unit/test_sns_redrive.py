@@ -148,6 +148,7 @@ def test_a_server_side_error_leaves_the_message_to_be_received_again() -> None:
     publish(sqs, "m1")
     sub.poll_once()
     assert sqs.deleted == [] and sqs.queues["alerts-dead"] == [] and sub.stats["retried"] == 1
+    assert len(lines) == 1 and "(THROTTLING" in lines[0] and lines[0].endswith("retried")
     # WHEN it is received again THEN it is delivered
     publish(sqs, "m1")
     sub.poll_once()
