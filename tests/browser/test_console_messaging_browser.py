@@ -87,6 +87,8 @@ def result_of(page: Page, kind: str, pattern: str) -> str:
 def test_the_page_lists_queues_topics_buses_and_streams_with_their_counts(page):
     # WHEN the messaging page is open THEN each kind is listed with what reads it
     p = page.page
+    for shown in ("[data-queue='JobsQueue']", "[data-topic='NoticesTopic']", "[data-bus='shop']"):
+        p.locator(shown).wait_for(timeout=15_000)  # each panel fills as its list arrives
     p.locator("#streams [data-stream='ClicksStream']").wait_for(timeout=15_000)
     assert p.locator("#queues .count").inner_text() == "4"
     assert p.locator("#sns-topics .count").inner_text() == "2"

@@ -21,6 +21,8 @@ import json
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from eventflow_local.console.sending import (
     Refused,
     Reply,
@@ -28,6 +30,7 @@ from eventflow_local.console.sending import (
     authorized_body,
     emulator_client,
     json_object,
+    service_error,
     text_field,
 )
 from eventflow_local.eventsources.kinesis.mapping import KinesisEventSource
@@ -79,7 +82,11 @@ def stream_rows(stack: Any) -> list[dict[str, Any]]:
     out = []
     for lid in declared:
         name = str(template.ref(lid))
-        described = kinesis.describe_stream(StreamName=name)["StreamDescription"]
+        try:
+            described = kinesis.describe_stream(StreamName=name)["StreamDescription"]
+        except ClientError as exc:  # refused at start-up: the others are listed all the same
+            out.append({"logicalId": lid, "name": name, "error": service_error(exc)})
+            continue
         arn = described["StreamARN"]
         out.append(
             {

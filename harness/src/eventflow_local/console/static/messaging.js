@@ -85,8 +85,9 @@ function busRows(buses) {
 
 function streamRows(streams) {
   return tabulate([["Stream"], ["Shards", "num"], ["Read by (last sequence number per shard)"], ["Records invoked", "num"]],
-    streams.map((s) => [h("div", { "data-stream": s.logicalId }, h("b", {}, s.logicalId), " ", h("span", { class: "badge" }, s.status),
-      h("div", { class: "mono small muted" }, s.name)),
+    streams.map((s) => s.error ? [h("b", { "data-stream": s.logicalId }, s.logicalId), "-", h("span", { class: "error" }, s.error), "-"] : [
+      h("div", { "data-stream": s.logicalId }, h("b", {}, s.logicalId), " ", h("span", { class: "badge" }, s.status),
+        h("div", { class: "mono small muted" }, s.name)),
     s.shards.length,
     s.mappings.length ? h("div", {}, s.mappings.map((m) => h("div", {}, h("span", { class: "mono" }, `${m.function}.${m.event}`),
       ` (${m.startingPosition}, batch ${m.batchSize}) `,
