@@ -176,19 +176,22 @@ def test_an_earthquake_dot_appears_on_the_map_after_start(page, fraud, tmp_path)
     assert screenshot.stat().st_size > 20_000
 
 
-def test_a_message_sent_to_a_queue_from_the_queues_page_is_counted(page, fraud):
-    # GIVEN the token typed in, the queues page lists the template's failure queues
-    page.page.goto(console(fraud, "queues"))
+def test_a_message_sent_to_a_queue_from_the_messaging_page_is_counted(page, fraud):
+    # GIVEN the token typed in, the messaging page lists the template's failure queues
+    page.page.goto(console(fraud, "messaging"))
     page.page.fill("#token", DEFAULT_TOKEN)
-    form = page.page.locator("form.send-message[data-queue='RelayFailureQueue']")
-    form.wait_for(timeout=10_000)
-    # WHEN a message is sent to one of them from its row
-    form.locator("input[name=body]").fill('{"from": "the browser"}')
+    page.page.locator("#queues [data-queue='RelayFailureQueue']").wait_for(timeout=10_000)
+    # WHEN a message is sent to one of them with the page's form
+    form = page.page.locator("form.send-queue")
+    form.locator("select[name=queue]").select_option("RelayFailureQueue")
+    form.locator("textarea[name=body]").fill('{"from": "the browser"}')
     form.locator("button[type=submit]").click()
-    # THEN the page says it was sent, and once reloaded the queue counts it as visible
-    row = page.page.locator("#queues tr", has_text="RelayFailureQueue")
-    row.locator("text=sent ").wait_for(timeout=10_000)
+    # THEN the page shows the message id SQS gave it, and the queue counts it as visible
+    result = page.page.locator("[data-result=queue]")
+    page.page.wait_for_function(
+        "el => /^MessageId [0-9a-f-]{36}$/.test(el.textContent)", arg=result.element_handle()
+    )
     page.page.reload()
-    page.page.locator("#queues tr", has_text="RelayFailureQueue").wait_for(timeout=10_000)
-    cells = page.page.locator("#queues tr", has_text="RelayFailureQueue").locator("td")
-    assert cells.nth(1).inner_text().strip() == "1"
+    row = page.page.locator("#queues tr", has=page.page.locator("[data-queue='RelayFailureQueue']"))
+    row.wait_for(timeout=10_000)
+    assert row.locator("td").nth(1).inner_text().strip() == "1"

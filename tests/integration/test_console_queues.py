@@ -30,6 +30,7 @@ def test_queues_show_counts_and_dead_letters_and_take_a_sent_message(run_app):
     assert orders["deadLetterQueue"]["logicalId"] == "OrdersDeadLetters"
     assert orders["deadLetterQueue"]["maxReceiveCount"] == 2
     assert dead["deadLetterOf"] == ["OrdersQueue"] and dead["visible"] == 0
+    assert orders["consumers"] == ["ConsumerFunction"] and dead["consumers"] == []
     assert listed["topics"] == []
     url = console(stack, "/api/queues/OrdersDeadLetters/messages")
     body = {"body": '{"order": "o-1"}', "attributes": {"origin": "console"}}
@@ -70,10 +71,14 @@ def test_topics_show_the_subscriptions_the_harness_delivers(run_app):
     (topic,) = listed["topics"]
     assert topic["logicalId"] == "ReadingsTopic" and topic["arn"].startswith("arn:aws:sns:")
     subs = sorted(
-        (s["protocol"], s["endpoint"], s["filterPolicy"], s["raw"]) for s in topic["subscriptions"]
+        (s["protocol"], s["endpoint"], json.dumps(s["filterPolicy"]), s["raw"])
+        for s in topic["subscriptions"]
     )
     audit = stack.queues["AuditQueue"]["QueueName"]
-    assert subs == [("lambda", "AlertFunction", True, False), ("sqs", audit, False, True)]
+    assert subs == [
+        ("lambda", "AlertFunction", '{"severity": ["high"]}', False),
+        ("sqs", audit, "null", True),
+    ]
     assert {q["logicalId"]: q["visible"] for q in listed["queues"]} == {
         "AuditQueue": 0,
         "SeenQueue": 0,

@@ -1,12 +1,17 @@
-"""The console's queues and topics: the template's SQS queues with their message counts, its SNS
-topics with their subscriptions, and "send a message" to a queue.
+"""The console's queues: the template's SQS queues with their message counts, and "send a
+message" to a queue.
 
 ``GET /_console/api/queues`` lists each ``AWS::SQS::Queue`` of the template with what
-``GetQueueAttributes`` says of it ("ApproximateNumberOfMessages" visible,
-"ApproximateNumberOfMessagesNotVisible" in flight, "ApproximateNumberOfMessagesDelayed"), its
-dead-letter queue (``RedrivePolicy``) with that queue's visible count, and the queues it is the
-dead-letter queue of (nothing is received: looking takes no message from a queue), and each
-``AWS::SNS::Topic`` with the subscriptions the harness delivers. ``POST /_console/api/queues/<logical id or name>/messages`` sends one message
+``GetQueueAttributes`` says of it
+(https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueAttributes.html:
+"ApproximateNumberOfMessages" visible, "ApproximateNumberOfMessagesNotVisible" in flight,
+"ApproximateNumberOfMessagesDelayed"), its dead-letter queue (``RedrivePolicy``) with that
+queue's visible count, the queues it is the dead-letter queue of, and the functions whose SQS
+event source mapping reads it (nothing is received: looking takes no message from a queue);
+beside them, each ``AWS::SNS::Topic`` with the subscriptions the harness delivers
+(``console/sns_view.py``).
+
+``POST /_console/api/queues/<logical id or name>/messages`` sends one message
 (``{"body", "attributes": {name: string}, "groupId", "deduplicationId", "delaySeconds"}``), as
 ``SendMessage`` would; like producing to a Kafka topic, it needs the local token.
 """
@@ -19,6 +24,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
 
 from eventflow_local.apigw.local_token import check as check_auth
+from eventflow_local.console import sns_view
+from eventflow_local.eventsources.sqs.poller import SqsEventSource
 from eventflow_local.httpserver import read_body
 
 Reply = tuple[int, dict[str, Any]]
@@ -58,6 +65,7 @@ def queue_rows(stack: ServicesStack) -> list[dict[str, Any]]:
         return []
     sqs = _client(stack, "sqs")
     by_arn = {str(q["Arn"]): lid for lid, q in stack.queues.items()}
+    pollers = [s for s in list(stack.sources) if isinstance(s, SqsEventSource)]
     rows: dict[str, dict[str, Any]] = {}
     for lid, queue in stack.queues.items():
         attrs = sqs.get_queue_attributes(QueueUrl=queue["QueueUrl"], AttributeNames=["All"])[
@@ -72,6 +80,7 @@ def queue_rows(stack: ServicesStack) -> list[dict[str, Any]]:
             **{key: int(attrs.get(name, 0)) for key, name in _COUNTS.items()},
             "deadLetterQueue": None,
             "deadLetterOf": [],
+            "consumers": [p.function_name for p in pollers if p.queue_url == queue["QueueUrl"]],
         }
         policy = attrs.get("RedrivePolicy")
         if policy:
@@ -91,43 +100,9 @@ def queue_rows(stack: ServicesStack) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
-def topic_rows(stack: ServicesStack) -> list[dict[str, Any]]:
-    """Each topic of the template with the subscriptions the harness delivers."""
-    template = stack.template
-    if template is None:
-        return []
-    subscriptions: dict[str, list[dict[str, Any]]] = {}
-    for source in stack.sources:
-        spec = getattr(source, "spec", None)
-        if spec is None or not hasattr(spec, "topic_arn") or not hasattr(spec, "protocol"):
-            continue
-        subscriptions.setdefault(spec.topic_arn, []).append(
-            {
-                "logicalId": spec.logical_id,
-                "protocol": spec.protocol,
-                "endpoint": spec.function or spec.endpoint.rsplit(":", 1)[-1],
-                "filterPolicy": spec.policy is not None,
-                "raw": spec.raw,
-                "stats": dict(getattr(source, "stats", {})),
-            }
-        )
-    out = []
-    for lid in template.resources_of("AWS::SNS::Topic"):
-        arn = str(template.ref(lid))
-        out.append(
-            {
-                "logicalId": lid,
-                "name": arn.rsplit(":", 1)[-1],
-                "arn": arn,
-                "subscriptions": subscriptions.get(arn, []),
-            }
-        )
-    return out
-
-
 def listing(stack: ServicesStack) -> Reply:
     """``GET /_console/api/queues``."""
-    return 200, {"queues": queue_rows(stack), "topics": topic_rows(stack)}
+    return 200, {"queues": queue_rows(stack), "topics": sns_view.topic_rows(stack)}
 
 
 def _queue(stack: ServicesStack, name: str) -> Mapping[str, str] | None:

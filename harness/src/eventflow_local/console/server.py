@@ -10,8 +10,9 @@
     /_console/events              server-sent events: ``invocation`` (each invocation as it ends)
                                   and ``offsets`` (a topic's end offsets moved), pushed, not polled
 
-Everything is read-only except producing a message to a topic and firing a schedule, which need
-the same local token as the API's protected routes (eventflow_local/apigw/local_token.py). A plugin's views read the
+Everything is read-only except producing a message to a topic, firing a schedule and sending to a
+queue, SNS topic, bus or Kinesis stream (console/messaging_view.py), which need the same local
+token as the API's protected routes (eventflow_local/apigw/local_token.py). A plugin's views read the
 template's API from the page itself, with the user's token where a route needs one, so they see
 what any API client sees; the overview names the plugins' modules and which of their features
 the template's API has.
@@ -28,11 +29,11 @@ import re
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from eventflow_local.apigw.local_token import check as check_auth
-from eventflow_local.console import events_view, queues_view, schedules_view, stack_view
+from eventflow_local.console import messaging_view, schedules_view, stack_view
 from eventflow_local.console.activity import Activity, Listener
 from eventflow_local.console.files import (
     STATIC,
@@ -81,11 +82,6 @@ class ConsoleApp:
         self._watcher: threading.Thread | None = None
         self._watch_lock = threading.Lock()
         self._last_ends: dict[str, int] = {}
-        #: what console/queues_view.py reads of the stack
-        self.services = cast(queues_view.ServicesStack, stack)
-        self._send_message = lambda req, queue, **_: queues_view.send_request(
-            req, self.services, unquote(queue)
-        )
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [
             ("GET", re.compile(r"/api/overview"), self.overview),
             ("GET", re.compile(r"/api/topics"), self.topics),
@@ -100,13 +96,7 @@ class ConsoleApp:
             ("GET", re.compile(r"/api/destinations"), self.destinations),
             ("GET", re.compile(r"/api/schedules"), lambda **_: schedules_view.listing(self.stack)),
             ("POST", re.compile(r"/api/schedules/(?P<schedule>[^/]+)/fire"), self.fire_schedule),
-            (
-                "POST",
-                re.compile(r"/api/events"),
-                lambda req, **_: events_view.put_request(req, self.stack),
-            ),
-            ("GET", re.compile(r"/api/queues"), lambda **_: queues_view.listing(self.services)),
-            ("POST", re.compile(r"/api/queues/(?P<queue>[^/]+)/messages"), self._send_message),
+            *messaging_view.routes(stack),  # queues, SNS topics, buses, Kinesis streams
         ]
 
     # ------------------------------------------------------------------ plumbing

@@ -2,13 +2,14 @@
 // the plugins' views (eventflow_local/plugins.py). Views (views.js, a plugin's module) are
 // { mount(root, arg), refresh() }; a view's refresh runs when the server says something
 // changed, at most once per REFRESH_MS.
-import { overview, topics, topic, tables, table, functions, invocation, deadLetters, queues } from "./views.js";
+import { overview, topics, topic, tables, table, functions, invocation, deadLetters } from "./views.js";
+import { messaging } from "./messaging.js";
 import { state, getJSON, h } from "./lib.js";
 
 const REFRESH_MS = 700;
 const views = {
-  "": overview, topics, topic, tables, table, functions, invocation, queues,
-  "dead-letters": deadLetters,
+  "": overview, topics, topic, tables, table, functions, invocation, messaging,
+  queues: messaging, "dead-letters": deadLetters,
 };
 let current = null;
 let timer = null;
@@ -20,7 +21,8 @@ function route() {
   for (const a of document.querySelectorAll("#nav a[data-view]")) {
     const target = a.dataset.view === "overview" ? "" : a.dataset.view;
     a.classList.toggle("active", target === name || (name === "topic" && target === "topics")
-      || (name === "table" && target === "tables") || (name === "invocation" && target === "functions"));
+      || (name === "table" && target === "tables") || (name === "invocation" && target === "functions")
+      || (name === "queues" && target === "messaging"));
   }
   const main = document.getElementById("main");
   main.replaceChildren();
