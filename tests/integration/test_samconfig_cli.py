@@ -10,18 +10,14 @@ from typing import Any
 
 import pytest
 
+from tests.integration import test_cli as cli_tests
 from tests.integration.faults import wait_for
-from tests.integration.test_cli import (  # noqa: F401 - the fixtures of the command line tests
-    Run,
-    _free_port,
-    _get,
-    app,
-    cli,
-    cli_env,
-    serve,
-)
+from tests.integration.test_cli import Run, _free_port, _get
 
 pytestmark = pytest.mark.integration
+
+# the command line tests' fixtures: a copy of tests/apps/cli_app, its environment, the runners
+app, cli_env, cli, serve = cli_tests.app, cli_tests.cli_env, cli_tests.cli, cli_tests.serve
 
 
 def test_start_api_takes_its_port_and_parameters_from_samconfig(
