@@ -227,12 +227,13 @@ def kinesis_get_records(args: argparse.Namespace) -> dict[str, Any]:
 
 def s3_notification(args: argparse.Namespace) -> dict[str, Any]:
     """What a bucket's notification (``eventsources/s3/delivery.py``) sends a function."""
-    from eventflow_local.eventsources.s3.delivery import s3_event
+    from eventflow_local.eventsources.s3.delivery import encode_key, s3_event
     from eventflow_local.eventsources.s3.plan import BucketNotifications, NotificationSpec
 
     put = args.sample_event == "put"
     name = "ObjectCreated:Put" if put else "ObjectRemoved:Delete"
-    obj: dict[str, Any] = {"key": args.key, "size": 1024 if put else 0}
+    # S3's record carries the key URL-encoded; s3_event decodes it and writes it as S3 does
+    obj: dict[str, Any] = {"key": encode_key(args.key), "size": 1024 if put else 0}
     if put:
         obj["eTag"] = "0123456789abcdef0123456789abcdef"
     record = {
