@@ -3,6 +3,8 @@
     up         the whole template: API, functions, Kafka and DynamoDB event sources, schedules
     invoke     one function once (``sam local invoke``): result JSON on stdout, logs on stderr
     start-api  the API routes and their functions, no event sources (``sam local start-api``)
+    generate-event  ``generate-event SERVICE EVENT [options]``: a sample event as the harness
+               delivers it (``sam local generate-event``; ``eventflow_local/cli/generate_event.py``)
     validate   what ``up`` would start, name as not emulated and refuse, starting nothing
                (``sam validate``; exit 2 with one line when the template is rejected)
     schedule   ``schedule fire ID``: run a rule's or Scheduler schedule's targets now, in the
@@ -19,7 +21,9 @@ such as one that plays its scenario.
 (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-cli-command-reference-sam-local-invoke.html,
 https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-cli-command-reference-sam-local-start-api.html).
 Every path resolves from the template's folder; the state dir lies beside the template (see
-``eventflow_local/state.py``). A user's mistake (unknown function or parameter, missing or malformed file,
+``eventflow_local/state.py``). ``up``, ``invoke``, ``start-api`` and ``validate`` read their
+flags' defaults from SAM CLI's ``samconfig.toml`` (``--config-file``, ``--config-env``;
+``eventflow_local/cli/samconfig.py``): the command line wins. A user's mistake (unknown function or parameter, missing or malformed file,
 port in use), in a command of the harness or of a plugin, ends with one line on stderr and exit
 code 2.
 
@@ -37,8 +41,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+from eventflow_local.cli import samconfig
 from eventflow_local.cli.args import UsageError
 from eventflow_local.cli.commands import COMMANDS, dynamodb_engine
+from eventflow_local.cli.generate_event import cmd_generate_event
 from eventflow_local.cli.parser import build_parser
 from eventflow_local.plugins import Command, installed
 from eventflow_local.template.sam import TemplateError
@@ -51,9 +57,14 @@ def _warn(line: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    commands: dict[str, Command] = dict(COMMANDS)
+    commands: dict[str, Command] = {**COMMANDS, "generate-event": cmd_generate_event}
     plugin_commands: dict[str, Command] = {}
-    args = build_parser(installed(), plugin_commands, _warn).parse_args(argv)
+    parser = build_parser(installed(), plugin_commands, _warn)
+    try:
+        args = samconfig.parse_args(parser, list(sys.argv[1:] if argv is None else argv), _warn)
+    except UsageError as exc:  # the configuration file cannot be read
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     for name, run in plugin_commands.items():
         commands.setdefault(name, run)
     try:

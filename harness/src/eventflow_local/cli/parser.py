@@ -13,6 +13,7 @@ from pathlib import Path
 
 from eventflow_local.aws import DEFAULT_REGION
 from eventflow_local.cli.events import add_events_parser
+from eventflow_local.cli.generate_event import add_generate_event_parser
 from eventflow_local.cli.schedule import add_schedule_parser
 from eventflow_local.plugins import Command, Plugin
 from eventflow_local.template.sam import DEFAULT_TEMPLATE
@@ -164,6 +165,7 @@ def build_parser(
 
     add_schedule_parser(sub, _run_options)
     add_events_parser(sub, template_options)
+    add_generate_event_parser(sub)
 
     own = set(sub.choices)
     for plugin in plugins:

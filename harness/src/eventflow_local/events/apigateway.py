@@ -1,6 +1,13 @@
 """The API Gateway REST API proxy event (payload format 1.0), as Lambda receives it from a
 ``Type: Api`` route: "Input format of a Lambda function for proxy integration", API Gateway
-developer guide."""
+developer guide
+(https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format).
+
+``headers`` and ``multiValueHeaders`` are maps, empty when the request has none: the page's
+example event and Powertools' ``APIGatewayProxyEventModel`` (which a handler may parse the event
+with) both have them as objects; ``queryStringParameters``, ``pathParameters`` and
+``stageVariables`` are ``null`` when empty, as in the page's example.
+"""
 
 from __future__ import annotations
 
@@ -59,8 +66,8 @@ def api_event(
         "resource": resource or path,
         "path": path,
         "httpMethod": method.upper(),
-        "headers": hdrs or None,
-        "multiValueHeaders": multi_h or None,
+        "headers": hdrs,
+        "multiValueHeaders": multi_h,
         "queryStringParameters": {k: v[-1] for k, v in multi_q.items()} or None,
         "multiValueQueryStringParameters": multi_q or None,
         "pathParameters": dict(path_parameters) if path_parameters else None,
