@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -115,3 +116,141 @@ def test_a_deleted_subscribed_queue_redrives_to_the_subscriptions_dead_letter_qu
     assert dead["MessageAttributes"]["severity"] == {"Type": "String", "Value": "high"}
     moved = [line for line in stack.lines if published["MessageId"] in line]
     assert len(moved) == 1 and "moved to its dead-letter queue" in moved[0]
+
+
+def ledger(sqs: Any, stack: Any, want: Callable[[list[dict[str, Any]]], bool]) -> list[Any]:
+    """What the ledger queue holds (each message one batch of one consumer), once ``want``
+    says it is all there."""
+    url = stack.queues["LedgerQueue"]["QueueUrl"]
+    got: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 30
+    while not want(got) and time.monotonic() < deadline:
+        for message in sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", []):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            got.append(json.loads(message["Body"]))
+    return got
+
+
+def reading(sns: Any, topic_arn: str, rid: str, severity: str) -> None:
+    sns.publish(
+        TopicArn=topic_arn,
+        Message=json.dumps({"id": rid}),
+        MessageAttributes={"severity": {"DataType": "String", "StringValue": severity}},
+    )
+
+
+def test_sqs_subscription_object_form_and_an_async_sns_invocation_with_on_failure(run_app):
+    # GIVEN the app: an existing queue SAM subscribes with a filter policy (SqsSubscription's
+    # object form: QueueArn, QueueUrl, QueuePolicyLogicalId, BatchSize), and a pager function
+    # the topic invokes for critical readings (MaximumRetryAttempts 1, OnFailure a queue)
+    stack = run_app("sns_app")
+    assert not stack.refused, stack.refused
+    assert "ArchiveQueuePolicy" in stack.template.resources_of("AWS::SQS::QueuePolicy")
+    topic_arn = stack.template.properties("AuditSubscription")["TopicArn"]
+    sns, sqs = stack.dynamo.client("sns"), stack.dynamo.client("sqs")
+
+    # WHEN a user publishes a low, a high and a critical reading
+    for rid, severity in (("low-1", "low"), ("high-1", "high"), ("crit-1", "critical")):
+        reading(sns, topic_arn, rid, severity)
+
+    # THEN the archive function got the low one only, as SNS's envelope on its queue (SAM's
+    # SqsSubscription has no raw delivery)
+    batches = ledger(sqs, stack, lambda got: any("archive" in b for b in got))
+    records = [r for b in batches for r in b.get("archive", [])]
+    assert len(records) == 1, batches
+    envelope = json.loads(records[0]["body"])
+    assert envelope["Type"] == "Notification" and envelope["TopicArn"] == topic_arn
+    assert json.loads(envelope["Message"]) == {"id": "low-1"}
+    assert envelope["MessageAttributes"]["severity"] == {"Type": "String", "Value": "low"}
+
+    # AND the critical reading's invocation ran twice and its record is in the OnFailure queue,
+    # with the SNS event as the request payload
+    url = stack.queues["PagerFailures"]["QueueUrl"]
+    failures = collect(sqs, url, want=1)
+    assert len(failures) == 1, failures
+    (record,) = failures
+    assert record["version"] == "1.0"
+    context = record["requestContext"]
+    assert context["condition"] == "RetriesExhausted" and context["approximateInvokeCount"] == 2
+    assert context["functionArn"].endswith(":function:PagerFunction:$LATEST")
+    (sns_record,) = record["requestPayload"]["Records"]
+    assert sns_record["EventSource"] == "aws:sns"
+    assert json.loads(sns_record["Sns"]["Message"]) == {"id": "crit-1"}
+    assert record["responseContext"]["functionError"] == "Unhandled"
+    assert record["responsePayload"]["errorType"] == "ConnectionError"
+    assert record["responsePayload"]["errorMessage"] == "pager unreachable for reading crit-1"
+    # ... and only that one: the high and low readings never reached the pager
+    assert collect(sqs, url, want=1, timeout=1.0) == []
+
+
+def price(sns: Any, topic_arn: str, group: str, body: str, dedup: str | None = None) -> str:
+    publish: dict[str, Any] = {"TopicArn": topic_arn, "Message": body, "MessageGroupId": group}
+    if dedup:
+        publish["MessageDeduplicationId"] = dedup
+    return str(sns.publish(**publish)["MessageId"])
+
+
+def test_a_fifo_topic_keeps_each_group_in_order_and_drops_duplicates(run_app):
+    # GIVEN the app: a FIFO topic with content-based deduplication, a FIFO log queue subscribed
+    # with raw delivery, and a function behind the FIFO queue SAM makes (SqsSubscription: true)
+    stack = run_app("sns_app")
+    assert not stack.refused, stack.refused
+    topic_arn = str(stack.template.get_att("PricesTopic", "TopicArn"))
+    assert topic_arn.endswith(".fifo")
+    pricing_queue = stack.queues["PricingFunctionPricesQueue"]["QueueName"]
+    assert pricing_queue.endswith(".fifo")
+    sns, sqs = stack.dynamo.client("sns"), stack.dynamo.client("sqs")
+
+    # WHEN two groups' prices are published interleaved, with duplicates: the same body again
+    # (content-based), and two bodies under one explicit deduplication id
+    sent = [
+        ("eur", "eur-1"),
+        ("usd", "usd-1"),
+        ("eur", "eur-2"),
+        ("usd", "usd-2"),
+        ("eur", "eur-3"),
+    ]
+    for group, body in sent:
+        price(sns, topic_arn, group, body)
+    price(sns, topic_arn, "eur", "eur-1")  # a duplicate of the first: accepted, not delivered
+    price(sns, topic_arn, "usd", "usd-fixed", dedup="fixed-id")
+    price(sns, topic_arn, "usd", "usd-other", dedup="fixed-id")  # a duplicate by its id
+    # ... and, once the function has taken the first ones off its queue, the first again
+    ledger_seen: list[dict[str, Any]] = []
+
+    def pricing_bodies() -> list[tuple[str, str]]:
+        return [
+            (r["attributes"]["MessageGroupId"], json.loads(r["body"])["Message"])
+            for b in ledger_seen
+            for r in b.get("pricing", [])
+        ]
+
+    ledger_seen += ledger(sqs, stack, lambda got: sum(len(b.get("pricing", [])) for b in got) >= 6)
+    price(sns, topic_arn, "eur", "eur-1")  # still within SNS's 5-minute deduplication interval
+    price(sns, topic_arn, "eur", "eur-4")
+    ledger_seen += ledger(sqs, stack, lambda got: any("eur-4" in json.dumps(b) for b in got))
+
+    # THEN the function got each price once, each group in the order published, as SNS's
+    # envelope on a FIFO queue (the group id its message attribute)
+    got = pricing_bodies()
+    assert len(got) == len(set(got)) == 7, got
+    assert [b for g, b in got if g == "eur"] == ["eur-1", "eur-2", "eur-3", "eur-4"]
+    assert [b for g, b in got if g == "usd"] == ["usd-1", "usd-2", "usd-fixed"]
+
+    # AND the raw log queue holds the same, the message itself as the body
+    url = stack.queues["PricesLog"]["QueueUrl"]
+    logged: list[tuple[str, str]] = []
+    deadline = time.monotonic() + 10
+    while len(logged) < 7 and time.monotonic() < deadline:
+        answer = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=1
+        )
+        for message in answer.get("Messages", []):
+            logged.append((message["Attributes"]["MessageGroupId"], message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    assert [b for g, b in logged if g == "eur"] == ["eur-1", "eur-2", "eur-3", "eur-4"]
+    assert [b for g, b in logged if g == "usd"] == ["usd-1", "usd-2", "usd-fixed"]
+    extra = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    assert extra.get("Messages", []) == []

@@ -38,21 +38,16 @@ def serial_app() -> Any:
 
     moto is not safe for concurrent requests: ``TransactWriteItems`` reads tables that another
     request may be changing ("dictionary changed size during iteration"). Functions run in
-    parallel processes here, so requests are serialised in front of moto.
+    parallel processes here, so requests are serialised in front of moto (``SerialApp``, which
+    keeps SQS long polls from holding the lock: ``services/long_poll.py``).
     """
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from eventflow_local.services import moto_patches
+    from eventflow_local.services.long_poll import SerialApp
 
     moto_patches.apply()  # transactions cost the items they touch, not whole tables
-    app = DomainDispatcherApplication(create_backend_app)
-    lock = threading.Lock()
-
-    def one_at_a_time(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        with lock:
-            return list(app(environ, start_response))
-
-    return one_at_a_time
+    return SerialApp(DomainDispatcherApplication(create_backend_app))
 
 
 def serve(host: str, port: int, out: IO[str], until: IO[str]) -> None:

@@ -24,7 +24,8 @@ server serves one request at a time), applies the subscription's filter policy
   ``MessageAttributes``) as its body; with ``RawMessageDelivery: true`` ("Amazon SNS raw message
   delivery") the message itself, its attributes as SQS message attributes (a message with more
   than 10 attributes is discarded, as SNS does). From a FIFO topic the message group and
-  deduplication id go with it.
+  deduplication id go with it; a duplicate within the deduplication interval is not delivered
+  (``fifo.py``).
 
 A message the policy filters out is dropped, as SNS drops it. A delivery that fails is the
 subscription's ``RedrivePolicy``'s (``redrive.py``, "Amazon SNS dead-letter queues (DLQs)"): a
@@ -44,6 +45,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from eventflow_local.eventsources.polling import PollLoop
+from eventflow_local.eventsources.sns.fifo import FifoDeduplicator
 from eventflow_local.eventsources.sns.redrive import delivery_failure
 from eventflow_local.eventsources.sns.subscriptions import SubscriptionSpec
 from eventflow_local.runtime.async_queue import invoke_async
@@ -199,7 +201,10 @@ class SnsSubscriptionSource(PollLoop):
             "discarded": 0,
             "dead_lettered": 0,
             "retried": 0,
+            "duplicates": 0,
         }
+        #: a FIFO topic's deduplication (``fifo.py``)
+        self._fifo = FifoDeduplicator() if spec.fifo_topic else None
 
     @property
     def loop_subject(self) -> str:
@@ -266,6 +271,13 @@ class SnsSubscriptionSource(PollLoop):
 
     def _handle(self, message: Mapping[str, Any]) -> None:
         envelope = json.loads(message["Body"])
+        tap_attrs = message.get("Attributes") or {}
+        if self._fifo is not None:
+            dedup = self._fifo.admit(message, envelope)
+            if dedup is None:
+                self.stats["duplicates"] += 1
+                return
+            tap_attrs = {**tap_attrs, "MessageDeduplicationId": dedup}
         attributes = envelope.get("MessageAttributes") or {}
         policy = self.spec.policy
         if policy is not None and not policy(str(envelope.get("Message", "")), attributes):
@@ -274,7 +286,7 @@ class SnsSubscriptionSource(PollLoop):
         if self.spec.protocol == "lambda":
             self._deliver_lambda(envelope)
         else:
-            self._deliver_sqs(envelope, message.get("Attributes") or {})
+            self._deliver_sqs(envelope, tap_attrs)
 
     def _deliver_lambda(self, envelope: Mapping[str, Any]) -> None:
         assert self._invoker is not None

@@ -5,9 +5,10 @@ protocol ``lambda`` to the function, or with ``SqsSubscription`` protocol ``sqs`
 makes, with a queue policy and an SQS event source mapping) or an entry of a topic's inline
 ``Subscription`` list. What AWS would refuse is refused here ("AWS::SNS::Subscription" in the
 CloudFormation reference; "Invoking Lambda functions with Amazon SNS notifications": Lambda
-subscribes to standard topics only, not FIFO ones; "Amazon SNS message filtering"); a protocol
-other than ``lambda`` and ``sqs``, a topic or function that is not the template's, is named as
-not emulated.
+subscribes to standard topics only, not FIFO ones; "Fanout to Amazon SQS queues": an SQS FIFO
+queue subscribes to FIFO topics only, a standard queue to either; "Amazon SNS message
+filtering"); a protocol other than ``lambda`` and ``sqs``, a topic or function that is not the
+template's, is named as not emulated.
 """
 
 from __future__ import annotations
@@ -105,6 +106,11 @@ def _spec(
         plan.skipped.append(f"{where}: topic {topic_arn} is not the template's; not delivered")
         return None
     fifo = _true(template.properties(topic).get("FifoTopic"))
+    if protocol == "sqs" and not fifo and endpoint.endswith(".fifo"):
+        plan.refused.append(
+            f"{where}: a FIFO queue subscribes to FIFO topics only, not to standard topic {topic}"
+        )
+        return None
     function = None
     if protocol == "lambda":
         if fifo:
