@@ -195,7 +195,9 @@ def cmd_up(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    stack = _stack(args, log, host=args.host, port=args.port, kafka_port=args.kafka_port)
+    stack = _stack(
+        args, log, host=args.host, port=args.port, kafka_port=args.kafka_port, reload=args.reload
+    )
     return _serve(stack, state_file=True)
 
 
@@ -213,6 +215,7 @@ def cmd_start_api(args: argparse.Namespace) -> int:
         port=args.port,
         event_sources=False,
         functions=sorted(served),
+        reload=args.reload,
         **_shared_endpoints(running, log),
     )
     return _serve(stack, state_file=False)
