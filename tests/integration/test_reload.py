@@ -30,11 +30,14 @@ def app_copy(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def start(kafka_bootstrap: str, tmp_path: Path, app_copy: Path) -> Iterator[Callable[..., Any]]:
+    from eventflow_local.runtime.reload import Reloader
     from eventflow_local.stack import Stack
 
     started: list[Any] = []
+    reloaders: list[Reloader] = []
 
-    def run(**options: Any) -> Any:
+    def run(reload: bool, **options: Any) -> Any:
+        """The stack started, with a ``Reloader`` as ``up`` starts one unless ``--no-reload``."""
         lines: list[str] = []
 
         def log(line: str) -> None:
@@ -52,11 +55,16 @@ def start(kafka_bootstrap: str, tmp_path: Path, app_copy: Path) -> Iterator[Call
         )
         stack.lines = lines  # type: ignore[attr-defined]
         started.append(stack)
-        return stack.start()
+        stack.start()
+        if reload:
+            reloaders.append(Reloader(stack).start())
+        return stack
 
     try:
         yield run
     finally:
+        for reloader in reloaders:
+            reloader.stop()
         for stack in started:
             stack.stop()
 
@@ -118,7 +126,9 @@ def test_a_saved_handler_answers_at_once_and_the_other_function_keeps_its_worker
     assert get(f"{stack.api_url}/other")[1]["pid"] == other["pid"]
     # AND the reload is one line of the log and an entry of the console's activity
     lines = [line for line in stack.lines if line.startswith("reload: ")]
-    assert lines == ["reload: hello/app.py saved: HelloFunction run the new code from the next invocation"]
+    assert lines == [
+        "reload: hello/app.py saved: HelloFunction run the new code from the next invocation"
+    ]
     entries = [i for i in stack.activity.latest(20) if i["trigger"] == "reload"]
     assert [e["function"] for e in entries] == ["HelloFunction"]
 
@@ -146,10 +156,13 @@ def test_a_syntax_error_answers_as_lambda_does_until_a_save_fixes_it(
     assert get(f"{stack.api_url}/other")[0] == 200
 
     # AND WHEN the module imports a package the function does not have
-    handler.write_text("import not_installed_anywhere\n\ndef handler(event, context):\n    return 1\n")
+    handler.write_text(
+        "import not_installed_anywhere\n\ndef handler(event, context):\n    return 1\n"
+    )
     _, payload = wait_for(
-        lambda: lambda_invoke(stack, "HelloFunction")[1].get("errorType")
-        == "Runtime.ImportModuleError",
+        lambda: (
+            lambda_invoke(stack, "HelloFunction")[1].get("errorType") == "Runtime.ImportModuleError"
+        ),
         3,
     )
     assert payload
@@ -175,7 +188,9 @@ def test_a_saved_requirements_txt_rebuilds_in_the_background(
 
     # THEN the harness says it builds in the background, then that it is built, and the
     # package is importable from the next invocation on
-    built, _ = wait_for(lambda: any("reload: built PackagesFunction" in x for x in stack.lines), 120)
+    built, _ = wait_for(
+        lambda: any("reload: built PackagesFunction" in x for x in stack.lines), 120
+    )
     assert built, stack.lines
     started = [x for x in stack.lines if "building PackagesFunction in the background" in x]
     assert started == [
@@ -228,7 +243,9 @@ def test_a_new_function_in_the_template_is_reachable_through_the_lambda_api(
     )
 
     # THEN it starts and answers through the Lambda Invoke API
-    started, _ = wait_for(lambda: any("reload: started AddedFunction" in x for x in stack.lines), 30)
+    started, _ = wait_for(
+        lambda: any("reload: started AddedFunction" in x for x in stack.lines), 30
+    )
     assert started, stack.lines
     error, payload = lambda_invoke(stack, "AddedFunction")
     assert error is None and payload["statusCode"] == 200
@@ -248,3 +265,47 @@ def test_without_reload_a_saved_handler_is_not_used(
     # THEN the warm worker keeps answering with the code read at start
     assert get(f"{stack.api_url}/hello")[1]["message"] == "version 1"
     assert not [x for x in stack.lines if x.startswith("reload: ")]
+
+
+def test_a_busy_worker_finishes_its_invocation_with_the_old_code_then_ends(tmp_path: Path) -> None:
+    import sys
+    import threading
+
+    from eventflow_local.runtime.environment import lambda_environment
+    from eventflow_local.runtime.functions import FunctionRuntime
+    from eventflow_local.template.specs import FunctionSpec
+
+    # GIVEN a function whose invocation takes a while when asked to, running in one worker
+    code = tmp_path / "slow"
+    code.mkdir()
+    module = code / "app.py"
+    module.write_text(
+        "import os, time\nVERSION = 1\n\ndef handler(event, context):\n"
+        "    time.sleep(event.get('sleep', 0))\n    return [VERSION, os.getpid()]\n"
+    )
+    spec = FunctionSpec("SlowFunction", code, "app.handler", "python3.13", 10, 128, {}, [])
+    env = lambda_environment(spec, region="us-east-1")
+    runtime = FunctionRuntime(spec, env, [], python=sys.executable, log=lambda line: None)
+    runtime.start()
+    try:
+        assert runtime.wait_ready() is None
+        slow: list[Any] = []
+        busy = threading.Thread(target=lambda: slow.append(runtime.invoke({"sleep": 1.0})))
+        busy.start()
+        time.sleep(0.3)
+
+        # WHEN the code is saved and the function reloaded while that invocation runs
+        module.write_text(module.read_text().replace("VERSION = 1", "VERSION = 2"))
+        runtime.reload()
+        fresh = runtime.invoke({})
+        busy.join()
+
+        # THEN the invocation under way ends with the code it started with, the next one runs
+        # the new code in another process, and the old process is gone once it was given back
+        old_version, old_pid = slow[0].payload
+        assert old_version == 1
+        assert fresh.payload[0] == 2 and fresh.payload[1] != old_pid
+        assert old_pid not in runtime.worker_pids()
+        assert runtime.invoke({}).payload == fresh.payload
+    finally:
+        runtime.stop()

@@ -37,7 +37,6 @@ from eventflow_local.runtime.environment import lambda_environment
 from eventflow_local.runtime.functions import FunctionRuntime
 from eventflow_local.runtime.invocation import InvocationResult
 from eventflow_local.runtime.lambda_api import LambdaApi
-from eventflow_local.runtime.reload import Reloader
 from eventflow_local.runtime.starting import select_functions, start_functions
 from eventflow_local.services import kafka_snapshot, startup
 from eventflow_local.services.broker import EmbeddedBroker
@@ -64,12 +63,10 @@ class Stack:
         table_prefix: str = "",
         log: Callable[[str], None] | None = None,
         environ: Mapping[str, str] | None = None,
-        reload: bool = False,
         **options: Unpack[StackOptions],
     ) -> None:
         """``options``: the port, state dir, broker, DynamoDB, partitions, token and stream
-        poll interval, each else from the environment (``settings.StackSettings``);
-        ``reload``: apply saved code and template while running (``runtime/reload.py``)."""
+        poll interval, each else from the environment (``settings.StackSettings``)."""
         self.template_path = Path(template_path).resolve()
         env = os.environ if environ is None else environ
         self.settings = settings = StackSettings.resolve(env, self.template_path, **options)
@@ -111,8 +108,6 @@ class Stack:
         self.lambda_api: LambdaApi | None = None
         self.destinations: FailureDestinations | None = None
         self._started = False
-        self.reload_on_save = reload
-        self.reloader: Reloader | None = None
         #: the embedded broker's topics are saved at stop (set once restored at start)
         self._save_topics_on_stop = False
 
@@ -209,8 +204,6 @@ class Stack:
                 self._start_event_sources()
             if self.with_api:
                 self._start_api()
-            if self.reload_on_save:
-                self.reloader = Reloader(self).start()
         except BaseException:
             self.stop()
             raise
@@ -332,9 +325,6 @@ class Stack:
 
     def stop(self) -> None:
         """Event sources first (no new invocations), then the API, workers, broker and DynamoDB."""
-        if self.reloader is not None:
-            self.reloader.stop()
-            self.reloader = None
         groups = [str(s.group_id) for s in self.sources if hasattr(s, "group_id")]
         for source in reversed(self.sources):
             try:

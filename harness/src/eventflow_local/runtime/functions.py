@@ -126,7 +126,7 @@ class FunctionRuntime:
         env: Mapping[str, str] | None = None,
         import_paths: list[Path] | None = None,
         python: str | None = None,
-        init_error: dict[str, Any] | None | bool = False,
+        init_error: dict[str, Any] | bool | None = False,
     ) -> WorkerProcess | None:
         """New code or settings: the idle workers end now, the busy ones when their invocation
         ends, and the next invocation runs in a worker started with what is given here (what is
@@ -142,7 +142,7 @@ class FunctionRuntime:
             self.import_paths = import_paths if import_paths is not None else self.import_paths
             self.python = python or self.python
             if init_error is not False:
-                self.init_error = init_error or None
+                self.init_error = init_error if isinstance(init_error, dict) else None
             reserved = int(self.spec.properties.get("ReservedConcurrentExecutions") or 0)
             self.max_concurrency = reserved if reserved > 0 else self.max_concurrency
             idle, self._idle = self._idle, []

@@ -32,11 +32,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from eventflow_local.planning import read_template
 from eventflow_local.runtime.build import CACHE_FOLDER, TemplateBuild, cache_dir_for
 from eventflow_local.runtime.functions import FunctionRuntime
 from eventflow_local.runtime.replan import compare, events_key
 from eventflow_local.runtime.watch import POLL_INTERVAL_S, Watcher
+from eventflow_local.template.kafka import local_kafka_parameters
+from eventflow_local.template.sam import SamTemplate
 from eventflow_local.template.specs import FunctionSpec
 
 Log = Callable[[str], None]
@@ -67,7 +68,9 @@ def layer_folders(template: Any, spec: FunctionSpec) -> list[tuple[Path, str]]:
 
 
 class Reloader:
-    """Watches a started ``Stack``'s functions and template and applies each save to it.
+    """Watches a started ``Stack``'s functions and template and applies each save to it
+    (``up`` and ``start-api`` start one after the stack, unless ``--no-reload``; it is stopped
+    before the stack).
 
     ``stack`` is used for what it already holds: ``template``, ``template_path``,
     ``extra_parameters``, ``region``, ``bootstrap_servers``, ``runtimes``, ``lambda_api``,
@@ -89,6 +92,7 @@ class Reloader:
         self._builder = threading.Thread(target=self._build_loop, name="reload-build", daemon=True)
         #: reloads applied so far (tests and the bench wait on it)
         self.count = 0
+        self._stopped = threading.Event()
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Reloader:
@@ -97,6 +101,9 @@ class Reloader:
         return self
 
     def stop(self) -> None:
+        """No reload after this returns: a build under way finishes on its own and is not
+        applied (the stack is stopping)."""
+        self._stopped.set()
         self.watcher.stop()
         self._jobs.put(None)
         self._builder.join(timeout=5)
@@ -104,7 +111,7 @@ class Reloader:
     def _build_loop(self) -> None:
         while True:
             job = self._jobs.get()
-            if job is None:
+            if job is None or self._stopped.is_set():
                 return
             try:
                 job()
@@ -187,6 +194,8 @@ class Reloader:
         started = time.monotonic()
         quiet: list[str] = []
         plans = TemplateBuild(self.stack.template, self.cache, log=quiet.append).prepare(specs)
+        if self._stopped.is_set():
+            return
         failed = {lid: plan.error for lid, plan in plans.items() if plan.error}
         for lid, plan in plans.items():
             if plan.error is None:
@@ -221,8 +230,12 @@ class Reloader:
         stack = self.stack
         name = self.template_path.name
         try:
-            fresh = read_template(
-                self.template_path, stack.extra_parameters, stack.region, stack.bootstrap_servers
+            # read as the stack read it (planning.read_template), with the resources it made
+            local = local_kafka_parameters(
+                self.template_path, stack.bootstrap_servers, stack.region
+            )
+            fresh = SamTemplate(
+                self.template_path, local | dict(stack.extra_parameters), region=stack.region
             ).with_physical_ids(stack.template.attributes)
             changes = compare(
                 self.started,
@@ -261,6 +274,8 @@ class Reloader:
         stack = self.stack
         quiet: list[str] = []
         plans = TemplateBuild(stack.template, self.cache, log=quiet.append).prepare(specs)
+        if self._stopped.is_set():
+            return
         started: dict[str, FunctionRuntime] = {}
         for lid, plan in plans.items():
             runtime = FunctionRuntime(

@@ -99,7 +99,9 @@ def load_handler(init: dict[str, Any]) -> tuple[types.ModuleType, Any]:
         raise _InitError(
             exc, "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}"
         ) from exc
-    except SyntaxError as exc:  # Lambda's words: "Syntax error in module 'app': ... (app.py, line 3)"
+    except (
+        SyntaxError
+    ) as exc:  # Lambda's words: "Syntax error in module 'app': ... (app.py, line 3)"
         raise _InitError(
             exc,
             "Runtime.UserCodeSyntaxError",
