@@ -127,7 +127,7 @@ def test_a_saved_handler_answers_at_once_and_the_other_function_keeps_its_worker
     # AND the reload is one line of the log and an entry of the console's activity
     lines = [line for line in stack.lines if line.startswith("reload: ")]
     assert lines == [
-        "reload: hello/app.py saved: HelloFunction run the new code from the next invocation"
+        "reload: hello/app.py saved: new code for HelloFunction from the next invocation"
     ]
     entries = [i for i in stack.activity.latest(20) if i["trigger"] == "reload"]
     assert [e["function"] for e in entries] == ["HelloFunction"]
@@ -309,3 +309,53 @@ def test_a_busy_worker_finishes_its_invocation_with_the_old_code_then_ends(tmp_p
         assert runtime.invoke({}).payload == fresh.payload
     finally:
         runtime.stop()
+
+
+def test_a_saved_layer_file_reloads_the_functions_that_use_the_layer_only(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    from eventflow_local.runtime.reload import Reloader
+    from eventflow_local.stack import Stack
+
+    # GIVEN the layers app (a built layer and a prebuilt one) running with reload on
+    app = tmp_path / "layer_app"
+    shutil.copytree(APP.parent / "layer_app", app, ignore=shutil.ignore_patterns("__pycache__"))
+    lines: list[str] = []
+    stack = Stack(
+        template_path=app / "template.yaml",
+        bootstrap_servers=kafka_bootstrap,
+        log=lines.append,
+        port=0,
+        environ={},
+        state_dir=tmp_path / "state",
+        api=False,
+    ).start()
+    reloader = Reloader(stack).start()
+    try:
+        assert (
+            stack.invoke("WithLayerFunction", {"name": "ada"}).payload["greeting"] == "hello, ada"
+        )
+        without = stack.runtimes["WithoutLayerFunction"].worker_pids()
+
+        # WHEN a module of the prebuilt layer is saved
+        module = app / "prebuilt" / "python" / "greeting.py"
+        module.write_text(module.read_text().replace("hello, ", "bonjour, "))
+
+        # THEN the function with the layer runs it from the next invocation, the other keeps
+        # its worker
+        greeted, _ = wait_for(
+            lambda: (
+                stack.invoke("WithLayerFunction", {"name": "ada"}).payload["greeting"]
+                == "bonjour, ada"
+            ),
+            3,
+        )
+        assert greeted
+        assert stack.runtimes["WithoutLayerFunction"].worker_pids() == without
+        assert [x for x in lines if x.startswith("reload: ")] == [
+            "reload: prebuilt/python/greeting.py saved: new code for WithLayerFunction "
+            "from the next invocation"
+        ]
+    finally:
+        reloader.stop()
+        stack.stop()

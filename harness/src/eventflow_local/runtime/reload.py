@@ -158,8 +158,8 @@ class Reloader:
                 self.stack.runtimes[lid].reload()
             files = self._names(set().union(*code.values()))
             self._said(
-                f"reload: {files} saved: {', '.join(sorted(code))} "
-                "run the new code from the next invocation",
+                f"reload: {files} saved: new code for {', '.join(sorted(code))} "
+                "from the next invocation",
                 sorted(code),
             )
         if build:
