@@ -126,3 +126,24 @@ def test_reload_is_on_for_up_and_start_api_unless_no_reload_is_given() -> None:
     assert parser.parse_args(["start-api"]).reload is True
     assert parser.parse_args(["up", "--no-reload"]).reload is False
     assert parser.parse_args(["start-api", "--no-reload"]).reload is False
+
+
+def test_a_reload_is_an_activity_entry_that_is_not_counted_as_an_invocation() -> None:
+    from eventflow_local.console.activity import Activity
+
+    # GIVEN the console's activity with a listener
+    activity = Activity()
+    listener = activity.subscribe()
+
+    # WHEN a reload is recorded
+    activity.record_reload(["HelloFunction"], "reload: hello/app.py saved: ...")
+
+    # THEN it is the latest entry, with the reload line as its log, told to the listener, and
+    # neither the invocation total nor the per-function counts include it
+    latest = activity.latest(5)
+    assert [(i["function"], i["trigger"], i["outcome"]) for i in latest] == [
+        ("HelloFunction", "reload", "reloaded")
+    ]
+    assert activity.get(latest[0]["seq"])["logs"] == ["reload: hello/app.py saved: ..."]
+    assert listener.get(1.0)[0] == "invocation"
+    assert (activity.total, activity.counts()) == (0, {})

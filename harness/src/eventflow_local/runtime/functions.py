@@ -17,6 +17,9 @@ library, so that a missing dependency fails as it fails on Lambda.
 - The worker's stdout/stderr lines are logged with a ``[FunctionLogicalId]`` prefix.
 - One line per invocation: function, trigger, batch size, duration, outcome; the same, with the
   invocation's own log lines, goes to ``recorder`` when one is set (the console's activity).
+- ``reload`` takes new code or settings (reload on save, ``eventflow_local.runtime.reload``):
+  idle workers end at once, busy ones when their invocation ends, and a fresh worker starts
+  importing the new code; the next invocation runs in it.
 - ``openapi`` asks a warm worker for the OpenAPI document of the handler module's resolver, so
   that the harness never imports the function's code itself; it is not an invocation.
 
