@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench import reload_save
+
 #: (key, label, unit, target text, check) -- check(value) -> True/False, None: no target
 TARGETS: dict[str, tuple[str, str, str]] = {
     "fraud_events_per_s": ("Fraud consumer through the harness", "events/s", ">= 10x baseline"),
@@ -90,6 +92,7 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
         ),
     }
     out["engines"] = {engine: engine_figures(f) for engine, f in results.get("engines", {}).items()}
+    out.update(reload_save.headline(results.get("reload", {})))
     base_rate = out["baseline_events_per_s"]
     out["fraud_vs_baseline"] = out["fraud_events_per_s"] / base_rate if base_rate else 0.0
     base_only = out["baseline_client_only_events_per_s"]
@@ -194,6 +197,9 @@ def rows(h: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 "met" if not h["mark_fraud_loads_kafka"] else "NOT met",
             )
         )
+    reload_row = reload_save.summary_row(h)
+    if reload_row is not None:
+        out.append(reload_row)
     return out
 
 
@@ -273,6 +279,7 @@ def markdown(results: dict[str, Any], h: dict[str, Any], argv: Sequence[str]) ->
     _quakes(add, results.get("quakes", {}))
     _imports(add, results.get("imports", []))
     _harness(add, results.get("harness", {}))
+    reload_save.section(add, results.get("reload", {}))
     add(changes(results))
     return "\n".join(out).rstrip() + "\n"
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import baseline, coldstart, fraud, latency, machine, quakes, report
+from bench import baseline, coldstart, fraud, latency, machine, quakes, reload_save, report
 from bench.meter import DynamoMeter
 from bench.procmem import PeakSampler
 from bench.stats import rate
@@ -45,6 +45,8 @@ class Settings:
     stream_rate: float = 1000.0
     stream_seconds: int = 30
     import_runs: int = 3
+    reload_saves: int = 20
+    reload_restarts: int = 3
     out_dir: Path = ROOT / "docs"
     write: bool = True
     keep_state: bool = False
@@ -64,6 +66,8 @@ class Settings:
             stream_rate=200.0,
             stream_seconds=5,
             import_runs=1,
+            reload_saves=5,
+            reload_restarts=1,
             write=False,
         )
 
@@ -109,6 +113,7 @@ def run(settings: Settings) -> dict[str, Any]:
     finally:
         stack.stop()
         results["harness"]["peak_rss_mb_all"] = sampler.stop()
+    results["reload"] = reload_save.run(settings.reload_saves, settings.reload_restarts, say)
     try:
         for engine in others:
             say(f"1. again on {engine}: fraud consumer and baseline ...")

@@ -143,16 +143,26 @@ def _check_port(stack: Stack) -> None:
             raise UsageError(f"cannot listen on {stack.host}:{stack.port}: {reason}") from None
 
 
-def _serve(stack: Stack, *, state_file: bool) -> int:
-    """Start ``stack`` and keep it in the foreground until Ctrl-C or SIGTERM, then stop it."""
+def _serve(stack: Stack, *, state_file: bool, reload: bool = False) -> int:
+    """Start ``stack`` and keep it in the foreground until Ctrl-C or SIGTERM, then stop it;
+    ``reload``: saved code and template are applied while it runs (``runtime/reload.py``)."""
     _check_port(stack)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in the background
+    reloader = None
     try:
         stack.start()
+        if reload:
+            from eventflow_local.runtime.reload import Reloader
+
+            reloader = Reloader(stack).start()
         if state_file:
             stack.write_state_file()
         stack.log(stack.summary())
+        if reloader is not None:
+            stack.log(
+                "Reload on save: saved code, requirements and template apply (--no-reload: off)"
+            )
         stack.log("Ready. Ctrl-C stops everything.")
         threading.Event().wait()
     except KeyboardInterrupt:
@@ -164,6 +174,8 @@ def _serve(stack: Stack, *, state_file: bool) -> int:
     finally:
         # a second Ctrl-C must not cut the shutdown short
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if reloader is not None:
+            reloader.stop()
         stack.stop()
         if state_file:
             stack.remove_state_file()
@@ -196,7 +208,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         )
         return 1
     stack = _stack(args, log, host=args.host, port=args.port, kafka_port=args.kafka_port)
-    return _serve(stack, state_file=True)
+    return _serve(stack, state_file=True, reload=args.reload)
 
 
 def cmd_start_api(args: argparse.Namespace) -> int:
@@ -215,7 +227,7 @@ def cmd_start_api(args: argparse.Namespace) -> int:
         functions=sorted(served),
         **_shared_endpoints(running, log),
     )
-    return _serve(stack, state_file=False)
+    return _serve(stack, state_file=False, reload=args.reload)
 
 
 # --------------------------------------------------------------------------------- invoke

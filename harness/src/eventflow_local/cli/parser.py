@@ -105,6 +105,13 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="API port (default: $PORT or 3000; 0 = a free port)",
     )
+    parser.add_argument(
+        "--no-reload",
+        dest="reload",
+        action="store_false",
+        help="keep the code and template read at start (default: a saved function, layer, "
+        "requirements.txt or template is applied while running)",
+    )
 
 
 def build_parser(

@@ -85,6 +85,30 @@ class Activity:
             listener.put("invocation", summary)
         return item
 
+    def record_reload(self, functions: list[str], line: str, *, ok: bool = True) -> dict[str, Any]:
+        """Keep one reload on save (``runtime/reload.py``) among the invocations, as a row whose
+        trigger is ``reload`` and whose log line is the harness's; not counted as an invocation."""
+        item = {
+            "function": ", ".join(functions) or "-",
+            "trigger": "reload",
+            "batchSize": None,
+            "durationMs": 0.0,
+            "ok": ok,
+            "outcome": "reloaded" if ok else "reload: see log",
+            "requestId": "",
+            "at": time.time(),
+            "logs": [line],
+            "kind": "reload",
+        }
+        with self._lock:
+            item["seq"] = next(self._ids)
+            self._items.append(item)
+            listeners = list(self._listeners)
+        summary = {k: v for k, v in item.items() if k != "logs"}
+        for listener in listeners:
+            listener.put("invocation", summary)
+        return item
+
     def latest(self, limit: int = 50, function: str | None = None) -> list[dict[str, Any]]:
         """The newest first, without their log lines."""
         with self._lock:
@@ -109,6 +133,8 @@ class Activity:
             items = list(self._items)
         counts: dict[str, int] = {}
         for item in items:
+            if item.get("kind") == "reload":
+                continue
             counts[item["function"]] = counts.get(item["function"], 0) + 1
         return counts
 

@@ -17,6 +17,9 @@ library, so that a missing dependency fails as it fails on Lambda.
 - The worker's stdout/stderr lines are logged with a ``[FunctionLogicalId]`` prefix.
 - One line per invocation: function, trigger, batch size, duration, outcome; the same, with the
   invocation's own log lines, goes to ``recorder`` when one is set (the console's activity).
+- ``reload`` takes new code or settings (reload on save, ``eventflow_local.runtime.reload``):
+  idle workers end at once, busy ones when their invocation ends, and a fresh worker starts
+  importing the new code; the next invocation runs in it.
 - ``openapi`` asks a warm worker for the OpenAPI document of the handler module's resolver, so
   that the harness never imports the function's code itself; it is not an invocation.
 
@@ -86,6 +89,8 @@ class FunctionRuntime:
         self._cond = threading.Condition()
         self._idle: list[WorkerProcess] = []  # warm and free; the last one is used first
         self._workers: set[WorkerProcess] = set()
+        #: busy workers of code or settings replaced since they started: ended when given back
+        self._retired: set[WorkerProcess] = set()
         self._closed = False
         self.invocations = 0
         #: told of every invocation: (function, trigger, batch size, result); see ``invoke``
@@ -116,6 +121,48 @@ class FunctionRuntime:
             self._cond.notify_all()
         for worker in workers:
             worker.stop()
+
+    def reload(
+        self,
+        *,
+        spec: FunctionSpec | None = None,
+        env: Mapping[str, str] | None = None,
+        import_paths: list[Path] | None = None,
+        python: str | None = None,
+        init_error: dict[str, Any] | bool | None = False,
+    ) -> WorkerProcess | None:
+        """New code or settings: the idle workers end now, the busy ones when their invocation
+        ends, and the next invocation runs in a worker started with what is given here (what is
+        not given stays). One fresh worker is started at once so that its import overlaps the
+        time until the next invocation; it is returned (None when the build failed).
+        ``init_error``: False keeps the current one, else it replaces it (None: the build is
+        fine again)."""
+        with self._cond:
+            if self._closed:
+                return None
+            self.spec = spec or self.spec
+            self.env = dict(env) if env is not None else self.env
+            self.import_paths = import_paths if import_paths is not None else self.import_paths
+            self.python = python or self.python
+            if init_error is not False:
+                self.init_error = init_error if isinstance(init_error, dict) else None
+            reserved = int(self.spec.properties.get("ReservedConcurrentExecutions") or 0)
+            self.max_concurrency = reserved if reserved > 0 else self.max_concurrency
+            idle, self._idle = self._idle, []
+            self._retired |= self._workers - set(idle)
+            self._workers -= set(idle)
+            fresh = self._spawn() if self.init_error is None else None
+            if fresh is not None:
+                self._idle.append(fresh)
+            self._cond.notify_all()
+        for worker in idle:
+            worker.stop(timeout=1.0)
+        return fresh
+
+    def worker_pids(self) -> list[int]:
+        """The process ids of the workers alive now (warm or busy)."""
+        with self._cond:
+            return sorted(w.proc.pid for w in self._workers if w.alive())
 
     @property
     def environments(self) -> int:
@@ -156,8 +203,12 @@ class FunctionRuntime:
                 self._cond.wait(remaining)
 
     def _checkin(self, worker: WorkerProcess, *, keep: bool, replace: bool = False) -> None:
-        """Give a worker back; ``keep=False`` ends it (``replace``: start a fresh one at once)."""
+        """Give a worker back; ``keep=False`` ends it (``replace``: start a fresh one at once).
+        A worker retired while it was busy (``reload``) is ended."""
         with self._cond:
+            if worker in self._retired:
+                self._retired.discard(worker)
+                keep = False
             if keep and not self._closed:
                 self._idle.append(worker)
             else:

@@ -99,10 +99,17 @@ def load_handler(init: dict[str, Any]) -> tuple[types.ModuleType, Any]:
         raise _InitError(
             exc, "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}"
         ) from exc
-    except Exception as exc:
+    except (
+        SyntaxError
+    ) as exc:  # Lambda's words: "Syntax error in module 'app': ... (app.py, line 3)"
         raise _InitError(
-            exc, "Runtime.UserCodeSyntaxError" if isinstance(exc, SyntaxError) else None
+            exc,
+            "Runtime.UserCodeSyntaxError",
+            f"Syntax error in module '{module_name}': {exc}",
+            [f'  File "{exc.filename}" Line {exc.lineno}\n    {(exc.text or "").strip()}\n'],
         ) from exc
+    except Exception as exc:
+        raise _InitError(exc, None) from exc
     handler = getattr(module, attr, None)
     if not callable(handler):
         raise _InitError(
@@ -114,12 +121,18 @@ def load_handler(init: dict[str, Any]) -> tuple[types.ModuleType, Any]:
 
 class _InitError(Exception):
     def __init__(
-        self, exc: BaseException, error_type: str | None, message: str | None = None
+        self,
+        exc: BaseException,
+        error_type: str | None,
+        message: str | None = None,
+        trace: list[str] | None = None,
     ) -> None:
         super().__init__(message or str(exc))
         self.payload = error_payload(exc, error_type)
         if message:
             self.payload["errorMessage"] = message
+        if trace is not None:
+            self.payload["stackTrace"] = trace
 
 
 def find_resolver(module: types.ModuleType) -> Any:
@@ -185,6 +198,9 @@ def main(argv: list[str]) -> int:
     requests = Connection(int(argv[1]), readable=True, writable=False)
     responses = Connection(int(argv[2]), readable=False, writable=True)
     init = json.loads(requests.recv_bytes())
+    # ``-I`` ignores PYTHONDONTWRITEBYTECODE: no .pyc is left in the function's folder, so a file
+    # saved twice within one second (same size) is never read back from a stale .pyc on reload
+    sys.dont_write_bytecode = True
     try:
         module, handler = load_handler(init)
     except _InitError as exc:
