@@ -34,8 +34,15 @@ CONSUMER = "QuakeConsumerFunction"
 
 
 def emitter_rate(
-    bootstrap: str, topic: str, seconds: float, batch: int, pure_python_crc: bool = False
+    bootstrap: str,
+    topic: str,
+    seconds: float,
+    batch: int,
+    pure_python_crc: bool = False,
+    bare: bool = False,
 ) -> dict[str, Any]:
+    """``bench.emitter_probe`` in a fresh process: the emitter's rate, or (``bare``) a plain
+    kafka-python producer's with the same messages and delivery settings."""
     command = [
         sys.executable,
         "-m",
@@ -49,11 +56,14 @@ def emitter_rate(
     ]
     if pure_python_crc:
         command.append("--pure-python-crc")
+    if bare:
+        command.append("--bare")
     done = subprocess.run(
         command, cwd=ROOT_DIR, capture_output=True, text=True, timeout=seconds + 60, check=True
     )
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     result["events_per_s"] = result["events"] / result["seconds"]
+    result["events_per_cpu_s"] = result["events"] / result["cpu_s"] if result["cpu_s"] else 0.0
     return result
 
 

@@ -1,10 +1,12 @@
 """``python -m bench``: every benchmark in one run, on one harness, so the ratios hold.
 
-Order: start the harness on the first DynamoDB engine (timed: benchmark 5) and a memory sampler;
-fraud consumer throughput with its baseline, ceiling and cost (1); end-to-end latency (2);
-earthquake emitter and stream (3); handler import times (4); then the fraud consumer and its
-baseline again on each other engine (``--engines``, default moto then DynamoDB Local, both in
-memory), so the report shows the consumer against the baseline on both side by side; then the
+On each DynamoDB engine (``--engines``, default moto then DynamoDB Local, both in memory), one
+harness: its start-up (benchmark 5); the fraud consumer with its baseline, cost, sequential round
+trips and the AWS model (1); the engine's own ceiling for the consumer's request mix, bare
+(``bench.ceiling``), so the consumer is reported as a share of what the engine allows; the
+everyday waits (``bench.everyday``); the earthquake stream's highest sustained rate
+(``bench.quake_search``, benchmark 3). On the first engine also: end-to-end latency (2), the
+emitter beside a bare producer (3), handler import times (4) and a memory sampler. Then the
 report (``bench.report``). Every DynamoDB request goes through the meter's proxy
 (``bench/meter.py``), on every engine alike.
 """
@@ -22,11 +24,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import baseline, coldstart, fraud, latency, machine, quakes, reload_save, report
+from bench import (
+    aws_model,
+    baseline,
+    ceiling,
+    coldstart,
+    everyday,
+    fraud,
+    latency,
+    machine,
+    quake_search,
+    quakes,
+    reload_save,
+    report,
+)
 from bench.meter import DynamoMeter
 from bench.procmem import PeakSampler
 from bench.stats import rate
 from bench.tap import LogTap
+from eventflow.quakes.domain.models import MAX_RATE
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAUD_TABLES = ("AccountsTable", "DeadLetterTable")
@@ -42,8 +58,11 @@ class Settings:
     stream_poll_interval: float = 0.02
     emitter_seconds: float = 4.0
     emitter_batches: tuple[int, ...] = (500, 2000)
-    stream_rate: float = 1000.0
-    stream_seconds: int = 30
+    #: the sustained-rate search starts here and runs the stream this long at each rate
+    stream_rate: float = 250.0
+    stream_seconds: int = 10
+    ceiling_seconds: float = 10.0
+    everyday_calls: int = 30
     import_runs: int = 3
     reload_saves: int = 20
     reload_restarts: int = 3
@@ -64,7 +83,9 @@ class Settings:
             emitter_seconds=1.0,
             emitter_batches=(500,),
             stream_rate=200.0,
-            stream_seconds=5,
+            stream_seconds=4,
+            ceiling_seconds=2.0,
+            everyday_calls=5,
             import_runs=1,
             reload_saves=5,
             reload_restarts=1,
@@ -84,49 +105,38 @@ def run(settings: Settings) -> dict[str, Any]:
     meter = DynamoMeter()
     state = Path(tempfile.mkdtemp(prefix="eventflow-bench-"))
     tap = LogTap(state / "stack.log")
-    first, *others = settings.engines
-
-    say(f"5. harness start-up on {first} (state and harness log in {state}) ...")
-    t0 = time.perf_counter()
-    stack = metered_stack(first, meter, state / first, tap)
-    results["harness"] = {
-        "ready_s": time.perf_counter() - t0,
-        "functions": len(stack.runtimes),
-        "dynamodb": first,
-    }
-    sampler = PeakSampler().start()
+    results["engines"] = {}
     try:
-        client = stack.dynamodb_client()
-
-        results["fraud"] = run_fraud(stack, client, meter, tap, settings, say)
-        results["engines"] = {first: results["fraud"]}
-        results["harness"]["peak_rss_mb_run1"] = sampler.peak_mb
-        results["harness"]["processes_at_peak"] = sampler.peak_processes
-
-        results["latency"] = run_latency(stack, client, tap, settings, say)
-        results["quakes"] = run_quakes(stack, tap, meter, settings, say)
-
-        say("4. handler import times ...")
-        results["imports"] = [
-            {**asdict(p), "ms": p.ms} for p in coldstart.profile_stack(stack, settings.import_runs)
-        ]
-    finally:
-        stack.stop()
-        results["harness"]["peak_rss_mb_all"] = sampler.stop()
-    results["reload"] = reload_save.run(settings.reload_saves, settings.reload_restarts, say)
-    try:
-        for engine in others:
-            say(f"1. again on {engine}: fraud consumer and baseline ...")
-            other = metered_stack(engine, meter, state / engine, tap)
+        for index, engine in enumerate(settings.engines):
+            first = index == 0
+            say(f"5. harness start-up on {engine} (state and harness log in {state}) ...")
+            t0 = time.perf_counter()
+            stack = metered_stack(engine, meter, state / engine, tap)
+            ready_s = time.perf_counter() - t0
+            sampler = PeakSampler().start()
             try:
-                results["engines"][engine] = run_fraud(
-                    other, other.dynamodb_client(), meter, tap, settings, say
-                )
+                figures = run_engine(stack, meter, tap, settings, ready_s, first, sampler)
+                if first:
+                    results["harness"] = {
+                        "ready_s": ready_s,
+                        "functions": len(stack.runtimes),
+                        "dynamodb": engine,
+                        "peak_rss_mb_run1": figures.pop("peak_rss_mb_fraud"),
+                        "processes_at_peak": figures.pop("processes_at_peak"),
+                    }
+                    for key in ("latency", "quakes", "imports"):
+                        results[key] = figures.pop(key)
+                    results["fraud"] = figures
+                results["engines"][engine] = figures
             finally:
-                other.stop()
+                stack.stop()
+                peak = sampler.stop()
+                if first and "harness" in results:
+                    results["harness"]["peak_rss_mb_all"] = peak
     finally:
         meter.close()
         tap.close()
+    results["reload"] = reload_save.run(settings.reload_saves, settings.reload_restarts, say)
     if not settings.keep_state:  # kept when a benchmark failed: the harness's log is there
         shutil.rmtree(state, ignore_errors=True)
     results["load_average"] = [load_before, os.getloadavg()[0]]
@@ -134,6 +144,74 @@ def run(settings: Settings) -> dict[str, Any]:
     results["date"] = date.strftime("%Y-%m-%d %H:%M UTC")
     results["bench_seconds"] = time.perf_counter() - started
     return results
+
+
+def run_engine(
+    stack: Any,
+    meter: DynamoMeter,
+    tap: LogTap,
+    settings: Settings,
+    ready_s: float,
+    first: bool,
+    sampler: PeakSampler,
+) -> dict[str, Any]:
+    """Every per-engine figure; on the first engine also latency, the emitter and imports."""
+    client = stack.dynamodb_client()
+    out = run_fraud(stack, client, meter, tap, settings, say)
+    if first:
+        out["peak_rss_mb_fraud"] = sampler.peak_mb
+        out["processes_at_peak"] = sampler.peak_processes
+    say("   engine ceiling: the consumer's request mix, bare ...")
+    harness = out["harness"]
+    ops = out["cost"]["operations"]
+    invocations = max(1, harness["invocations"])
+    roof = ceiling.measure(
+        client,
+        events_per_batch=harness["mean_batch"],
+        updates_per_batch=ops.get("UpdateItem", 0) / invocations,
+        reads_per_batch=ops.get("BatchGetItem", 0) / invocations,
+        accounts=settings.accounts,
+        min_seconds=settings.ceiling_seconds,
+    )
+    out["ceiling"] = {
+        **asdict(roof),
+        "events_per_s": roof.events_per_s,
+        "requests_per_s": roof.requests_per_s,
+        "consumer_share": harness["events_per_s"] / roof.events_per_s if roof.events_per_s else 0,
+    }
+    say("   everyday: API write and read ...")
+    api = everyday.api_write_read(stack, settings.everyday_calls)
+    out["everyday"] = everyday.figures(ready_s, api, out)
+    if first:
+        out["latency"] = run_latency(stack, client, tap, settings, say)
+        out["quakes"] = run_emitter(stack, settings, say)
+        say("4. handler import times ...")
+        out["imports"] = [
+            {**asdict(p), "ms": p.ms} for p in coldstart.profile_stack(stack, settings.import_runs)
+        ]
+    say(
+        f"3. earthquake stream: highest sustained rate (lag p99 < 2 s), {settings.stream_seconds}s runs ..."
+    )
+    found = quake_search.search(
+        lambda r: quakes.stream(stack, tap, meter, r, settings.stream_seconds),
+        start=settings.stream_rate,
+        ceiling=MAX_RATE,
+        log=say,
+    )
+    out["quake_search"] = found.as_dict()
+    if first:
+        best = found.best_run
+        out["quakes"]["stream"] = (
+            {
+                **asdict(best),
+                "max_lag_s": best.max_lag_s,
+                "backlog_at_end": best.backlog_at_end,
+                "stored_once": best.stored_once,
+            }
+            if best is not None
+            else {}
+        )
+    return out
 
 
 def metered_stack(engine: str, meter: DynamoMeter, state: Path, tap: LogTap) -> Any:
@@ -221,7 +299,28 @@ def run_fraud(
     handler_only_s = harness.handler_seconds - harness_cost.server_seconds
     base_client_s = base.seconds - base_cost.server_seconds
     memory_mb = stack.runtimes[fraud.CONSUMER].spec.memory_size
+    mean_batch = sum(harness.batches) / len(harness.batches) if harness.batches else 0
+    # invocations of one partition run one after another, so the consumer's requests that do not
+    # overlap in time are its sequential round trips; the baseline sends one request at a time
+    ours_trips = aws_model.sequential_round_trips(window.select(tables=tables))
+    base_trips = aws_model.sequential_round_trips(
+        base_window.select(tables=[baseline.BASELINE_TABLE])
+    )
+    partition = aws_model.model(
+        aws_model.PartitionModel(
+            batch=mean_batch,
+            round_trips_per_batch=ours_trips / max(1, harness.invocations),
+            cpu_s_per_event=max(0.0, handler_only_s) / n,
+        ),
+        aws_model.PartitionModel(
+            batch=mean_batch,
+            round_trips_per_batch=base_trips / max(1, base.processed) * mean_batch,
+            cpu_s_per_event=max(0.0, base_client_s) / max(1, base.processed),
+        ),
+    )
     return {
+        "aws_model": partition,
+        "stream_poll_ms": everyday.stream_poll_ms(window),
         "pricing": fraud.pricing(harness, harness_cost, base, base_cost, memory_mb),
         "events": n,
         "accounts": settings.accounts,
@@ -230,7 +329,7 @@ def run_fraud(
         "harness": {
             **asdict(harness),
             "batches": None,
-            "mean_batch": sum(harness.batches) / len(harness.batches) if harness.batches else 0,
+            "mean_batch": mean_batch,
             "events_per_s": harness.events_per_s,
             "handler_only_events_per_s": rate(n, handler_only_s),
             "ddb_server_s": harness_cost.server_seconds,
@@ -301,18 +400,23 @@ def run_latency(
     }
 
 
-def run_quakes(
-    stack: Any, tap: LogTap, meter: DynamoMeter, settings: Settings, log: Any
-) -> dict[str, Any]:
+def run_emitter(stack: Any, settings: Settings, log: Any) -> dict[str, Any]:
+    """The emitter at full speed, and a bare kafka-python producer with the same messages."""
     from eventflow_local.services.broker import ensure_topics
 
-    log("3. earthquake emitter at full speed ...")
+    log("3. earthquake emitter at full speed, and a bare producer beside it ...")
     topic = "bench-emitter-probe"
     ensure_topics(stack.bootstrap_servers, {topic: stack.partitions})
     probes = []
+    bare = []
     for batch in settings.emitter_batches:
         probes.append(
             quakes.emitter_rate(stack.bootstrap_servers, topic, settings.emitter_seconds, batch)
+        )
+        bare.append(
+            quakes.emitter_rate(
+                stack.bootstrap_servers, topic, settings.emitter_seconds, batch, bare=True
+            )
         )
     installed = probes[0]["crc32c"]
     if installed.startswith("C"):
@@ -325,19 +429,18 @@ def run_quakes(
                 pure_python_crc=True,
             )
         )
-    log(
-        f"   stream through the harness: {settings.stream_rate:.0f}/s for "
-        f"{settings.stream_seconds}s ..."
-    )
-    stream = quakes.stream(stack, tap, meter, settings.stream_rate, settings.stream_seconds)
     best = max((p for p in probes if p["crc32c"] == installed), key=lambda p: p["events_per_s"])
+    yardstick = next((b for b in bare if b["batch"] == best["batch"]), bare[0])
     return {
-        "emitter": {"probes": probes, "best": best},
-        "stream": {
-            **asdict(stream),
-            "max_lag_s": stream.max_lag_s,
-            "backlog_at_end": stream.backlog_at_end,
-            "stored_once": stream.stored_once,
+        "emitter": {
+            "probes": probes,
+            "best": best,
+            "bare_producer": {"probes": bare, "same_batch": yardstick},
+            "share_of_bare_producer": (
+                best["events_per_s"] / yardstick["events_per_s"]
+                if yardstick["events_per_s"]
+                else 0.0
+            ),
         },
     }
 

@@ -108,16 +108,27 @@ def test_report_renders_every_headline_key():
                 "cost": {"requests_per_1000": 2100.0, "write_units_per_event": 1.1},
             },
             "verification": {"exactly_once": True},
+            "ceiling": {"consumer_share": 0.9, "events_per_s": 1100.0},
+            "quake_search": {"sustained_rate_events_per_s": 2000.0, "first_failed_rate": 4000.0},
+            "aws_model": {"ratio": 20.0},
         },
         "latency": {"tuned": {"total_ms": {"p50": 60.0, "p95": 90.0, "p99": 120.0}}},
         "quakes": {
-            "emitter": {"best": {"events_per_s": 21000.0}},
+            "emitter": {
+                "best": {"events_per_s": 21000.0, "events_per_cpu_s": 25000.0},
+                "bare_producer": {"same_batch": {"events_per_s": 30000.0}},
+                "share_of_bare_producer": 0.7,
+            },
             "stream": {"max_lag_s": 0.5, "stored_once": True},
         },
         "imports": [{"function": "mark_fraud", "ms": 250.0, "loads_kafka": False}],
         "harness": {"ready_s": 3.0, "peak_rss_mb_run1": 700.0},
     }
+    results["engines"] = {"moto": results["fraud"]}
     h = report.headline(results)
+    assert h["engines"]["moto"]["consumer_share_of_engine_ceiling"] == 0.9
+    assert h["engines"]["moto"]["quake_sustained_rate_events_per_s"] == 2000.0
+    assert h["emitter_share_of_bare_producer"] == 0.7
     for key in (
         "fraud_events_per_s",
         "baseline_events_per_s",
@@ -139,7 +150,7 @@ def test_report_renders_every_headline_key():
     assert h["fraud_vs_baseline"] == 10.0
     assert all(report.verdicts(h).values())
     text = report.table(h, results)
-    assert "10.0x baseline" in text and "NOT met" not in text
+    assert "10.0x baseline" in text and "NOT met" not in text and "not met" not in text
     h["write_units_per_event"] = 3.74  # a marker per event inside a transaction: over budget
     assert not report.verdicts(h)["write_units_per_event"]
     assert report.md_table(("a", "b"), [(1, 2.5)]).splitlines()[2] == "| 1 | 2.50 |"
@@ -167,3 +178,102 @@ def test_the_engine_time_of_parallel_requests_is_the_union_of_their_intervals():
     ]
     assert Window.server_seconds(calls) == 2.0
     assert Window.server_seconds([]) == 0.0
+
+
+def test_sequential_round_trips_count_overlapping_requests_once():
+    from types import SimpleNamespace
+
+    from bench.aws_model import sequential_round_trips
+
+    def call(start: float, end: float) -> SimpleNamespace:
+        return SimpleNamespace(ended=end, seconds=end - start)
+
+    # GIVEN a read, then three writes in flight together, then (after a gap) one more write
+    calls = [call(0.0, 1.0), call(2.0, 3.0), call(2.1, 3.5), call(3.4, 4.0), call(5.0, 6.0)]
+    # THEN three round trips happened one after another
+    assert sequential_round_trips(calls) == 3
+    assert sequential_round_trips([]) == 0
+
+
+def test_partition_model_follows_round_trips_at_the_stated_latency():
+    from bench.aws_model import PartitionModel, model
+
+    # GIVEN ours: 2 round trips per 100-event batch; the baseline: 2 per event, same CPU
+    ours = PartitionModel(batch=100, round_trips_per_batch=2, cpu_s_per_event=0.0002)
+    base = PartitionModel(batch=100, round_trips_per_batch=200, cpu_s_per_event=0.0002)
+    # THEN at 10 ms: 100 / (0.02 + 0.02) = 2,500/s against 100 / (2 + 0.02) = 49.5/s
+    assert round(ours.events_per_s()) == 2500
+    assert round(base.events_per_s(), 1) == 49.5
+    assert round(model(ours, base)["ratio"], 1) == 50.5
+
+
+def test_quake_search_finds_the_highest_sustained_rate():
+    from types import SimpleNamespace
+
+    from bench.quake_search import search
+
+    def stream_up_to(limit: float):
+        def run(rate: float) -> SimpleNamespace:
+            ok = rate <= limit
+            return SimpleNamespace(
+                rate=rate,
+                achieved_rate=rate,
+                event_lag_ms={"p99": 300.0 if ok else 9000.0},
+                stored_once=True,
+                handler_s=10.0,
+                ddb_server_s=7.0,
+            )
+
+        return run
+
+    # GIVEN a consumer that keeps up to 1,300 events/s
+    found = search(stream_up_to(1300), start=250, log=lambda _: None)
+    # THEN doubling stops at 2,000, bisection settles between 1,000 and 2,000
+    assert found.first_failed_rate == 2000
+    assert 1000 <= found.best_rate <= 1300
+    assert found.as_dict()["engine_share_at_bound"] == 0.7
+    # GIVEN one that keeps up with nothing: the search halves down to its floor, finds none
+    none = search(stream_up_to(0), start=250, log=lambda _: None)
+    assert none.best_rate == 0 and none.best_run is None
+    # GIVEN a run that falls behind the asked rate: not sustained, whatever its lag
+    slow = search(
+        lambda r: SimpleNamespace(
+            rate=r,
+            achieved_rate=r * 0.5,
+            event_lag_ms={"p99": 10.0},
+            stored_once=True,
+            handler_s=1.0,
+            ddb_server_s=0.5,
+        ),
+        start=250,
+        log=lambda _: None,
+    )
+    assert slow.best_rate == 0
+
+
+def test_summary_rows_name_the_bound_of_a_figure_not_met():
+    from bench import report_engines
+
+    h = {
+        "engines": {
+            "moto": {
+                "fraud_events_per_s": 180.0,
+                "consumer_share_of_engine_ceiling": 0.9,
+                "engine_ceiling_events_per_s": 200.0,
+                "quake_sustained_rate_events_per_s": 500.0,
+                "quake_first_failed_rate": 1000.0,
+                "quake_engine_share_at_bound": 0.75,
+                "aws_model_ratio": 40.0,
+            }
+        },
+        "emitter_share_of_bare_producer": 0.6,
+        "emitter_events_per_s": 20000.0,
+        "bare_producer_events_per_s": 33000.0,
+        "emitter_events_per_cpu_s": 25000.0,
+    }
+    rows = {r[0]: r[3] for r in report_engines.summary_rows(h)}
+    assert rows["Fraud consumer, share of moto's ceiling"] == "met"
+    assert rows["Earthquake stream, sustained rate on moto (lag p99 < 2 s)"] == (
+        "bounded by moto: 75% of the consumer's time at 1,000/s was inside the engine"
+    )
+    assert rows["Emitter, share of a bare kafka-python producer"] == "met"

@@ -138,7 +138,7 @@ def test_start_body_defaults_and_limits():
     assert StartStream().magnitudes.value == "gutenberg-richter"
     for bad in (
         {"rate": 0},
-        {"rate": 1001},
+        {"rate": 10_001},
         {"durationSeconds": 0},
         {"speed": 1},
         {"magnitudes": "normal"},

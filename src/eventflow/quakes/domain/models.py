@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 REGION_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
-MAX_RATE = 1000.0
+MAX_RATE = 10_000.0
 MAX_DURATION_S = 7 * 24 * 3600
 
 
