@@ -3,6 +3,8 @@
     up         the whole template: API, functions, Kafka and DynamoDB event sources, schedules
     invoke     one function once (``sam local invoke``): result JSON on stdout, logs on stderr
     start-api  the API routes and their functions, no event sources (``sam local start-api``)
+    start-lambda  the Lambda Invoke API for every function on 127.0.0.1:3001, no event sources
+               nor API (``sam local start-lambda``; ``boto3.client("lambda", endpoint_url=...)``)
     validate   what ``up`` would start, name as not emulated and refuse, starting nothing
                (``sam validate``; exit 2 with one line when the template is rejected)
     schedule   ``schedule fire ID``: run a rule's or Scheduler schedule's targets now, in the
