@@ -187,10 +187,14 @@ def _empty_table(client: Any, name: str) -> None:
 
 class TopicReader:
     """Records produced since this reader was made: ``reader(topic)`` reads them all (up to the
-    topic's end now), ``reader(topic, count=3)`` waits up to ``timeout`` seconds for three."""
+    topic's end now), ``reader(topic, count=3)`` waits up to ``timeout`` seconds for three.
+    Ends are the brokers' high watermarks (``latest_offsets``: the embedded broker answers
+    ListOffsets with the last batch's base offset + 1)."""
 
     def __init__(self, bootstrap_servers: str) -> None:
         from kafka import KafkaConsumer, TopicPartition
+
+        from eventflow_local.eventsources.kafka.offsets import latest_offsets
 
         self.bootstrap_servers = bootstrap_servers
         consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
@@ -200,7 +204,7 @@ class TopicReader:
                 for topic in consumer.topics()
                 for p in consumer.partitions_for_topic(topic) or ()
             ]
-            ends = consumer.end_offsets(parts) if parts else {}
+            ends = latest_offsets(consumer, parts, bootstrap_servers, {}) if parts else {}
         finally:
             consumer.close(autocommit=False)
         #: where each partition ended when the reader was made (a topic made later: 0)
@@ -211,6 +215,8 @@ class TopicReader:
     def __call__(self, topic: str, count: int | None = None, timeout: float = 5.0) -> list[Any]:
         """The ``ConsumerRecord``s in partition then offset order."""
         from kafka import KafkaConsumer, TopicPartition
+
+        from eventflow_local.eventsources.kafka.offsets import latest_offsets
 
         consumer = KafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False)
         try:
@@ -225,7 +231,7 @@ class TopicReader:
             consumer.assign(parts)
             for tp in parts:
                 consumer.seek(tp, self.start.get((topic, tp.partition), 0))
-            ends = consumer.end_offsets(parts)
+            ends = latest_offsets(consumer, parts, self.bootstrap_servers, {})
             out: list[Any] = []
             while time.monotonic() < deadline:
                 for records in consumer.poll(timeout_ms=100).values():
