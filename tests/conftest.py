@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from eventflow_local.testing import PLUGIN, autoloaded
+
 # No real AWS from tests, ever.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
@@ -27,6 +29,12 @@ for var in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
 OUR_PLUGIN = "eventflow_dev:plugin"
 _plugins = [p.strip() for p in os.environ.get("EVENTFLOW_LOCAL_PLUGINS", "").split(",")]
 os.environ["EVENTFLOW_LOCAL_PLUGINS"] = ",".join([*filter(None, _plugins), OUR_PLUGIN])
+
+
+# the harness's pytest plugin (eventflow_stack ...), unless its entry point loaded it already (an
+# install of eventflow-local that has it): a second registration would be an error; pytester
+# runs the plugin as a user's project does (tests/integration/test_pytest_plugin.py)
+pytest_plugins = ["pytester", *([] if autoloaded() else [PLUGIN])]
 
 
 @pytest.fixture

@@ -129,37 +129,27 @@ APPS = Path(__file__).resolve().parent.parent / "apps"
 
 
 @pytest.fixture
-def run_app(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Callable[..., Any]]:
+def run_app(
+    kafka_bootstrap: str, tmp_path: Path, eventflow_stack_factory: Callable[..., Any]
+) -> Iterator[Callable[..., Any]]:
     """``run_app("no_auth_api", parameters={...}, **stack_options)`` starts the fixture app
     ``tests/apps/<name>/template.yaml`` on the session's broker with its own embedded DynamoDB and
     state directory, and returns the started ``Stack`` (stopped after the test). Log lines are
-    kept in ``stack.lines``."""
-    from eventflow_local.stack import Stack
-
+    kept in ``stack.lines``. A fresh stack of the pytest plugin's factory
+    (``eventflow_local/pytest_plugin.py``), as a user's suite would start one."""
     started: list[Any] = []
 
     def run(name: str, **options: Any) -> Any:
-        lines: list[str] = []
-
-        def log(line: str) -> None:
-            lines.append(line)
-            print(line)
-
-        options.setdefault("port", 0)
-        options.setdefault("environ", {})
         options.setdefault("state_dir", tmp_path / f"state-{name}-{len(started)}")
-        stack = Stack(
-            template_path=APPS / name / "template.yaml",
-            bootstrap_servers=kafka_bootstrap,
-            log=log,
-            **options,
-        )
-        stack.lines = lines  # type: ignore[attr-defined]
-        started.append(stack)
-        return stack.start()
+        options.setdefault("bootstrap_servers", kafka_bootstrap)
+        handle = eventflow_stack_factory(APPS / name / "template.yaml", fresh=True, **options)
+        started.append(handle)
+        stack = handle.stack
+        stack.lines = handle.lines  # type: ignore[attr-defined]
+        return stack
 
     try:
         yield run
     finally:
-        for stack in reversed(started):
-            stack.stop()
+        for handle in reversed(started):
+            handle.stop()

@@ -89,7 +89,8 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         {"apigw"},
         {"console"},
         {"report", "state", "settings", "planning", "stack"},
-        {"cli", "__main__"},
+        # the command line, and what a test suite runs the stack with (the pytest plugin)
+        {"cli", "__main__", "testing", "pytest_plugin"},
     )
 )
 # Plugins stand beside the layers: imported by the console and the command line only, and

@@ -148,7 +148,7 @@ class StackReport:
                     f"AWS_DEFAULT_REGION={self.region} aws secretsmanager get-secret-value "
                     f"--secret-id {arn} --query SecretString --output text"
                 )
-        lines.append(f"  Kafka        {self.bootstrap_servers}   ({self.kafka})")
+        lines.append(f"  Kafka        {self.bootstrap_servers or '-'}   ({self.kafka})")
         lines.append(f"  DynamoDB     {self.dynamodb_endpoint}   ({self.dynamodb})")
         lines.append(
             f"  Topics       {', '.join(self.topics) or '-'}   "

@@ -60,13 +60,16 @@ class Stack:
         functions: Iterable[str] | None = None,
         api: bool = True,
         event_sources: bool = True,
+        kafka: bool = True,
+        lambda_address: tuple[str, int] = ("127.0.0.1", 0),
         table_prefix: str = "",
         log: Callable[[str], None] | None = None,
         environ: Mapping[str, str] | None = None,
         **options: Unpack[StackOptions],
     ) -> None:
         """``options``: the port, state dir, broker, DynamoDB, partitions, token and stream
-        poll interval, each else from the environment (``settings.StackSettings``)."""
+        poll interval, each else from the environment (``settings.StackSettings``); ``kafka=False``:
+        no broker; ``lambda_address``: the Lambda Invoke API's (host, port; 0: a free port)."""
         self.template_path = Path(template_path).resolve()
         env = os.environ if environ is None else environ
         self.settings = settings = StackSettings.resolve(env, self.template_path, **options)
@@ -78,8 +81,8 @@ class Stack:
         self.partitions = settings.partitions
         self.region = region
         self.only = set(functions) if functions is not None else None
-        self.with_api = api
-        self.with_event_sources = event_sources
+        self.with_api, self.with_event_sources, self.with_kafka = api, event_sources, kafka
+        self.lambda_address = lambda_address
         self.table_prefix = table_prefix
         self.log = log or Console()
 
@@ -174,18 +177,19 @@ class Stack:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         try:
             settings = self.settings
-            self.broker, self._bootstrap = startup.start_kafka(
-                settings.external_bootstrap,
-                port=settings.kafka_port,
-                wait=settings.kafka_wait,
-                state_dir=self.state_dir,
-                log=self.log,
-            )
+            if self.with_kafka:
+                self.broker, self._bootstrap = startup.start_kafka(
+                    settings.external_bootstrap,
+                    port=settings.kafka_port,
+                    wait=settings.kafka_wait,
+                    state_dir=self.state_dir,
+                    log=self.log,
+                )
             self._start_dynamodb()
             assert self.dynamo is not None
             self.skipped.extend(self.dynamo.notices)
             created = startup.create_resources(
-                self._read_template(self.bootstrap_servers),
+                self._read_template(self._bootstrap or ""),
                 self.dynamo,
                 table_prefix=self.table_prefix,
                 log=self.log,
@@ -194,9 +198,10 @@ class Stack:
             self.tables, self.queues = created.tables.tables, created.queues
             self.refused.extend(created.refused)
             self.skipped.extend(created.skipped)
-            self._create_topics()
+            if self._bootstrap:
+                self._create_topics()
             self._template_findings()
-            self.lambda_api = LambdaApi(log=self.log, services=self.dynamo)
+            self.lambda_api = LambdaApi(*self.lambda_address, log=self.log, services=self.dynamo)
             self._start_functions()
             self.skipped.extend(self.lambda_api.register(self.runtimes))
             self.lambda_api.start()
@@ -214,8 +219,7 @@ class Stack:
         return self
 
     def _start_dynamodb(self) -> None:
-        """The DynamoDB of the stack (a subclass may wrap ``self.dynamo.url``, as the bench's
-        request meter does, before anything uses it)."""
+        """The stack's DynamoDB (a subclass, the bench's request meter, may wrap its url first)."""
         settings = self.settings
         self.dynamo = startup.start_dynamodb(
             settings.dynamodb_url,
@@ -257,11 +261,8 @@ class Stack:
     def function_environment(self, logical_id: str) -> dict[str, str]:
         assert self.template is not None and self.dynamo is not None
         spec = self.template.functions()[logical_id]
-        extra = {
-            **self.dynamo.function_env(),
-            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
-            "KAFKA_AUTH": "NONE",
-        }
+        kafka = {"KAFKA_BOOTSTRAP_SERVERS": self._bootstrap or "", "KAFKA_AUTH": "NONE"}
+        extra = {**self.dynamo.function_env(), **(kafka if self._bootstrap else {})}
         if self.lambda_api is not None:
             extra["AWS_ENDPOINT_URL_LAMBDA"] = self.lambda_api.url
         return lambda_environment(spec, region=self.region, extra=extra)
@@ -285,7 +286,7 @@ class Stack:
         started = factory.start_event_sources(
             self.runtimes,
             factory.SourceContext(
-                bootstrap_servers=self.bootstrap_servers,
+                bootstrap_servers=self._bootstrap or "",
                 region=self.region,
                 state_dir=self.state_dir,
                 streams_client=self.dynamo.streams,
@@ -376,7 +377,7 @@ class Stack:
         return StackReport(
             api_url=gateway.url if gateway else None,
             bootstrap_servers=self._bootstrap,
-            kafka="embedded" if self.broker is not None else "external",
+            kafka="embedded" if self.broker else "external" if self._bootstrap else "not started",
             dynamodb_endpoint=self.dynamo.url if self.dynamo else None,
             dynamodb=self.dynamo.kind if self.dynamo else None,
             lambda_endpoint=self.lambda_api.url if self.lambda_api else None,

@@ -270,3 +270,48 @@ def api_functions(
         if f'"{lid}' in text or "${" + lid in text or f":function:{name}/" in text:
             out.add(lid)
     return out
+
+
+#: the parameters by which a template is pointed at a broker (template/kafka.py fills them in)
+_KAFKA_PARAMETERS = ("KafkaBootstrapServers", "KafkaAuth", "MskClusterArn")
+
+
+def uses_kafka(doc: Mapping[str, Any]) -> bool:
+    """True when the template, as written, names Kafka: an MSK or self-managed Kafka event, a
+    parameter that points it at a broker or names a topic (``*Topic``, created on the broker), or
+    a function variable whose name says Kafka (``KAFKA_BOOTSTRAP_SERVERS``, in a function or in
+    ``Globals``), an event source mapping of a Kafka cluster. ``start-lambda`` starts the
+    embedded broker only then."""
+    parameters = [str(name) for name in doc.get("Parameters") or {}]
+    if any(n in _KAFKA_PARAMETERS or n.endswith("Topic") for n in parameters):
+        return True
+    functions = [
+        (res.get("Properties") or {})
+        for res in doc["Resources"].values()
+        if isinstance(res, dict)
+        and res.get("Type") in ("AWS::Serverless::Function", "AWS::Lambda::Function")
+    ]
+    functions.append(((doc.get("Globals") or {}).get("Function")) or {})
+    for props in functions:
+        if not isinstance(props, dict):
+            continue
+        events = props.get("Events") or {}
+        if isinstance(events, dict) and any(
+            isinstance(e, dict) and e.get("Type") in ("MSK", "SelfManagedKafka")
+            for e in events.values()
+        ):
+            return True
+        variables = ((props.get("Environment") or {}).get("Variables")) or {}
+        if isinstance(variables, dict) and any("KAFKA" in str(n).upper() for n in variables):
+            return True
+    mappings = [
+        res.get("Properties") or {}
+        for res in doc["Resources"].values()
+        if isinstance(res, dict) and res.get("Type") == "AWS::Lambda::EventSourceMapping"
+    ]
+    return any(  # a self-managed broker, or an MSK cluster's ARN (arn:aws:kafka:...)
+        "SelfManagedEventSource" in props
+        or ":kafka:" in json.dumps(props.get("EventSourceArn"), default=str)
+        for props in mappings
+        if isinstance(props, dict)
+    )

@@ -33,6 +33,7 @@ from eventflow_local.cli.args import (
     template_doc,
     template_functions,
     unknown_env_functions,
+    uses_kafka,
 )
 from eventflow_local.cli.parser import DEFAULT_REGION
 from eventflow_local.state import running_harness
@@ -118,8 +119,8 @@ def _shared_endpoints(running: Mapping[str, Any] | None, log: Log) -> dict[str, 
     return endpoints
 
 
-def _port_in_use(stack: Stack) -> UsageError:
-    return UsageError(f"port {stack.port} is already in use: pick another with --port N or PORT=N")
+def _port_in_use(port: int, hint: str = " or PORT=N") -> UsageError:
+    return UsageError(f"port {port} is already in use: pick another with --port N{hint}")
 
 
 # --------------------------------------------------------------------------------- up, start-api
@@ -127,26 +128,37 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _check_port(stack: Stack) -> None:
+def _check_port(host: str, port: int, hint: str) -> None:
     """A port in use is said at once, before the broker and DynamoDB start (the API server
     binds the same way: ``SO_REUSEADDR``, which still refuses a port someone listens on)."""
-    if not stack.port:
+    if not port:
         return
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind((stack.host, stack.port))
+            probe.bind((host, port))
         except (OSError, OverflowError) as exc:
             if getattr(exc, "errno", None) == errno.EADDRINUSE:
-                raise _port_in_use(stack) from None
+                raise _port_in_use(port, hint) from None
             reason = getattr(exc, "strerror", None) or str(exc)
-            raise UsageError(f"cannot listen on {stack.host}:{stack.port}: {reason}") from None
+            raise UsageError(f"cannot listen on {host}:{port}: {reason}") from None
 
 
-def _serve(stack: Stack, *, state_file: bool, reload: bool = False) -> int:
-    """Start ``stack`` and keep it in the foreground until Ctrl-C or SIGTERM, then stop it;
-    ``reload``: saved code and template are applied while it runs (``runtime/reload.py``)."""
-    _check_port(stack)
+def _serve(
+    stack: Stack,
+    *,
+    state_file: bool,
+    address: tuple[str, int] | None = None,
+    banner: Callable[[], str] | None = None,
+    reload: bool = False,
+) -> int:
+    """Start ``stack`` and keep it in the foreground until Ctrl-C or SIGTERM, then stop it.
+    ``address``: the server the user chose the port of (default: the API's), ``banner``: what
+    is said once it is up (default: the stack's summary); ``reload``: saved code and template
+    are applied while it runs (``runtime/reload.py``)."""
+    host, port = address or (stack.host, stack.port)
+    hint = "" if address else " or PORT=N"
+    _check_port(host, port, hint)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in the background
     reloader = None
@@ -158,7 +170,7 @@ def _serve(stack: Stack, *, state_file: bool, reload: bool = False) -> int:
             reloader = Reloader(stack).start()
         if state_file:
             stack.write_state_file()
-        stack.log(stack.summary())
+        stack.log(banner() if banner else stack.summary())
         if reloader is not None:
             stack.log(
                 "Reload on save: saved code, requirements and template apply (--no-reload: off)"
@@ -169,7 +181,7 @@ def _serve(stack: Stack, *, state_file: bool, reload: bool = False) -> int:
         stack.log("stopping: event sources, then functions, then Kafka and DynamoDB ...")
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
-            raise _port_in_use(stack) from None
+            raise _port_in_use(port, hint) from None
         raise
     finally:
         # a second Ctrl-C must not cut the shutdown short
@@ -228,6 +240,52 @@ def cmd_start_api(args: argparse.Namespace) -> int:
         **_shared_endpoints(running, log),
     )
     return _serve(stack, state_file=False, reload=args.reload)
+
+
+def cmd_start_lambda(args: argparse.Namespace) -> int:
+    """``sam local start-lambda``: every function behind the Lambda Invoke API on ``--port``,
+    with what they need (tables, queues, secrets on the embedded emulator; the broker when the
+    template names Kafka) and nothing that invokes them on its own: no event source pollers,
+    no schedules, no API, as SAM CLI's command serves invocations only."""
+    doc, _ = _prepare(args, _printer(sys.stdout))
+    if args.warm_containers:
+        print(
+            f"--warm-containers {args.warm_containers}: each function's worker starts now and "
+            "stays warm whatever is given",
+            flush=True,
+        )
+    log = _console()
+    running = running_harness(args.state_dir, args.template)
+    stack = _stack(
+        args,
+        log,
+        api=False,
+        event_sources=False,
+        kafka=uses_kafka(doc),
+        lambda_address=(args.host, args.port),
+        **_shared_endpoints(running, log),
+    )
+    return _serve(
+        stack,
+        state_file=False,
+        address=(args.host, args.port),
+        banner=lambda: _lambda_banner(stack),
+        reload=args.reload,
+    )
+
+
+def _lambda_banner(stack: Stack) -> str:
+    """The stack's summary, the Invoke API's endpoint and what ``start-lambda`` leaves out."""
+    url = stack.lambda_api.url if stack.lambda_api else ""
+    return "\n".join(
+        [
+            stack.summary(),
+            f'  Lambda       {url}   (Invoke API: boto3.client("lambda", endpoint_url='
+            f'"{url}"), aws lambda invoke --endpoint-url {url})',
+            "  Not started  event source pollers, schedules and the API: start-lambda serves "
+            "invocations only, as `sam local start-lambda` (`up` runs everything)",
+        ]
+    )
 
 
 # --------------------------------------------------------------------------------- invoke
@@ -302,6 +360,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "up": cmd_up,
     "invoke": cmd_invoke,
     "start-api": cmd_start_api,
+    "start-lambda": cmd_start_lambda,
     "validate": cmd_validate,
     "schedule": cmd_schedule,
     "events": cmd_events,

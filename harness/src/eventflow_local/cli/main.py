@@ -3,6 +3,8 @@
     up         the whole template: API, functions, Kafka and DynamoDB event sources, schedules
     invoke     one function once (``sam local invoke``): result JSON on stdout, logs on stderr
     start-api  the API routes and their functions, no event sources (``sam local start-api``)
+    start-lambda  the Lambda Invoke API for every function on 127.0.0.1:3001, no event sources
+               nor API (``sam local start-lambda``; ``boto3.client("lambda", endpoint_url=...)``)
     generate-event  ``generate-event SERVICE EVENT [options]``: a sample event as the harness
                delivers it (``sam local generate-event``; ``eventflow_local/cli/generate_event.py``)
     validate   what ``up`` would start, name as not emulated and refuse, starting nothing

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from eventflow_local.aws import DEFAULT_REGION
 from eventflow_local.cli.events import add_events_parser
@@ -17,6 +18,9 @@ from eventflow_local.cli.generate_event import add_generate_event_parser
 from eventflow_local.cli.schedule import add_schedule_parser
 from eventflow_local.plugins import Command, Plugin
 from eventflow_local.template.sam import DEFAULT_TEMPLATE
+
+#: ``sam local start-lambda``'s default port
+DEFAULT_LAMBDA_PORT = 3001
 
 
 def template_options(parser: argparse.ArgumentParser) -> None:
@@ -105,6 +109,10 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="API port (default: $PORT or 3000; 0 = a free port)",
     )
+    _reload_option(parser)
+
+
+def _reload_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-reload",
         dest="reload",
@@ -112,6 +120,37 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
         help="keep the code and template read at start (default: a saved function, layer, "
         "requirements.txt or template is applied while running)",
     )
+
+
+def add_start_lambda_parser(sub: Any) -> None:
+    """``start-lambda`` with ``sam local start-lambda``'s flags and defaults: ``--host``
+    127.0.0.1, ``-p/--port`` 3001, ``-t``, ``--parameter-overrides``, ``-n/--env-vars``,
+    ``--warm-containers`` (accepted; the workers are always warm here)
+    (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-cli-command-reference-sam-local-start-lambda.html)."""
+    lam = sub.add_parser(
+        "start-lambda",
+        help="serve the Lambda Invoke API for every function (like `sam local start-lambda`)",
+    )
+    lam.add_argument(
+        "--host", default="127.0.0.1", help="Invoke API bind address (default 127.0.0.1)"
+    )
+    lam.add_argument(
+        "-p",
+        "--port",
+        type=_port,
+        default=DEFAULT_LAMBDA_PORT,
+        help=f"Invoke API port (default {DEFAULT_LAMBDA_PORT}, as SAM CLI; 0 = a free port)",
+    )
+    lam.add_argument(
+        "--warm-containers",
+        type=str.upper,
+        choices=("EAGER", "LAZY"),
+        default=None,
+        help="accepted for SAM CLI's sake: each function's worker starts with the command and "
+        "stays warm (EAGER) whatever is given",
+    )
+    _reload_option(lam)
+    _run_options(lam)
 
 
 def build_parser(
@@ -158,6 +197,8 @@ def build_parser(
     )
     _server_options(api)
     _run_options(api)
+
+    add_start_lambda_parser(sub)
 
     validate = sub.add_parser(
         "validate",

@@ -54,9 +54,9 @@ class LambdaApi(HttpService):
 
     def __init__(
         self,
-        *,
         host: str = "127.0.0.1",
         port: int = 0,
+        *,
         log: Log = print,
         services: Any | None = None,
         delay_scale: float = DEFAULT_DELAY_SCALE,
