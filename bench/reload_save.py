@@ -161,7 +161,9 @@ def summary_row(h: dict[str, Any]) -> tuple[str, str, str, str] | None:
 
 
 def _met(h: dict[str, Any]) -> str:
-    return "met" if h["reload_p99_ms"] <= 1500 else "not met: a fresh worker imports the changed code"
+    return (
+        "met" if h["reload_p99_ms"] <= 1500 else "not met: a fresh worker imports the changed code"
+    )
 
 
 def section(add: Any, data: dict[str, Any]) -> None:
