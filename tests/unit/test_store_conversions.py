@@ -7,9 +7,8 @@ import pytest
 from eventflow import tables
 from eventflow.consumer.deadletter import MAX_VALUE_BYTES, DeadLetter, letter_item, letter_of
 from eventflow.fraud.adapters.accounts import account_item, account_of
-from eventflow.fraud.adapters.outbox import outbox_item
 from eventflow.fraud.adapters.tables import Accounts, Outbox
-from eventflow.fraud.adapters.transactions import transaction_item, transaction_of
+from eventflow.fraud.adapters.transactions import outbox_item, transaction_item, transaction_of
 from eventflow.fraud.domain.models import (
     Account,
     AccountStatus,

@@ -10,7 +10,7 @@
 - ``usecases.counter``        the account consumer's use case: count each fraud event once
 - ``adapters.tables``         the tables' pynamodb models (accounts, transactions, outbox)
 - ``adapters.accounts``       the API's accounts table adapter
-- ``adapters.transactions``   the API's transactions table adapter (and the fraud commit)
-- ``adapters.outbox``         the outbox item, and its stream records as Kafka messages
+- ``adapters.transactions``   the API's transactions table adapter (the fraud commit and its outbox item)
+- ``adapters.outbox``         the outbox's stream records as Kafka messages (the relay)
 - ``adapters.ledger``         the consumer's accounts table adapter (the hot path)
 """

@@ -1,9 +1,9 @@
-"""The outbox table's adapter: the item an event is written as (inside the transaction that marks
-a transaction as fraud, ``eventflow.fraud.adapters.transactions``) and the Kafka messages its
-stream records become (the outbox relay).
+"""The outbox relay's adapter of the outbox table: its stream records become Kafka messages.
 
-Outbox: pk ``eventId``; its stream (NEW_IMAGE) feeds the relay; TTL ``expiresAt``. The relay's
-path stays on the stream records' low-level images, read through the model
+Outbox: pk ``eventId``; its stream (NEW_IMAGE) feeds the relay; TTL ``expiresAt``. The items are
+written inside the transaction that marks a transaction as fraud
+(``eventflow.fraud.adapters.transactions.outbox_item``, kept there so that marking fraud imports
+nothing of Kafka); the relay reads the stream records' low-level images through the model
 (:class:`~eventflow.fraud.adapters.tables.Outbox`).
 """
 
@@ -13,25 +13,7 @@ from typing import Any
 
 from eventflow import tables
 from eventflow.fraud.adapters.tables import Outbox
-from eventflow.fraud.domain.models import OutboxEvent
 from eventflow.kafka.producer import Message
-
-
-def outbox_item(event: OutboxEvent) -> dict[str, Any]:
-    """The event's low-level item."""
-    return tables.item(
-        Outbox,
-        tables.named(
-            Outbox,
-            event_id=event.event_id,
-            event_type=event.event_type,
-            account_id=event.account_id,
-            transaction_id=event.transaction_id,
-            payload=event.payload,
-            created_at=event.created_at,
-            expires_at=event.expires_at,
-        ),
-    )
 
 
 def outbox_messages(event: dict[str, Any], topic: str) -> list[Message]:

@@ -7,8 +7,8 @@ Transactions: pk ``id``; GSIs ``byCreatedAt`` (``listKey``="TRANSACTION", ``crea
 ``Transaction``.
 
 Create, get and list go through the model (``eventflow.tables.bind``). ``commit_fraud`` sends one
-low-level TransactWriteItems on the same client (the status change and the outbox item, see
-``eventflow.fraud.adapters.outbox``), whose cancellation returns the transaction as it is now.
+low-level TransactWriteItems on the same client (the status change and the outbox item,
+:func:`outbox_item`), whose cancellation returns the transaction as it is now.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from botocore.exceptions import ClientError
 from eventflow import ddb, tables
 from eventflow.aws import dynamodb_client, error_code, transient_errors
 from eventflow.errors import ConflictError, TransientError
-from eventflow.fraud.adapters.outbox import outbox_item
 from eventflow.fraud.adapters.tables import (
     TRANSACTION_LIST_KEY,
     Outbox,
@@ -67,6 +66,24 @@ def transaction_from(row: Transactions) -> Transaction:
 def transaction_of(item: Mapping[str, Any]) -> Transaction:
     """The transaction in a low-level item."""
     return transaction_from(tables.from_item(Transactions, item))
+
+
+def outbox_item(event: OutboxEvent) -> dict[str, Any]:
+    """The outbox event's low-level item (the relay reads it back from the stream,
+    ``eventflow.fraud.adapters.outbox``)."""
+    return tables.item(
+        Outbox,
+        tables.named(
+            Outbox,
+            event_id=event.event_id,
+            event_type=event.event_type,
+            account_id=event.account_id,
+            transaction_id=event.transaction_id,
+            payload=event.payload,
+            created_at=event.created_at,
+            expires_at=event.expires_at,
+        ),
+    )
 
 
 class TransactionStore:
