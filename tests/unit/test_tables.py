@@ -122,13 +122,7 @@ def test_a_bound_model_reaches_the_deployed_table_through_the_processs_client(mo
 
 
 def test_a_bound_index_queries_its_own_table():
-    client = boto3.client(
-        "dynamodb",
-        region_name="us-east-1",
-        endpoint_url="http://127.0.0.1:1",
-        aws_access_key_id="k",
-        aws_secret_access_key="s",
-    )
+    client = stubbed_client()
     # GIVEN two tables of the same model
     one = tables.bind(Transactions, "one", client)
     two = tables.bind(Transactions, "two", client)
@@ -184,13 +178,7 @@ def test_a_page_token_of_another_index_is_the_callers_mistake(tpl_tables):
 
 
 def test_a_start_key_dynamodb_refuses_is_the_callers_mistake():
-    client = boto3.client(
-        "dynamodb",
-        region_name="us-east-1",
-        endpoint_url="http://127.0.0.1:1",
-        aws_access_key_id="k",
-        aws_secret_access_key="s",
-    )
+    client = stubbed_client()
     model = tables.bind(Transactions, "TransactionsTable", client)
     with Stubber(client) as stub:
         stub.add_client_error(
@@ -204,6 +192,17 @@ def test_a_start_key_dynamodb_refuses_is_the_callers_mistake():
         stub.add_client_error("query", "ValidationException", "something else")
         with pytest.raises(QueryError):
             tables.query_page(model.by_created_at, "TRANSACTION", 2)
+
+
+def stubbed_client():
+    """A client for a Stubber: nothing listens at its endpoint."""
+    return boto3.client(
+        "dynamodb",
+        region_name="us-east-1",
+        endpoint_url="http://127.0.0.1:1",
+        aws_access_key_id="k",
+        aws_secret_access_key="s",
+    )
 
 
 @pytest.fixture
