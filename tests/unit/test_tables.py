@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.stub import Stubber
 from moto import mock_aws
 from pynamodb.attributes import TTLAttribute
@@ -14,7 +15,7 @@ from bench.units import item_size
 from eventflow import tables
 from eventflow.aws import dynamodb_client
 from eventflow.consumer.tables import DeadLetters
-from eventflow.errors import InvalidRequestError
+from eventflow.errors import InvalidRequestError, TransientError
 from eventflow.fraud.adapters.tables import Accounts, Outbox, Transactions
 from eventflow.fraud.domain.rules import DIGEST_BYTES, RECENT_EVENTS
 from eventflow.quakes.adapters.tables import QuakeAlerts, QuakeRegions, Quakes, QuakeStream
@@ -194,6 +195,21 @@ def test_a_start_key_dynamodb_refuses_is_the_callers_mistake():
             tables.query_page(model.by_created_at, "TRANSACTION", 2)
 
 
+def test_a_throttled_model_request_is_transient_as_a_low_level_one_is():
+    client = stubbed_client()
+    model = tables.bind(Transactions, "TransactionsTable", client)
+    with Stubber(client) as stub:
+        # GIVEN DynamoDB throttles the request WHEN a model reads THEN it is a TransientError
+        # (the API answers 503, try again), as the low-level paths' throttles are
+        stub.add_client_error("get_item", "ProvisionedThroughputExceededException", "slow down")
+        with pytest.raises(TransientError, match="ProvisionedThroughputExceededException"):
+            tables.get(model, "t1")
+        # AND a condition that fails is not transient: create says the key is taken
+        stub.add_client_error("put_item", "ConditionalCheckFailedException", "taken")
+        values = {"id": "t1", "status": "CREATED", "account_id": "a1"}
+        assert tables.create(model, {**values, "created_at": T, "updated_at": T}) is False
+
+
 def stubbed_client():
     """A client for a Stubber: nothing listens at its endpoint."""
     return boto3.client(
@@ -202,6 +218,7 @@ def stubbed_client():
         endpoint_url="http://127.0.0.1:1",
         aws_access_key_id="k",
         aws_secret_access_key="s",
+        config=Config(retries={"max_attempts": 1}),
     )
 
 
