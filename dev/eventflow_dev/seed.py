@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from eventflow.aws import error_code
-from eventflow.fraud.models import Account, Transaction
-from eventflow.fraud.store import AccountStore, TransactionStore
+from eventflow.errors import ConflictError
+from eventflow.fraud.adapters.accounts import AccountStore
+from eventflow.fraud.adapters.transactions import TransactionStore
+from eventflow.fraud.domain.models import Account, Transaction
 
 SEED_ACCOUNT: dict[str, Any] = {
     "id": "662c081370bd2ba6b5f04e94",
@@ -38,10 +37,8 @@ SEED_TRANSACTION: dict[str, Any] = {
 def _created(write: Any, item: Any) -> str:
     try:
         write(item)
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return "already there"
-        raise
+    except ConflictError:
+        return "already there"
     return "created"
 
 

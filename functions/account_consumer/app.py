@@ -3,7 +3,7 @@
 Counts each fraud event once per ``eventId``, blocks the account at the threshold (default 3),
 parks permanent failures (malformed, wrong schema, unknown account) on the dead-letter table and
 reports transient failures as a partial batch response so only what must be retried is retried
-(``eventflow.consumer``, ``eventflow.fraud.counter``).
+(``eventflow.consumer``, ``eventflow.fraud.usecases.counter``).
 """
 
 from __future__ import annotations

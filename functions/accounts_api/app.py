@@ -18,10 +18,10 @@ from eventflow.api import (
     page,
     page_model,
 )
-from eventflow.fraud.models import Account, CreateAccount, UpdateAccount
-from eventflow.fraud.service import AccountService
+from eventflow.fraud.adapters.accounts import AccountStore
+from eventflow.fraud.domain.models import Account, CreateAccount, UpdateAccount
 from eventflow.fraud.settings import FraudSettings
-from eventflow.fraud.store import AccountStore
+from eventflow.fraud.usecases.accounts import AccountService
 from eventflow.observability import logger, metrics
 
 SETTINGS = FraudSettings.from_env()

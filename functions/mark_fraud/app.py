@@ -12,10 +12,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from eventflow.api import check_id, make_resolver, openapi_responses
-from eventflow.fraud.models import Transaction
-from eventflow.fraud.service import FraudMarker
+from eventflow.fraud.adapters.transactions import TransactionStore
+from eventflow.fraud.domain.models import Transaction
 from eventflow.fraud.settings import FraudSettings
-from eventflow.fraud.store import TransactionStore
+from eventflow.fraud.usecases.transactions import FraudMarker
 from eventflow.observability import logger, metrics
 
 SETTINGS = FraudSettings.from_env()

@@ -13,7 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from eventflow.fraud.outbox import outbox_messages
+from eventflow.fraud.adapters.outbox import outbox_messages
 from eventflow.fraud.settings import FraudSettings
 from eventflow.kafka.producer import KafkaPublisher
 from eventflow.observability import logger, metrics

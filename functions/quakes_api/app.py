@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from eventflow.api import check_id, decode_token, make_resolver, openapi_responses, page, page_model
 from eventflow.observability import logger, metrics
-from eventflow.quakes.adapters.store import QuakeCatalog
+from eventflow.quakes.adapters.catalog import QuakeCatalog
 from eventflow.quakes.domain.models import REGION_PATTERN
 from eventflow.quakes.settings import QuakeSettings
 from eventflow.quakes.usecases.queries import QuakeQueries

@@ -18,10 +18,11 @@ from eventflow.api import (
     page,
     page_model,
 )
-from eventflow.fraud.models import CreateTransaction, Transaction
-from eventflow.fraud.service import TransactionService
+from eventflow.fraud.adapters.accounts import AccountStore
+from eventflow.fraud.adapters.transactions import TransactionStore
+from eventflow.fraud.domain.models import CreateTransaction, Transaction
 from eventflow.fraud.settings import FraudSettings
-from eventflow.fraud.store import AccountStore, TransactionStore
+from eventflow.fraud.usecases.transactions import TransactionService
 from eventflow.observability import logger, metrics
 
 SETTINGS = FraudSettings.from_env()

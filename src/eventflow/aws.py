@@ -1,5 +1,10 @@
 """boto3 clients, built once per process (as Lambda reuses them across invocations), and the
-translation of AWS errors into domain terms (transient vs. the rest)."""
+translation of AWS errors into domain terms (transient vs. the rest).
+
+The pynamodb models send their requests through the same client (``eventflow.tables.bind``);
+pynamodb wraps a failed request's botocore error in its own exception (``PutError``,
+``QueryError`` ...) with the botocore error as ``cause``: :func:`error_code`, :func:`is_transient`
+and :func:`transient_errors` look through that wrapper, so both paths fail alike."""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
+from pynamodb.exceptions import PynamoDBException
 
 from eventflow.errors import TransientError
 
@@ -58,13 +64,22 @@ def dynamodb_client(endpoint_url: str | None = None) -> Any:
     )
 
 
+def _cause(exc: BaseException) -> BaseException:
+    """The botocore error behind a pynamodb exception (or ``exc`` itself)."""
+    if isinstance(exc, PynamoDBException) and exc.cause is not None:
+        return exc.cause
+    return exc
+
+
 def error_code(exc: BaseException) -> str:
+    exc = _cause(exc)
     if isinstance(exc, ClientError):
         return str(exc.response.get("Error", {}).get("Code", ""))
     return ""
 
 
 def is_transient(exc: BaseException) -> bool:
+    exc = _cause(exc)
     if isinstance(
         exc,
         EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError | ConnectionClosedError,
@@ -84,7 +99,8 @@ def transient_errors() -> Iterator[None]:
         ConnectTimeoutError,
         ReadTimeoutError,
         ConnectionClosedError,
+        PynamoDBException,
     ) as exc:
         if is_transient(exc):
-            raise TransientError(f"DynamoDB: {exc}") from exc
+            raise TransientError(f"DynamoDB: {_cause(exc)}") from exc
         raise

@@ -5,8 +5,8 @@ from __future__ import annotations
 import boto3
 
 from eventflow import ddb
-from eventflow.fraud.service import FraudMarker
-from eventflow.fraud.store import TransactionStore
+from eventflow.fraud.adapters.transactions import TransactionStore
+from eventflow.fraud.usecases.transactions import FraudMarker
 
 
 def outbox(aws):

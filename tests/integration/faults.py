@@ -792,7 +792,7 @@ def relay_copies(
     Published after ``distinct``, each copy follows its original by fewer than ``window`` events
     of the same account: the bounded republish window the consumer's exactly-once rests on
     (``eventflow.consumer``). Asserted here, so a test cannot step outside it unnoticed."""
-    from eventflow.fraud.rules import RECENT_EVENTS
+    from eventflow.fraud.domain.rules import RECENT_EVENTS
 
     copies = list(distinct[-n:])
     log = distinct + copies

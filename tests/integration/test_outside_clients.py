@@ -24,8 +24,8 @@ import pytest
 from confluent_kafka import Producer
 from kafka import KafkaConsumer, TopicPartition
 
-from eventflow.fraud.models import Account
-from eventflow.fraud.store import AccountStore
+from eventflow.fraud.adapters.accounts import AccountStore
+from eventflow.fraud.domain.models import Account
 from eventflow_dev.demo import http_json
 from eventflow_dev.seed import SEED_ACCOUNT
 from eventflow_local.stack import Stack

@@ -7,9 +7,9 @@ import itertools
 import pytest
 
 from eventflow.errors import ConflictError
-from eventflow.fraud.models import AccountStatus as S
-from eventflow.fraud.models import AccountType, TransactionStatus
-from eventflow.fraud.rules import (
+from eventflow.fraud.domain.models import AccountStatus as S
+from eventflow.fraud.domain.models import AccountType, TransactionStatus
+from eventflow.fraud.domain.rules import (
     RECENT_EVENTS,
     AccountLedger,
     FraudDelivery,

@@ -6,7 +6,10 @@ import pytest
 
 from eventflow import tables
 from eventflow.consumer.deadletter import MAX_VALUE_BYTES, DeadLetter, letter_item, letter_of
-from eventflow.fraud.models import (
+from eventflow.fraud.adapters.accounts import account_item, account_of
+from eventflow.fraud.adapters.tables import Accounts, Outbox
+from eventflow.fraud.adapters.transactions import outbox_item, transaction_item, transaction_of
+from eventflow.fraud.domain.models import (
     Account,
     AccountStatus,
     AccountType,
@@ -14,17 +17,9 @@ from eventflow.fraud.models import (
     Transaction,
     TransactionStatus,
 )
-from eventflow.fraud.store import (
-    account_item,
-    account_of,
-    outbox_item,
-    transaction_item,
-    transaction_of,
-)
-from eventflow.fraud.tables import Accounts, Outbox
 from eventflow.kafka.events import KafkaRecord
+from eventflow.quakes.adapters.catalog import alert_of, quake_of, region_of
 from eventflow.quakes.adapters.items import region_item_values
-from eventflow.quakes.adapters.store import alert_of, quake_of, region_of
 from eventflow.quakes.adapters.tables import QuakeAlerts, QuakeRegions, Quakes
 from eventflow.quakes.domain.models import Location, QuakeAlert, StoredQuake
 from eventflow.quakes.domain.rules import RegionAggregate

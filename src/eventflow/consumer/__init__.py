@@ -7,7 +7,7 @@
 - ``concurrency``  independent requests of one phase sent together (one round trip)
 - ``tables``       the dead-letter table's pynamodb model
 
-Exactly once for the price of at-least-once (the account consumer, ``eventflow.fraud.counter``)
+Exactly once for the price of at-least-once (the account consumer, ``eventflow.fraud.usecases.counter``)
 -----------------------------------------------------------------------------------------------
 
 Kafka and the event source mapping deliver at least once; the relay may publish an event twice.
@@ -59,7 +59,7 @@ partition up to it: records are never skipped, because offsets move only over re
 in the batch being written. An operator's ``PATCH`` (status, name) bumps the version, so a
 consumer write based on the older state fails its condition and is decided again on the
 operator's state: neither change is lost (``blockedAt`` and the status follow
-``eventflow.fraud.rules.apply_fraud``).
+``eventflow.fraud.domain.rules.apply_fraud``).
 
 The earthquake consumer (``eventflow.quakes.usecases.ingest``) applies the same offsets rule to
 its region aggregates; there the event's own item (keyed by event id, and naming the record it

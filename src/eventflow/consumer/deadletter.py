@@ -142,7 +142,7 @@ _D = DeadLetters
 
 class DeadLetterStore:
     def __init__(self, table: str, client: Any = None, function_name: str | None = None) -> None:
-        self.table = tables.bind(DeadLetters, table).Meta.table_name
+        self.table = table
         self.client = client or dynamodb_client()
         self.function_name = function_name or os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local")
 

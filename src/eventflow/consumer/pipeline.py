@@ -1,7 +1,7 @@
 """The one pipeline both Kafka consumers run: parse -> dead-letter -> in-batch dedupe -> apply ->
 partial batch response.
 
-A consumer (``eventflow.fraud.counter.FraudCounter``, ``eventflow.quakes.usecases.ingest.
+A consumer (``eventflow.fraud.usecases.counter.FraudCounter``, ``eventflow.quakes.usecases.ingest.
 QuakeIngestor``) says how to parse a record, what identifies an event, and how to apply a batch
 of new events; everything else is here, once:
 

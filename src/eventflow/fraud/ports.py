@@ -1,4 +1,4 @@
-"""The interfaces the fraud use cases depend on (DynamoDB adapters in ``fraud.store``, or fakes)."""
+"""The interfaces the fraud use cases depend on (DynamoDB adapters in ``fraud.adapters``, or fakes)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from eventflow.fraud.models import Account, OutboxEvent, Transaction
-from eventflow.fraud.rules import AccountLedger, Settlement
+from eventflow.fraud.domain.models import Account, OutboxEvent, Transaction
+from eventflow.fraud.domain.rules import AccountLedger, Settlement
 
 T = TypeVar("T")
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from eventflow.consumer.deadletter import DeadLetterStore
 from eventflow.consumer.pipeline import MetricNames, Pipeline
-from eventflow.fraud.counter import FraudCounter
-from eventflow.fraud.models import FraudEvent
+from eventflow.fraud.adapters.ledger import FraudLedger
+from eventflow.fraud.domain.models import FraudEvent
 from eventflow.fraud.settings import FraudSettings
-from eventflow.fraud.store import FraudLedger
+from eventflow.fraud.usecases.counter import FraudCounter
 
 ACCOUNT_CONSUMER_METRICS = MetricNames(
     applied="FraudEventsCounted",

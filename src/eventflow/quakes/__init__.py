@@ -11,7 +11,8 @@
 - ``usecases.emitter``    the emission run of a scheduled (or self-invoked) emitter invocation
 - ``usecases.ingest``     the consumer's use case: store once, aggregate, alert
 - ``usecases.queries``    the read side of the API
-- ``adapters.store``      DynamoDB adapters of events, region aggregates and alerts
+- ``adapters.store``      the consumer's DynamoDB adapter of events, region aggregates and alerts
+- ``adapters.catalog``    the API's reads of the same tables, through their pynamodb models
 - ``adapters.stream``     DynamoDB adapter of the stream state and the emitter lease
 - ``adapters.kick``       starting an emission run at once (asynchronous self-invocation)
 """

@@ -28,36 +28,28 @@ but not counted; the redelivered records are then counted (the aggregate's offse
 not). Events are never inside a transaction, so a transaction stays small however large the
 catalogue grows.
 
-The API reads through :class:`QuakeCatalog`, which returns domain objects (``StoredQuake``,
-``QuakeAlert``, ``RegionSummary``); ``quake_of``, ``alert_of`` and ``region_of`` are each table's
-one conversion from item to object.
+The API reads the same tables through ``eventflow.quakes.adapters.catalog``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from eventflow import ddb, tables
 from eventflow.aws import dynamodb_client, error_code, is_transient, transient_errors
 from eventflow.consumer.concurrency import parallel
-from eventflow.errors import InvalidRequestError, TransientError
+from eventflow.errors import TransientError
 from eventflow.quakes.adapters.items import region_aggregate_of, region_item_values
 from eventflow.quakes.adapters.tables import (
-    ALERT_LIST_KEY,
-    QUAKE_LIST_KEY,
-    AlertsByTime,
     QuakeAlerts,
     QuakeRegions,
     Quakes,
-    QuakesByRegion,
-    QuakesByTime,
 )
-from eventflow.quakes.domain.models import Location, QuakeAlert, StoredQuake
-from eventflow.quakes.domain.rules import RegionAggregate, RegionSummary, sort_key
+from eventflow.quakes.domain.rules import RegionAggregate, sort_key
 
 # ---------------------------------------------------------------------------------- writes
 
@@ -87,9 +79,9 @@ class QuakeLedger:
     def __init__(
         self, quakes_table: str, regions_table: str, alerts_table: str, client: Any = None
     ) -> None:
-        self.quakes_table = tables.bind(Quakes, quakes_table).Meta.table_name
-        self.regions_table = tables.bind(QuakeRegions, regions_table).Meta.table_name
-        self.alerts_table = tables.bind(QuakeAlerts, alerts_table).Meta.table_name
+        self.quakes_table = quakes_table
+        self.regions_table = regions_table
+        self.alerts_table = alerts_table
         self.client = client or dynamodb_client()
         self.requests = 0
         self.round_trips = 0
@@ -238,210 +230,3 @@ class QuakeLedger:
                 raise
             outcome.committed.extend(regions)
         return outcome
-
-
-# ---------------------------------------------------------------------------------- reads
-
-
-def quake_of(item: Mapping[str, Any]) -> StoredQuake:
-    """The event in a low-level item of the quakes table."""
-    row = tables.from_item(Quakes, item)
-    return StoredQuake(
-        id=row.id,
-        magnitude=row.magnitude,
-        location=_location(row.location),
-        depthKm=row.depth_km,
-        timestamp=int(row.timestamp),
-        region=row.region,
-        alert=bool(row.alert),
-        receivedAt=row.received_at,
-    )
-
-
-def alert_of(item: Mapping[str, Any]) -> QuakeAlert:
-    """The alert in a low-level item of the alerts table."""
-    row = tables.from_item(QuakeAlerts, item)
-    return QuakeAlert(
-        id=row.id,
-        eventId=row.event_id,
-        region=row.region,
-        regionName=row.region_name,
-        magnitude=row.magnitude,
-        severity=row.severity,
-        threshold=row.threshold,
-        location=_location(row.location),
-        depthKm=row.depth_km,
-        timestamp=int(row.timestamp),
-        raisedAt=row.raised_at,
-    )
-
-
-def region_of(item: Mapping[str, Any]) -> RegionSummary:
-    """The region in a low-level item of the regions table (its aggregate read as the consumer
-    reads it, ``region_aggregate_of``)."""
-    data = ddb.from_item(dict(item))
-    return RegionSummary(
-        region_aggregate_of(data),
-        name=data.get(tables.name(QuakeRegions.name)),
-        updated_at=data.get(tables.name(QuakeRegions.updated_at)),
-    )
-
-
-def _location(stored: Any) -> Location:
-    return Location(latitude=stored.latitude, longitude=stored.longitude)
-
-
-T = TypeVar("T")
-#: a page of domain objects, and the key to pass for the next page (None: the last page)
-Page = tuple[list[T], dict[str, Any] | None]
-_n = tables.name
-
-
-class QuakeCatalog:
-    """The read side: events newest first (filters), one event, alerts, region aggregates."""
-
-    #: Items DynamoDB evaluates per request when a filter may discard many of them.
-    FILTERED_READ = 200
-    #: Requests one page may spend looking for matches before it returns what it has.
-    MAX_REQUESTS = 10
-
-    def __init__(
-        self, quakes_table: str, regions_table: str, alerts_table: str, client: Any = None
-    ) -> None:
-        self.quakes_table = tables.bind(Quakes, quakes_table).Meta.table_name
-        self.regions_table = tables.bind(QuakeRegions, regions_table).Meta.table_name
-        self.alerts_table = tables.bind(QuakeAlerts, alerts_table).Meta.table_name
-        self.client = client or dynamodb_client()
-
-    def get(self, event_id: str) -> StoredQuake | None:
-        with transient_errors():
-            resp = self.client.get_item(
-                TableName=self.quakes_table, Key={_n(Quakes.id): {"S": event_id}}
-            )
-        item = resp.get("Item")
-        return quake_of(item) if item else None
-
-    def quakes(
-        self,
-        limit: int,
-        start: dict[str, Any] | None = None,
-        *,
-        region: str | None = None,
-        since_key: str | None = None,
-        min_magnitude: float | None = None,
-    ) -> Page[StoredQuake]:
-        if region:
-            index, pk_name, pk_value = QuakesByRegion, _n(QuakesByRegion.region), region
-        else:
-            index, pk_name, pk_value = QuakesByTime, _n(QuakesByTime.list_key), QUAKE_LIST_KEY
-        sk_name = _n(index.sort_key)
-        query: dict[str, Any] = {
-            "TableName": self.quakes_table,
-            "IndexName": index.Meta.index_name,
-            "KeyConditionExpression": "#pk = :pk",
-            "ExpressionAttributeNames": {"#pk": pk_name},
-            "ExpressionAttributeValues": {":pk": {"S": pk_value}},
-        }
-        if since_key is not None:
-            query["KeyConditionExpression"] += " AND #sk >= :since"
-            query["ExpressionAttributeNames"]["#sk"] = sk_name
-            query["ExpressionAttributeValues"][":since"] = {"S": since_key}
-        if min_magnitude is not None:
-            query["FilterExpression"] = "#m >= :m"
-            query["ExpressionAttributeNames"]["#m"] = _n(Quakes.magnitude)
-            # DynamoDB's smallest positive number is 1E-130 (below it the request fails): a
-            # smaller bound selects exactly what 0 does, as no stored magnitude lies under it
-            bound = min_magnitude if abs(min_magnitude) >= SMALLEST_DYNAMODB_NUMBER else 0.0
-            query["ExpressionAttributeValues"][":m"] = ddb.value(bound)
-        if start and since_key is not None and str(start.get(sk_name, "")) < since_key:
-            raise InvalidRequestError(_TOKEN_MISMATCH, field="nextToken")
-        items, last = self._page(
-            query,
-            (_n(Quakes.id), pk_name, sk_name),
-            {pk_name: pk_value},
-            limit,
-            start,
-            filtered=min_magnitude is not None,
-        )
-        return [quake_of(i) for i in items], last
-
-    def alerts(self, limit: int, start: dict[str, Any] | None = None) -> Page[QuakeAlert]:
-        pk_name = _n(AlertsByTime.list_key)
-        query = {
-            "TableName": self.alerts_table,
-            "IndexName": AlertsByTime.Meta.index_name,
-            "KeyConditionExpression": "#pk = :pk",
-            "ExpressionAttributeNames": {"#pk": pk_name},
-            "ExpressionAttributeValues": {":pk": {"S": ALERT_LIST_KEY}},
-        }
-        items, last = self._page(
-            query,
-            (_n(QuakeAlerts.id), pk_name, _n(AlertsByTime.sort_key)),
-            {pk_name: ALERT_LIST_KEY},
-            limit,
-            start,
-            filtered=False,
-        )
-        return [alert_of(i) for i in items], last
-
-    def regions(self, limit: int, start: dict[str, Any] | None = None) -> Page[RegionSummary]:
-        kwargs: dict[str, Any] = {"TableName": self.regions_table, "Limit": limit}
-        if start:
-            _check_token(start, (_n(QuakeRegions.region),), {})
-            kwargs["ExclusiveStartKey"] = ddb.to_item(start)
-        with transient_errors():
-            resp = self.client.scan(**kwargs)
-        last = resp.get("LastEvaluatedKey")
-        return [region_of(i) for i in resp.get("Items", [])], (
-            ddb.from_item(last) if last else None
-        )
-
-    def _page(
-        self,
-        query: dict[str, Any],
-        key_names: tuple[str, ...],
-        fixed: dict[str, str],
-        limit: int,
-        start: dict[str, Any] | None,
-        *,
-        filtered: bool,
-    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        """Newest first, up to ``limit`` matching low-level items. With a filter, keep reading
-        (within a budget) until the page is full; the token then points just after the last item
-        returned."""
-        if start:
-            _check_token(start, key_names, fixed)
-        out: list[dict[str, Any]] = []
-        cursor = start
-        for _ in range(self.MAX_REQUESTS):
-            kwargs = {
-                **query,
-                "ScanIndexForward": False,
-                "Limit": self.FILTERED_READ if filtered else limit - len(out),
-            }
-            if cursor:
-                kwargs["ExclusiveStartKey"] = ddb.to_item(cursor)
-            with transient_errors():
-                resp = self.client.query(**kwargs)
-            last = resp.get("LastEvaluatedKey")
-            for raw in resp.get("Items", []):
-                out.append(raw)
-                if len(out) == limit:
-                    more = last is not None or raw is not resp["Items"][-1]
-                    token = ddb.from_item({k: raw[k] for k in key_names}) if more else None
-                    return out, token
-            cursor = ddb.from_item(last) if last else None
-            if cursor is None:
-                break
-        return out, cursor
-
-
-_TOKEN_MISMATCH = (
-    "nextToken does not belong to this query; pass the value the previous page returned, "
-    "with the same region and since"
-)
-
-
-def _check_token(token: dict[str, Any], key_names: tuple[str, ...], fixed: dict[str, str]) -> None:
-    """A token is a key of the index being read, with the same partition (region / list)."""
-    ddb.check_page_token(token, key_names, fixed, message=_TOKEN_MISMATCH)

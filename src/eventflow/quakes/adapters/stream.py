@@ -56,7 +56,7 @@ _ACTIVE = "#running = :t AND (attribute_not_exists(#stop) OR #stop > :now)"
 
 class StreamStore:
     def __init__(self, table: str, client: Any = None, stream_id: str = STREAM_ID) -> None:
-        self.table = tables.bind(QuakeStream, table).Meta.table_name
+        self.table = table
         self.client = client or dynamodb_client()
         self.key = {tables.name(_S.id): {"S": stream_id}}
 

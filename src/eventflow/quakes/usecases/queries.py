@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from eventflow.errors import NotFoundError
-from eventflow.quakes.adapters.store import QuakeCatalog
+from eventflow.quakes.adapters.catalog import QuakeCatalog
 from eventflow.quakes.domain.models import QuakeAlert, StoredQuake
 from eventflow.quakes.domain.rules import RegionSummary, iso_from_ms, parse_since, sort_key
 

@@ -1,4 +1,4 @@
-"""The fraud domain's tables as pynamodb models (see ``eventflow.tables``)."""
+"""The fraud tables as pynamodb models (see ``eventflow.tables``)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class AccountsByCreatedAt(GlobalSecondaryIndex["Accounts"]):
 
 class Accounts(Model):
     """An account, its fraud tally and the consumer's exactly-once state (``version``,
-    ``applied_offsets``, ``recent_events``: ``eventflow.fraud.rules.AccountLedger``)."""
+    ``applied_offsets``, ``recent_events``: ``eventflow.fraud.domain.rules.AccountLedger``)."""
 
     class Meta:
         table_name = "AccountsTable"

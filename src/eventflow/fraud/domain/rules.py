@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from eventflow.errors import ConflictError
-from eventflow.fraud.models import AccountStatus, AccountType, TransactionStatus
+from eventflow.fraud.domain.models import AccountStatus, AccountType, TransactionStatus
 
 #: Allowed account status changes (the seed's rules).
 STATUS_TRANSITIONS: dict[AccountStatus, frozenset[AccountStatus]] = {
@@ -22,6 +22,9 @@ TRANSACTING_STATUSES = frozenset({AccountStatus.NEW, AccountStatus.ACTIVE})
 
 #: A transaction in one of these states can no longer be marked as fraud.
 FRAUD_FORBIDDEN = frozenset({TransactionStatus.FRAUD, TransactionStatus.FAILED})
+
+#: How long an outbox event is kept after it is written (its ``expires_at``, DynamoDB's TTL).
+OUTBOX_RETENTION_S = 7 * 24 * 3600
 
 
 def check_status_transition(current: AccountStatus, new: AccountStatus) -> None:

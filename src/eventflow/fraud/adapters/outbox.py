@@ -1,11 +1,18 @@
-"""Turn DynamoDB stream records of the outbox table into Kafka messages."""
+"""The outbox relay's adapter of the outbox table: its stream records become Kafka messages.
+
+Outbox: pk ``eventId``; its stream (NEW_IMAGE) feeds the relay; TTL ``expiresAt``. The items are
+written inside the transaction that marks a transaction as fraud
+(``eventflow.fraud.adapters.transactions.outbox_item``, kept there so that marking fraud imports
+nothing of Kafka); the relay reads the stream records' low-level images through the model
+(:class:`~eventflow.fraud.adapters.tables.Outbox`).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from eventflow import tables
-from eventflow.fraud.tables import Outbox
+from eventflow.fraud.adapters.tables import Outbox
 from eventflow.kafka.producer import Message
 
 

@@ -27,9 +27,9 @@ from eventflow.clock import now_iso
 from eventflow.consumer.deadletter import DeadLetter
 from eventflow.consumer.pipeline import Applied, Delivery, Park
 from eventflow.consumer.records import parse_json_record
-from eventflow.fraud.models import FraudEvent
+from eventflow.fraud.domain.models import FraudEvent
+from eventflow.fraud.domain.rules import RECENT_EVENTS, AccountLedger, FraudDelivery, settle
 from eventflow.fraud.ports import FraudLedgerPort
-from eventflow.fraud.rules import RECENT_EVENTS, AccountLedger, FraudDelivery, settle
 from eventflow.kafka.events import KafkaRecord
 
 #: Write rounds per batch before an account that keeps changing is left for retry. Each round
