@@ -837,7 +837,7 @@ def changes(results: dict[str, Any]) -> str:
    outside moto); DynamoDB validates each request itself. Consumer ratio 8.4x -> 8.9x between
    two runs on a loaded machine.
 
-6. **Exactly-once state in the account's item** (`eventflow.consumer`, `eventflow.fraud.counter`):
+6. **Exactly-once state in the account's item** (`eventflow.consumer`, `eventflow.fraud.usecases.counter`):
    no dedupe marker per event and no transaction any more; per batch one consistent
    `BatchGetItem` and one conditional `UpdateItem` per account, in parallel, that moves the count,
    the partition offsets and the recent event ids together. Write units per event 3.74 -> the

@@ -4,7 +4,7 @@ models define them, and the app's handlers parse them.
 Every ``generate-event`` sample and every event the gateways and pollers build (through the same
 builder functions, checked here by identity) validates against its model of
 ``aws_lambda_powertools.utilities.parser.models``; the app's own parsing (``eventflow.kafka.events``,
-``eventflow.fraud.outbox``, the API resolver of ``eventflow.api``, the emitter's schedule check)
+``eventflow.fraud.adapters.outbox``, the API resolver of ``eventflow.api``, the emitter's schedule check)
 accepts those same events. The records from real service answers (moto's DynamoDB Streams, SQS,
 SNS, Kinesis, S3, EventBridge) are in ``test_delivered_event_contracts.py``.
 """
@@ -230,7 +230,7 @@ def test_a_tombstone_has_no_value_and_the_app_reads_it_as_none() -> None:
 
 
 def test_the_outbox_relay_reads_a_generated_insert() -> None:
-    from eventflow.fraud.outbox import outbox_messages
+    from eventflow.fraud.adapters.outbox import outbox_messages
 
     image = {
         "eventId": "e1",
