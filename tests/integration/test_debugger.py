@@ -20,7 +20,9 @@ from typing import Any
 
 import pytest
 
+from eventflow_local.runtime.debugging import DebuggedRuntime, DebugOptions
 from eventflow_local.runtime.pythons import installed_interpreters
+from eventflow_local.template.specs import FunctionSpec
 from tests.dap_client import DapClient
 
 pytestmark = pytest.mark.integration
@@ -209,3 +211,27 @@ def test_up_debugs_the_named_function_through_the_api_and_leaves_the_other_alone
         caller.join(timeout=60)
     # AND the API answers with the handler's result
     assert answers == [(200, {"shout": "API!", "python": "3.13"})]
+
+
+def test_a_debug_port_taken_after_the_check_is_the_functions_init_error(tmp_path: Path) -> None:
+    # GIVEN the debugged function's port taken by someone else by the time its worker starts
+    (tmp_path / "app.py").write_text("def handler(event, context):\n    return 1\n")
+    spec = FunctionSpec("Fn", tmp_path, "app.handler", "python3.11", 3, 128, {}, [])
+    lines: list[str] = []
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        runtime = DebuggedRuntime(spec, {}, [], log=lines.append, debug=DebugOptions("Fn", port))
+        try:
+            # WHEN it starts
+            runtime.start()
+            error = runtime.wait_ready(timeout=60)
+            # THEN its init fails in Lambda's shape, naming the address, and no wait is announced
+            assert error is not None and error["errorType"] == "Runtime.DebuggerError"
+            assert error["errorMessage"].startswith(
+                f"the debugger cannot listen on 127.0.0.1:{port}: "
+            )
+            assert not any(line.startswith("Debugger waiting") for line in lines)
+        finally:
+            runtime.stop()
