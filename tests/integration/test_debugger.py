@@ -24,6 +24,7 @@ from eventflow_local.runtime.debugging import DebuggedRuntime, DebugOptions
 from eventflow_local.runtime.pythons import installed_interpreters
 from eventflow_local.template.specs import FunctionSpec
 from tests.dap_client import DapClient
+from tests.integration.faults import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -235,3 +236,47 @@ def test_a_debug_port_taken_after_the_check_is_the_functions_init_error(tmp_path
             assert not any(line.startswith("Debugger waiting") for line in lines)
         finally:
             runtime.stop()
+
+
+def _processes() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, command line) of every process this test can see."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            found[int(entry.name)] = (int(stat.rsplit(")", 1)[1].split()[1]), cmdline)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_a_worker_held_for_a_debugger_ends_with_its_harness_killed_outright(
+    harness: Any,
+) -> None:
+    _needs("python3.12")
+    port = _free_port()
+    # GIVEN an invocation held for a debugger that never comes
+    run = harness("invoke", "CountFunction", "-d", str(port), "-e", "-", stdin="{}")
+    run.wait_line(f"Debugger waiting on 127.0.0.1:{port} for CountFunction")
+    processes = _processes()
+    held = {
+        pid
+        for pid, (parent, cmdline) in processes.items()
+        if (parent == run.proc.pid and "runtime/worker.py" in cmdline)
+        or f"--port {port} " in cmdline  # debugpy's adapter
+    }
+    assert len(held) == 2
+    # WHEN the harness is killed (no clean stop)
+    run.proc.kill()
+    run.proc.wait()
+
+    # THEN the worker and debugpy's adapter end too, and the port is free again
+    def gone() -> bool:
+        return not held & set(_processes())
+
+    wait_for(gone, timeout=20, what="the held worker and adapter to end")
+    with socket.socket() as again:
+        again.bind(("127.0.0.1", port))

@@ -35,6 +35,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import types
@@ -129,6 +130,9 @@ def start_debugger(options: dict[str, Any]) -> Any:
     function returned waits for a debugger before an invocation runs the handler."""
     sys.path.append(options["path"])
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # no frozen-modules warning
+    threading.Thread(
+        target=_exit_with, args=(os.getppid(),), name="harness watch", daemon=True
+    ).start()
     where = f"{options['host']}:{options['port']}"
     try:
         import debugpy
@@ -140,6 +144,13 @@ def start_debugger(options: dict[str, Any]) -> Any:
             exc, "Runtime.DebuggerError", f"the debugger cannot listen on {where}: {exc}"
         ) from exc
     return debugpy.wait_for_client
+
+
+def _exit_with(harness: int) -> None:
+    """A worker held for a debugger reads no request: it ends when its harness is gone."""
+    while os.getppid() == harness:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def find_resolver(module: types.ModuleType) -> Any:
