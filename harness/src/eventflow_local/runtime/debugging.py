@@ -19,6 +19,8 @@ Python debugger attaches to:
 - debugpy runs inside the function's own Python (any of 3.9 to 3.13: its server part is pure
   Python); its adapter process runs with the harness's Python (``debugpy.configure(python=)``),
   as debugpy's adapter needs a recent one.
+- A worker held for a debugger reads no request, so it watches its harness and ends when the
+  harness is killed outright; debugpy's adapter ends with it.
 - The function's ``Timeout`` is not enforced while it is debugged, as SAM CLI does not
   enforce it ("If debugging though, we don't enforce a timeout": aws-sam-cli
   ``LambdaRuntime._configure_interrupt``). ``context.get_remaining_time_in_millis()`` still
