@@ -50,6 +50,8 @@ from eventflow_local.template.sam import DEFAULT_TEMPLATE, SamTemplate
 class Stack:
     """Broker, DynamoDB, functions, event sources and API of ``template.yaml``, on this machine."""
 
+    make_runtime: Callable[..., FunctionRuntime] = FunctionRuntime  # cli/env_vars.py: -d PORT
+
     def __init__(
         self,
         *,
@@ -276,6 +278,7 @@ class Stack:
             cache_dir=cache_dir_for(self.template_path),
             recorder=self.activity.record,
             log=self.log,
+            make_runtime=self.make_runtime,
         )
         self.skipped.extend(skipped)
 
