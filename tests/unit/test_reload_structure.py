@@ -170,3 +170,38 @@ def test_a_changed_kafka_mapping_keeps_its_consumer_group_unless_its_topic_chang
     named = _kafka(("orders",), "LATEST", "mine", {"ConsumerGroupId": "mine"})
     before(named)
     assert named.group_id == "mine"
+
+
+def test_a_folder_watched_from_a_later_walk_starts_there_and_its_later_saves_are_changes(
+    tmp_path: Path,
+) -> None:
+    import threading
+
+    from eventflow_local.runtime.watch import Watcher
+
+    # GIVEN a watcher of one folder, and a second folder with a file, not watched yet
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    (second / "app.py").write_text("A = 1\n")
+    roots = [first]
+    seen: list[set[Path]] = []
+    told = threading.Event()
+
+    def on_change(changed: set[Path]) -> None:
+        seen.append(changed)
+        told.set()
+
+    watcher = Watcher(lambda: list(roots), on_change, interval=0.05).start()
+    try:
+        # WHEN the second folder is watched from then on (a function added by a saved template)
+        roots.append(second)
+        # THEN its file as found is no change
+        assert not told.wait(0.6)
+
+        # WHEN it is saved afterwards, THEN that is a change
+        (second / "app.py").write_text("A = 22\n")
+        assert told.wait(3)
+        assert seen == [{second / "app.py"}]
+    finally:
+        watcher.stop()

@@ -86,11 +86,13 @@ def delivery_key(template: SamTemplate, running: Iterable[str]) -> str:
     events: dict[str, Any] = {}
     for lid in sorted(running):
         declared = ((written.get(lid) or {}).get("Properties") or {}).get("Events") or {}
-        events[lid] = {
+        mine = {
             name: event
             for name, event in declared.items()
             if isinstance(event, dict) and event.get("Type") in DELIVERY_EVENTS
         }
+        if mine:
+            events[lid] = mine
     others: dict[str, Any] = {}
     for lid, resource in written.items():
         kind = str(resource.get("Type"))
@@ -98,7 +100,9 @@ def delivery_key(template: SamTemplate, running: Iterable[str]) -> str:
             others[lid] = resource
         elif kind in SOURCE_PROPERTIES:
             props = resource.get("Properties") or {}
-            others[lid] = {k: props.get(k) for k in sorted(SOURCE_PROPERTIES[kind])}
+            named = {k: props[k] for k in sorted(SOURCE_PROPERTIES[kind]) if k in props}
+            if named:
+                others[lid] = named
     return _canonical([events, others])
 
 

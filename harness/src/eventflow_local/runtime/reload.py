@@ -161,7 +161,9 @@ class Reloader:
     # ------------------------------------------------------------------ a save
     def on_change(self, changed: set[Path]) -> None:
         if self.template_path in changed:
-            self.replan()
+            # on the builder thread: one template change at a time, after the functions a
+            # previous one added are started
+            self._jobs.put(self.replan)
             changed = changed - {self.template_path}
         code: dict[str, set[Path]] = {}
         build: dict[str, set[Path]] = {}
@@ -253,7 +255,8 @@ class Reloader:
 
     # ------------------------------------------------------------------ the template
     def replan(self) -> None:
-        """Read the template again and apply what can be applied in place."""
+        """Read the template again and apply what can be applied in place (on the builder
+        thread, so that two saves apply in turn)."""
         stack = self.stack
         name = self.template_path.name
         try:
@@ -293,10 +296,7 @@ class Reloader:
             applied.append(f"{', '.join(sorted(rebuild))} rebuilt in the background")
         applied += self.structure.kept_phrases(self.running_resources, changes.kept)
         applied += [f"refused: {line}" for line in refused]
-        if changes.added:  # their routes and sources once they are built and started
-            self._jobs.put(lambda: self.restructure(changes, fresh, applied))
-        else:
-            self.restructure(changes, fresh, applied)
+        self.restructure(changes, fresh, applied)
 
     def restructure(self, changes: TemplateChanges, fresh: SamTemplate, applied: list[str]) -> None:
         """Start the new functions, apply the routes, sources and resources of ``fresh``, keep

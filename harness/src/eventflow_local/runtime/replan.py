@@ -19,7 +19,7 @@ and sorts the differences:
 - named as needing a restart: any other change of a resource (a table's ``KeySchema``, a
   queue's attributes, ...: CloudFormation would update or replace it; here it stays as created),
   a resource of another type added, removed or changed, ``Globals`` other than ``Function``,
-  ``Conditions``.
+  ``Api`` and ``HttpApi`` (those two are applied with the routes), ``Conditions``.
 
 IAM roles and policies, ``Lambda::Permission`` and log groups are not compared: nothing local
 depends on them.
@@ -213,7 +213,11 @@ def compare(
             before_s.pop("Function", None)
             after_s.pop("Function", None)
         for key in sorted(before_s.keys() | after_s.keys()):
-            if _canonical(before_s.get(key)) != _canonical(after_s.get(key)):
+            if _canonical(before_s.get(key)) == _canonical(after_s.get(key)):
+                continue
+            if section == "Globals" and key in ("Api", "HttpApi"):
+                changes.apis.append(f"{section}.{key} changed")  # the routes are built again
+            else:
                 changes.restart.append(f"{section}.{key} changed")
     return changes
 
