@@ -244,3 +244,96 @@ def test_a_removed_function_stops_and_invoke_answers_404(
     line = reload_line(stack, seen)
     assert "Table Notes removed from the template: kept (local data is not deleted)" in line
     assert stack.dynamodb_client().describe_table(TableName=stack.table_name("Notes"))
+
+
+def _streams_app(topic: str, batch: int) -> str:
+    return f"""
+  Notes:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      AttributeDefinitions: [{{ AttributeName: id, AttributeType: S }}]
+      KeySchema: [{{ AttributeName: id, KeyType: HASH }}]
+      BillingMode: PAY_PER_REQUEST
+  Orders:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      AttributeDefinitions: [{{ AttributeName: id, AttributeType: S }}]
+      KeySchema: [{{ AttributeName: id, KeyType: HASH }}]
+      BillingMode: PAY_PER_REQUEST
+      StreamSpecification: {{ StreamViewType: NEW_IMAGE }}
+  RecordsFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: records/
+      Environment: {{ Variables: {{ NOTES_TABLE: !Ref Notes }} }}
+      Events:
+        Kafka:
+          Type: MSK
+          Properties:
+            Stream: arn:aws:kafka:us-east-1:123456789012:cluster/local/00000000-0000-0000-0000-000000000000-1
+            Topics: [{topic}]
+            StartingPosition: TRIM_HORIZON
+            BatchSize: {batch}
+            MaximumBatchingWindowInSeconds: 0
+        Changes:
+          Type: DynamoDB
+          Properties:
+            Stream: !GetAtt Orders.StreamArn
+            StartingPosition: TRIM_HORIZON
+            BatchSize: 10
+"""
+
+
+def _seen(stack: Any, key: str) -> int:
+    item = _note(stack, key)
+    return int(item["seen"]["N"]) if item else 0
+
+
+def test_new_kafka_and_stream_mappings_start_and_a_changed_one_goes_on_from_its_offsets(
+    start: Callable[..., tuple[Any, Path]], kafka_producer: Any
+) -> None:
+    import uuid
+
+    # GIVEN the app running with reload on
+    stack, template = start()
+    topic = f"reload-orders-{uuid.uuid4().hex[:8]}"
+
+    # WHEN a function with a Kafka mapping on a new topic and a DynamoDB stream mapping on a new
+    # table with a stream is added
+    seen = len(stack.lines)
+    template.write_text(template.read_text() + _streams_app(topic, 10))
+    line = reload_line(stack, seen, timeout=60)
+
+    # THEN the topic and tables are created, both mappings start, and both deliver
+    for applied in ("Table Orders created", f"Kafka topic {topic} created", "new RecordsFunction"):
+        assert applied in line, line
+    assert line.count("source RecordsFunction.") == 2 and "restart to apply" not in line, line
+    kafka_producer.send(topic, b"k1")
+    kafka_producer.flush()
+    orders = stack.table_name("Orders")
+    stack.dynamodb_client().put_item(TableName=orders, Item={"id": {"S": "o1"}})
+    assert wait_for(lambda: _seen(stack, "k1") and _seen(stack, "stream:o1"), 30), stack.lines
+    (kafka,) = [s for s in stack.sources if getattr(s, "topics", ()) == (topic,)]
+
+    # WHEN the Kafka mapping's batch size changes
+    seen = len(stack.lines)
+    save(
+        template,
+        "BatchSize: 10\n            MaximumBatchingWindowInSeconds",
+        "BatchSize: 5\n            MaximumBatchingWindowInSeconds",
+    )
+    line = reload_line(stack, seen)
+
+    # THEN it restarts with the new batch size in the same consumer group: the record already
+    # delivered is not delivered again, a new one is; the stream mapping keeps running
+    assert "restarted with its new settings" in line and line.count("source ") == 1, line
+    (changed,) = [s for s in stack.sources if getattr(s, "topics", ()) == (topic,)]
+    assert changed is not kafka
+    assert (changed.batch_size, changed.group_id) == (5, kafka.group_id)
+    kafka_producer.send(topic, b"k2")
+    kafka_producer.flush()
+    assert wait_for(lambda: _seen(stack, "k2"), 30), stack.lines
+    assert _seen(stack, "k1") == 1
+    stack.dynamodb_client().put_item(TableName=orders, Item={"id": {"S": "o2"}})
+    assert wait_for(lambda: _seen(stack, "stream:o2"), 30)
+    assert _seen(stack, "stream:o1") == 1
