@@ -337,3 +337,55 @@ def test_new_kafka_and_stream_mappings_start_and_a_changed_one_goes_on_from_its_
     stack.dynamodb_client().put_item(TableName=orders, Item={"id": {"S": "o2"}})
     assert wait_for(lambda: _seen(stack, "stream:o2"), 30)
     assert _seen(stack, "stream:o1") == 1
+
+
+SNS_APP = """
+  Notes:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      AttributeDefinitions: [{ AttributeName: id, AttributeType: S }]
+      KeySchema: [{ AttributeName: id, KeyType: HASH }]
+      BillingMode: PAY_PER_REQUEST
+  Alerts:
+    Type: AWS::SNS::Topic
+  RecordsFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: records/
+      Environment: { Variables: { NOTES_TABLE: !Ref Notes } }
+      Events:
+        Alert:
+          Type: SNS
+          Properties: { Topic: !Ref Alerts }
+"""
+
+
+def test_a_new_topic_and_subscribed_function_get_what_is_published_until_unsubscribed(
+    start: Callable[..., tuple[Any, Path]],
+) -> None:
+    # GIVEN the app running with reload on
+    stack, template = start()
+
+    # WHEN a topic and a function subscribed to it are added
+    seen = len(stack.lines)
+    template.write_text(template.read_text() + SNS_APP)
+    line = reload_line(stack, seen, timeout=60)
+
+    # THEN the subscriptions start again with it, and a message published reaches the function
+    assert "Topic Alerts created" in line, line
+    assert "schedules, subscriptions, rules and notifications started again" in line, line
+    sns = stack.dynamo.client("sns")
+    topic = str(stack.template.ref("Alerts"))  # a topic's Ref is its ARN
+    sns.publish(TopicArn=topic, Message="a1")
+    assert wait_for(lambda: _seen(stack, "sns:a1"), 20), stack.lines
+
+    # WHEN the subscription is removed from the template
+    seen = len(stack.lines)
+    save(template, SNS_APP[SNS_APP.index("      Events:") :], "")
+    line = reload_line(stack, seen)
+
+    # THEN what is published afterwards no longer reaches the function
+    assert "started again" in line, line
+    sns.publish(TopicArn=topic, Message="a2")
+    time.sleep(1.5)
+    assert _seen(stack, "sns:a2") == 0

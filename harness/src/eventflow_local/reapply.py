@@ -9,7 +9,8 @@ the same effect is applied where it can be without a restart:
   secret is created in the embedded engine as at start (``services/startup.py``), and the
   template is read again with its physical id, so a function whose ``Environment`` ``!Ref``\\s it
   gets the new value (its workers are retired by reload like any settings change). A resource
-  removed from the template is kept: the local data is not deleted.
+  removed from the template is kept: the local data is not deleted (CloudFormation would delete
+  it unless its ``DeletionPolicy`` is ``Retain``).
 - API routes: the route table of the running API server is built again from the new template
   (``apigw/plan.py``) and swapped in one assignment (``ApiGateway.replace_routes``): a request
   under way finishes on the table it started with, the next one uses the new table, so a removed
@@ -19,8 +20,8 @@ the same effect is applied where it can be without a restart:
   filters, ``Enabled``...) stops and starts with the new configuration. As with
   ``UpdateEventSourceMapping``, a changed Kafka mapping whose topic and starting position are the
   same keeps its consumer group, so it goes on from its committed offsets; a new mapping starts
-  from its ``StartingPosition`` as a mapping created on AWS does
-  (https://docs.aws.amazon.com/lambda/latest/dg/with-msk-configure.html). A stream mapping goes
+  from its ``StartingPosition`` as a mapping created on AWS does (its default consumer group is
+  the new mapping's UUID: https://docs.aws.amazon.com/lambda/latest/dg/kafka-consumer-group-id.html). A stream mapping goes
   on from its checkpoint (kept per function and event in the state dir).
 - schedules, SNS subscriptions, EventBridge rules and S3 notifications: when any of them changes
   they all stop and start again from the new template (they are few and keep no position).
@@ -212,7 +213,7 @@ def restart_sources(
     stop: list[Any] = []
     old: dict[tuple[str, str], Any] = {}
     for source in stack.sources:
-        if isinstance(getattr(source, "event", None), EventSpec):
+        if factory.is_mapping(source):
             if source.function_name in functions:
                 old[(source.function_name, source.event.name)] = source
             else:

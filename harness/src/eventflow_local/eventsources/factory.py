@@ -255,6 +255,15 @@ def start_event_sources(
     return found
 
 
+def is_mapping(source: Any) -> bool:
+    """A source ``start_mapping`` makes (one event of one function), not a delivery (schedules,
+    subscriptions, rules and notifications, some of which also name an event)."""
+    return isinstance(
+        source,
+        KafkaEventSourceMapping | DynamoStreamEventSource | SqsEventSource | KinesisEventSource,
+    )
+
+
 def start_mapping(
     context: SourceContext,
     found: StartedSources,

@@ -17,7 +17,9 @@ and sorts the differences:
   subscription resource, a bucket's ``NotificationConfiguration``, a topic's ``Subscription``.
   A resource removed from the template is kept: local data is not deleted.
 - named as needing a restart: any other change of a resource (a table's ``KeySchema``, a
-  queue's attributes, ...: CloudFormation would update or replace it; here it stays as created),
+  queue's attributes, ...: CloudFormation would update or replace it, each property's "Update
+  requires" in its reference page, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/
+  using-cfn-updating-stacks-update-behaviors.html; here it stays as created),
   a resource of another type added, removed or changed, ``Globals`` other than ``Function``,
   ``Api`` and ``HttpApi`` (those two are applied with the routes), ``Conditions``.
 

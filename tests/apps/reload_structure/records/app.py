@@ -1,5 +1,5 @@
-"""Counts each Kafka record value and each DynamoDB stream key it gets in NOTES_TABLE (the test
-adds this function with its mappings): a record delivered twice counts 2."""
+"""Counts each Kafka record value, DynamoDB stream key and SNS message it gets in NOTES_TABLE
+(the test adds this function with its mappings or subscription): one delivered twice counts 2."""
 
 import base64
 import os
@@ -13,7 +13,11 @@ def handler(event, context):
         for batch in (event.get("records") or {}).values()
         for record in batch
     ]
-    ids += [f"stream:{r['dynamodb']['Keys']['id']['S']}" for r in event.get("Records") or []]
+    for record in event.get("Records") or []:
+        if "Sns" in record:
+            ids.append(f"sns:{record['Sns']['Message']}")
+        else:
+            ids.append(f"stream:{record['dynamodb']['Keys']['id']['S']}")
     client = boto3.client("dynamodb")
     for key in ids:
         client.update_item(
