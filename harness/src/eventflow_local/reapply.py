@@ -49,6 +49,7 @@ from eventflow_local.runtime.replan import (
 )
 from eventflow_local.services import startup
 from eventflow_local.services.broker import ensure_topics
+from eventflow_local.services.events import ensure_pattern_rules
 from eventflow_local.template.kafka import template_topics
 from eventflow_local.template.sam import SamTemplate
 from eventflow_local.template.specs import EventSpec
@@ -234,20 +235,33 @@ def restart_sources(
     context = source_context(stack, template)
     found = factory.StartedSources()
     for lid, event, previous in start:
-        made = factory.start_mapping(
-            context, found, lid, stack.runtimes[lid], event, before=_inherit(previous)
-        )
+        try:
+            made = factory.start_mapping(
+                context, found, lid, stack.runtimes[lid], event, before=_inherit(previous)
+            )
+        except Exception as exc:  # the others start; this one is named with why
+            said.append(f"source {lid}.{event.name} failed to start: {type(exc).__name__}: {exc}")
+            continue
         if previous is None:
             verb = "started" if made is not None else "not started"
         else:
             verb = "restarted with its new settings" if made is not None else "stopped"
         said.append(f"source {lid}.{event.name} {verb}")
     if deliveries_changed:
-        more = factory.start_deliveries(dict(stack.runtimes), context)
+        try:
+            found.skipped.extend(ensure_pattern_rules(template, stack.dynamo))  # as at start
+            more = factory.start_deliveries(dict(stack.runtimes), context)
+        except Exception as exc:
+            more = factory.StartedSources()
+            said.append(
+                "schedules, subscriptions, rules and notifications failed to start: "
+                f"{type(exc).__name__}: {exc}"
+            )
+        else:
+            said.append("schedules, subscriptions, rules and notifications started again")
         found.sources.extend(more.sources)
         found.refused.extend(more.refused)
         found.skipped.extend(more.skipped)
-        said.append("schedules, subscriptions, rules and notifications started again")
     stack.sources = [*keep, *found.sources]  # one assignment: stop() and the report read it
     for line in dict.fromkeys(found.refused):
         if line not in stack.refused:
