@@ -8,15 +8,25 @@ conditional ``UpdateItem`` per account (``SET`` five attributes, a version condi
 pool sends them, on a table of its own so the consumer's accounts are not touched. The result is
 the events/s the engine allows at the consumer's measured requests per batch; the consumer's
 events/s as a share of it is what the harness and the handler cost on top of the engine.
+
+It runs in a process of its own (``python -m bench.ceiling URL ...``, as the consumer runs in its
+worker process), with a client configured as the consumer's (``eventflow.aws``: 32 connections, no
+client-side validation), through the same metering proxy: 32 client threads inside the benchmark's
+process would share its interpreter with the proxy and measure that instead.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from bench.fraud import put_items
@@ -174,3 +184,84 @@ def measure(
         reads=reads,
         seconds=seconds,
     )
+
+
+def measure_apart(
+    endpoint_url: str,
+    region: str,
+    *,
+    events_per_batch: float,
+    updates_per_batch: float,
+    reads_per_batch: float = 1.0,
+    accounts: int = 1000,
+    min_seconds: float = 8.0,
+) -> Ceiling:
+    """``measure`` in a fresh process against ``endpoint_url``."""
+    command = [
+        sys.executable,
+        "-m",
+        "bench.ceiling",
+        endpoint_url,
+        "--region",
+        region,
+        "--events-per-batch",
+        str(events_per_batch),
+        "--updates-per-batch",
+        str(updates_per_batch),
+        "--reads-per-batch",
+        str(reads_per_batch),
+        "--accounts",
+        str(accounts),
+        "--seconds",
+        str(min_seconds),
+    ]
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run(
+        command, cwd=root, capture_output=True, text=True, timeout=min_seconds + 300, check=True
+    )
+    return Ceiling(**json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    import boto3
+    from botocore.config import Config
+
+    parser = argparse.ArgumentParser(prog="python -m bench.ceiling")
+    parser.add_argument("endpoint_url")
+    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--events-per-batch", type=float, default=100.0)
+    parser.add_argument("--updates-per-batch", type=float, default=86.0)
+    parser.add_argument("--reads-per-batch", type=float, default=1.0)
+    parser.add_argument("--accounts", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    args = parser.parse_args(argv)
+    client = boto3.session.Session().client(
+        "dynamodb",
+        region_name=args.region,
+        endpoint_url=args.endpoint_url,
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+        # the consumer's client (``eventflow.aws``)
+        config=Config(
+            retries={"max_attempts": 4, "mode": "standard"},
+            connect_timeout=2,
+            read_timeout=5,
+            tcp_keepalive=True,
+            max_pool_connections=MAX_PARALLEL,
+            parameter_validation=False,
+        ),
+    )
+    result = measure(
+        client,
+        events_per_batch=args.events_per_batch,
+        updates_per_batch=args.updates_per_batch,
+        reads_per_batch=args.reads_per_batch,
+        accounts=args.accounts,
+        min_seconds=args.seconds,
+    )
+    print(json.dumps(asdict(result)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

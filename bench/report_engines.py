@@ -139,7 +139,11 @@ def markdown(add: Any, results: dict[str, Any], md_table: Any, fmt: Any) -> None
     add(
         "`bench/ceiling.py` replays the consumer's measured requests per batch with nothing "
         "else: one consistent `BatchGetItem` of the batch's accounts, then one conditional "
-        "`UpdateItem` per account, 32 in flight (the consumer's pool), on a table of its own.\n"
+        "`UpdateItem` per account, 32 in flight (the consumer's pool), on a table of its own, "
+        "from a process of its own through the same metering proxy. A share near or above 100% "
+        "means the consumer runs at what the engine allows for its requests (the replay's "
+        "items and conditions are close to the consumer's, not the same; runs differ by a few "
+        "per cent).\n"
     )
     body = []
     for engine, f in engines.items():

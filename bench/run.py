@@ -165,8 +165,9 @@ def run_engine(
     harness = out["harness"]
     ops = out["cost"]["operations"]
     invocations = max(1, harness["invocations"])
-    roof = ceiling.measure(
-        client,
+    roof = ceiling.measure_apart(
+        stack.dynamo.url,
+        stack.region,
         events_per_batch=harness["mean_batch"],
         updates_per_batch=ops.get("UpdateItem", 0) / invocations,
         reads_per_batch=ops.get("BatchGetItem", 0) / invocations,

@@ -148,7 +148,7 @@ def test_without_self_invocation_start_says_the_schedule_will_emit(tpl, aws):
     [
         ({"rate": 0}, "rate"),
         ({"rate": -5}, "rate"),
-        ({"rate": 5000}, "rate"),
+        ({"rate": 50_000}, "rate"),
         ({"rate": "fast"}, "rate"),
         ({"durationSeconds": 0}, "durationSeconds"),
         ({"durationSeconds": 1.5}, "durationSeconds"),

@@ -171,3 +171,41 @@ class StackReport:
             for item in items:
                 lines.append(f"      <- {item}")
         return "\n".join(lines)
+
+
+def stack_triggers(stack: Any) -> dict[str, list[str]]:
+    """A started ``Stack``'s running functions and the triggers that started for each."""
+    gw = stack.gateway
+    ops = gw.router.operations() if gw else []
+    rest = [(o.function, f"{o.method} {o.path}") for o in ops if o.function is not None]
+    http = [(r.function, r.route_key) for r in gw.http_routes] if gw else []
+    sources = [(s.function_name, s.event) for s in stack.sources if hasattr(s, "event")]
+    sources += [pair for s in stack.sources for pair in getattr(s, "triggers", [])]
+    return triggers(Started(list(stack.runtimes), rest, http, sources), stack.tables)
+
+
+def stack_report(stack: Any) -> StackReport:
+    """A started ``Stack`` as its user is told of it: the banner's and ``stack.json``'s facts."""
+    gateway = stack.gateway
+    dynamo = stack.dynamo
+    return StackReport(
+        api_url=gateway.url if gateway else None,
+        bootstrap_servers=stack._bootstrap,
+        kafka="embedded" if stack.broker else "external" if stack._bootstrap else "not started",
+        dynamodb_endpoint=dynamo.url if dynamo else None,
+        dynamodb=dynamo.kind if dynamo else None,
+        lambda_endpoint=stack.lambda_api.url if stack.lambda_api else None,
+        region=stack.region,
+        tables=stack.tables,
+        topics=stack.topics,
+        partitions=stack.partitions,
+        state_dir=stack.state_dir,
+        functions=stack.triggers(),
+        instance=stack.instance,
+        stage=gateway.stage if gateway else "",
+        auth=stack.auth.describe(stack.api_token) if gateway and stack.auth else [],
+        http_routes=[r.route_key for r in gateway.http_routes] if gateway else [],
+        secrets=stack.secrets,
+        services_url=dynamo.services_url if dynamo else None,
+        queues=stack.queues,
+    )

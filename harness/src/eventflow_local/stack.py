@@ -32,7 +32,7 @@ from eventflow_local.eventsources import factory
 from eventflow_local.eventsources.destinations import FailureDestinations
 from eventflow_local.output import Console
 from eventflow_local.planning import read_template
-from eventflow_local.report import StackReport, Started, triggers
+from eventflow_local.report import StackReport, stack_report, stack_triggers
 from eventflow_local.runtime.build import cache_dir_for
 from eventflow_local.runtime.environment import lambda_environment
 from eventflow_local.runtime.functions import FunctionRuntime
@@ -51,6 +51,7 @@ from eventflow_local.template.sam import DEFAULT_TEMPLATE, SamTemplate
 class Stack:
     """Broker, DynamoDB, functions, event sources and API of ``template.yaml``, on this machine."""
 
+    make_runtime: Callable[..., FunctionRuntime] = FunctionRuntime  # cli/env_vars.py: -d PORT
     #: how reload applies a saved template's routes, sources and resources (reapply.py)
     structure = reapply
 
@@ -280,6 +281,7 @@ class Stack:
             cache_dir=cache_dir_for(self.template_path),
             recorder=self.activity.record,
             log=self.log,
+            make_runtime=self.make_runtime,
         )
         self.skipped.extend(skipped)
 
@@ -354,38 +356,11 @@ class Stack:
     # ------------------------------------------------------------------ reporting
     def triggers(self) -> dict[str, list[str]]:
         """Each running function's triggers that started, one line each (report.py)."""
-        gw = self.gateway
-        ops = gw.router.operations() if gw else []
-        rest = [(o.function, f"{o.method} {o.path}") for o in ops if o.function is not None]
-        http = [(r.function, r.route_key) for r in gw.http_routes] if gw else []
-        sources = [(s.function_name, s.event) for s in self.sources if hasattr(s, "event")]
-        sources += [pair for s in self.sources for pair in getattr(s, "triggers", [])]
-        return triggers(Started(list(self.runtimes), rest, http, sources), self.tables)
+        return stack_triggers(self)
 
     def report(self) -> StackReport:
         """The started stack as its user is told of it (report.py)."""
-        gateway = self.gateway
-        return StackReport(
-            api_url=gateway.url if gateway else None,
-            bootstrap_servers=self._bootstrap,
-            kafka="embedded" if self.broker else "external" if self._bootstrap else "not started",
-            dynamodb_endpoint=self.dynamo.url if self.dynamo else None,
-            dynamodb=self.dynamo.kind if self.dynamo else None,
-            lambda_endpoint=self.lambda_api.url if self.lambda_api else None,
-            region=self.region,
-            tables=self.tables,
-            topics=self.topics,
-            partitions=self.partitions,
-            state_dir=self.state_dir,
-            functions=self.triggers(),
-            instance=self.instance,
-            stage=gateway.stage if gateway else "",
-            auth=self.auth.describe(self.api_token) if gateway and self.auth else [],
-            http_routes=[r.route_key for r in gateway.http_routes] if gateway else [],
-            secrets=self.secrets,
-            services_url=self.dynamo.services_url if self.dynamo else None,
-            queues=self.queues,
-        )
+        return stack_report(self)
 
     def describe(self) -> dict[str, Any]:
         return self.report().describe()

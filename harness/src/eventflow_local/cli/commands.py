@@ -36,6 +36,7 @@ from eventflow_local.cli.args import (
     uses_kafka,
 )
 from eventflow_local.cli.parser import DEFAULT_REGION
+from eventflow_local.runtime.debugging import DebugOptions, debug_options
 from eventflow_local.state import running_harness
 
 if TYPE_CHECKING:  # the stack's imports take a while: a user's mistake is reported before them
@@ -90,6 +91,14 @@ def _prepare(args: argparse.Namespace, log: Log) -> tuple[dict[str, Any], dict[s
     return doc, functions
 
 
+def _debug(
+    args: argparse.Namespace, started: Mapping[str, str], functions: Mapping[str, str]
+) -> DebugOptions | None:
+    """``-d/--debug-port`` and ``--debug-function`` checked against the functions that run."""
+    requested = getattr(args, "debug_function", None)
+    return debug_options(args.debug_port, requested, started, functions, args.template)
+
+
 def _stack(args: argparse.Namespace, log: Log, **options: Any) -> EnvVarsStack:
     from eventflow_local.cli.env_vars import EnvVarsStack
 
@@ -97,6 +106,7 @@ def _stack(args: argparse.Namespace, log: Log, **options: Any) -> EnvVarsStack:
         options.update(dynamodb_engine(args, os.environ))
     return EnvVarsStack(
         env_overrides=args.env_overrides,
+        debug=getattr(args, "debug", None),
         template_path=args.template,
         parameters=args.overrides,
         state_dir=args.state_dir,
@@ -209,7 +219,8 @@ def _printer(stream: Any) -> Log:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    _prepare(args, _printer(sys.stdout))
+    _, functions = _prepare(args, _printer(sys.stdout))
+    args.debug = _debug(args, functions, functions)
     log = _console()
     running = running_harness(args.state_dir, args.template)
     if running:
@@ -228,6 +239,7 @@ def cmd_start_api(args: argparse.Namespace) -> int:
     served = api_functions(doc, functions, args.template.parent)
     if not served:
         raise UsageError(f"{args.template} has no function with an Api event: nothing to serve")
+    args.debug = _debug(args, {lid: functions[lid] for lid in served}, functions)
     log = _console()
     running = running_harness(args.state_dir, args.template)
     stack = _stack(
@@ -295,6 +307,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     )
     _, functions = _prepare(args, _printer(sys.stderr))
     function = pick_function(args.function, functions, args.template)
+    args.debug = _debug(args, {function: functions[function]}, functions)
     event = read_event(args.event, sys.stdin)
     log = _console(sys.stderr)
     running = running_harness(args.state_dir, args.template, log=log)

@@ -10,16 +10,23 @@ from __future__ import annotations
 from typing import Any
 
 from eventflow_local.cli.args import EnvOverrides, function_overrides
+from eventflow_local.runtime.debugging import DebugOptions, runtime_factory
 from eventflow_local.stack import Stack
 
 
 class EnvVarsStack(Stack):
     """The stack as the CLI runs it: the ``--env-vars`` file applied to each function's
-    environment, where the template declares the variable (as SAM CLI does)."""
+    environment, where the template declares the variable (as SAM CLI does); with ``debug``
+    (``-d/--debug-port``), that function's worker waits for a debugger (runtime/debugging.py)."""
 
-    def __init__(self, *, env_overrides: EnvOverrides, **options: Any) -> None:
+    def __init__(
+        self, *, env_overrides: EnvOverrides, debug: DebugOptions | None = None, **options: Any
+    ) -> None:
         super().__init__(**options)
         self.env_overrides = env_overrides
+        self.debug = debug
+        if debug is not None:
+            self.make_runtime = runtime_factory(debug)
 
     def function_environment(self, logical_id: str) -> dict[str, str]:
         env = super().function_environment(logical_id)

@@ -153,6 +153,35 @@ def add_start_lambda_parser(sub: Any) -> None:
     _run_options(lam)
 
 
+def _debug_port(text: str) -> int:
+    port = _port(text)
+    if port == 0:
+        raise argparse.ArgumentTypeError("the debugger's port must be given (1-65535)")
+    return port
+
+
+def _debug_options(parser: argparse.ArgumentParser, *, choose: bool) -> None:
+    """``-d/--debug-port`` (and ``--debug-function`` where several functions run), as SAM CLI's
+    (eventflow_local/runtime/debugging.py)."""
+    parser.add_argument(
+        "-d",
+        "--debug-port",
+        type=_debug_port,
+        default=None,
+        metavar="PORT",
+        help="run the function under debugpy listening on 127.0.0.1:PORT; each invocation waits "
+        "for a debugger (VS Code: attach) before the handler runs; no Timeout while debugging",
+    )
+    if choose:
+        parser.add_argument(
+            "--debug-function",
+            default=None,
+            metavar="NAME",
+            help="with -d: the function to debug (logical id or FunctionName); needed when "
+            "several functions run",
+        )
+
+
 def build_parser(
     plugins: Sequence[Plugin] = (),
     commands: dict[str, Command] | None = None,
@@ -175,6 +204,7 @@ def build_parser(
         default=None,
         help="embedded broker port (default: $KAFKA_PORT or a free port)",
     )
+    _debug_options(up, choose=True)
     _run_options(up)
 
     invoke = sub.add_parser(
@@ -190,12 +220,14 @@ def build_parser(
     invoke.add_argument(
         "-e", "--event", default=None, help="event JSON file ('-' = stdin; default: {})"
     )
+    _debug_options(invoke, choose=False)
     _run_options(invoke)
 
     api = sub.add_parser(
         "start-api", help="serve the API routes and their functions (like `sam local start-api`)"
     )
     _server_options(api)
+    _debug_options(api, choose=True)
     _run_options(api)
 
     add_start_lambda_parser(sub)

@@ -36,10 +36,12 @@ def start_functions(
     cache_dir: Path,
     recorder: Callable[[str, str, int | None, InvocationResult], object] | None,
     log: Log,
+    make_runtime: Callable[..., FunctionRuntime] = FunctionRuntime,
 ) -> tuple[dict[str, FunctionRuntime], list[str]]:
     """The runtimes of ``selected`` once their workers are ready, and the "not emulated"
     lines (a function whose runtime is not Python is named and not started). A function whose
-    init fails is started anyway and answers with its init error, as on Lambda."""
+    init fails is started anyway and answers with its init error, as on Lambda.
+    ``make_runtime``: what makes a function's pool (``runtime/debugging.py`` debugs one)."""
     builds = TemplateBuild(template, cache_dir, log=log)
     plans = builds.prepare(selected)
     runtimes: dict[str, FunctionRuntime] = {}
@@ -48,7 +50,7 @@ def start_functions(
             plan = plans.get(logical_id)
             if plan is None:
                 continue
-            runtime = FunctionRuntime(
+            runtime = make_runtime(
                 selected[logical_id],
                 environment(logical_id),
                 plan.paths,

@@ -24,7 +24,8 @@ stderr, so that what either printed is out before the harness goes on.
 Messages are JSON over two pipes that are not stdout/stderr, so whatever the handler prints goes
 to the log, as on Lambda. This file imports nothing from the harness and runs on every Python the
 Lambda runtimes name (3.9 and later): the function sees only its own code, the paths it is given
-(its build, its layers, the runtime's boto3) and the standard library.
+(its build, its layers, the runtime's boto3) and the standard library; with ``-d/--debug-port``
+also debugpy (``start_debugger``, eventflow_local/runtime/debugging.py).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import types
@@ -135,6 +137,35 @@ class _InitError(Exception):
             self.payload["stackTrace"] = trace
 
 
+def start_debugger(options: dict[str, Any]) -> Any:
+    """``-d/--debug-port`` (eventflow_local/runtime/debugging.py): debugpy, from a folder that
+    holds only it (after the standard library and the function's paths), listens now; the
+    function returned waits for a debugger before an invocation runs the handler."""
+    sys.path.append(options["path"])
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # no frozen-modules warning
+    threading.Thread(
+        target=_exit_with, args=(os.getppid(),), name="harness watch", daemon=True
+    ).start()
+    where = f"{options['host']}:{options['port']}"
+    try:
+        import debugpy
+
+        debugpy.configure(python=options["adapterPython"])  # its adapter needs a recent Python
+        debugpy.listen((options["host"], int(options["port"])))
+    except Exception as exc:
+        raise _InitError(
+            exc, "Runtime.DebuggerError", f"the debugger cannot listen on {where}: {exc}"
+        ) from exc
+    return debugpy.wait_for_client
+
+
+def _exit_with(harness: int) -> None:
+    """A worker held for a debugger reads no request: it ends when its harness is gone."""
+    while os.getppid() == harness:
+        time.sleep(1.0)
+    os._exit(1)
+
+
 def find_resolver(module: types.ModuleType) -> Any:
     """The module's object that has ``get_openapi_schema``: ``app``, else the first defined."""
     for candidate in [getattr(module, "app", None), *vars(module).values()]:
@@ -202,6 +233,7 @@ def main(argv: list[str]) -> int:
     # saved twice within one second (same size) is never read back from a stale .pyc on reload
     sys.dont_write_bytecode = True
     try:
+        wait_for_debugger = start_debugger(init["debug"]) if init.get("debug") else None
         module, handler = load_handler(init)
     except _InitError as exc:
         traceback.print_exc()
@@ -219,6 +251,8 @@ def main(argv: list[str]) -> int:
             send(responses, answer)
             continue
         context = Context(request["requestId"], int(request["deadlineMs"]))
+        if wait_for_debugger is not None:
+            wait_for_debugger()
         try:
             payload = handler(request["event"], context)
             reply: dict[str, Any] = {"ok": True, "payload": payload}

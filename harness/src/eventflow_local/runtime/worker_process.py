@@ -68,16 +68,19 @@ class WorkerProcess:
             threading.Thread(
                 target=_pump, args=(stream, prefix, log, ended, self._capture), daemon=True
             ).start()
-        init = {
+        self.requests.send_bytes(json.dumps(self.init_message(spec, import_paths)).encode())
+        self.ready: bool | None = None
+        self.init_error: dict[str, Any] | None = None
+        self.started = time.monotonic()
+
+    def init_message(self, spec: FunctionSpec, import_paths: list[Path]) -> dict[str, Any]:
+        """What the worker is told first (a subclass adds to it: runtime/debugging.py)."""
+        return {
             "codeUri": str(spec.code_uri),
             "handler": spec.handler,
             "paths": [str(d) for d in import_paths],
             "inlineCode": spec.inline_code,
         }
-        self.requests.send_bytes(json.dumps(init).encode())
-        self.ready: bool | None = None
-        self.init_error: dict[str, Any] | None = None
-        self.started = time.monotonic()
 
     def wait_ready(self, timeout: float) -> bool:
         """True once the handler is imported; False (with ``init_error``) if the init failed."""
@@ -94,7 +97,7 @@ class WorkerProcess:
                 self.init_error = message.get("error")
         return self.ready
 
-    def _recv(self, timeout: float) -> dict[str, Any] | None:
+    def _recv(self, timeout: float | None) -> dict[str, Any] | None:
         try:
             if not self.responses.poll(timeout):
                 return None
@@ -113,10 +116,10 @@ class WorkerProcess:
                 self._captured.append(line)
 
     def call(
-        self, request: dict[str, Any], timeout: float, *, capture: bool = True
+        self, request: dict[str, Any], timeout: float | None, *, capture: bool = True
     ) -> dict[str, Any] | None:
-        """Send one request and wait for its reply (None past ``timeout``); ``capture``: keep
-        the lines it prints as an invocation's logs (``take_logs``), else only log them."""
+        """Send one request and wait for its reply (None past ``timeout``, if one); ``capture``:
+        keep the lines it prints as an invocation's logs (``take_logs``), else only log them."""
         for ended in self._log_ends:
             ended.clear()
         with self._capture_lock:
