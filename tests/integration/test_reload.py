@@ -200,7 +200,7 @@ def test_a_saved_requirements_txt_rebuilds_in_the_background(
     assert stack.invoke("PackagesFunction", {}).payload == {"fastjsonschema": True}
 
 
-def test_a_saved_template_applies_a_new_environment_and_names_what_needs_a_restart(
+def test_a_saved_template_applies_a_new_environment_and_route_and_names_what_needs_a_restart(
     start: Callable[..., Any], app_copy: Path
 ) -> None:
     # GIVEN the app running with reload on
@@ -208,17 +208,23 @@ def test_a_saved_template_applies_a_new_environment_and_names_what_needs_a_resta
     template = app_copy / "template.yaml"
     assert get(f"{stack.api_url}/hello")[1]["greeting"] == "hello"
 
-    # WHEN the template is saved with another variable value and a new route
+    # WHEN the template is saved with another variable value, a moved route and a Globals change
     text = template.read_text().replace("GREETING: hello", "GREETING: bonjour")
-    template.write_text(text.replace("Path: /other,", "Path: /autre,"))
+    text = text.replace("Path: /other,", "Path: /autre,")
+    globals_table = "Globals:\n  SimpleTable:\n    SSESpecification: { SSEEnabled: true }\n"
+    template.write_text(text.replace("Globals:\n", globals_table))
 
-    # THEN the function runs with the new value, and the route change is named for a restart
+    # THEN the function runs with the new value, the route moved, and the Globals change is
+    # named for a restart
     changed, _ = wait_for(lambda: get(f"{stack.api_url}/hello")[1]["greeting"] == "bonjour", 3)
     assert changed
+    assert get(f"{stack.api_url}/autre")[0] == 200
+    assert get(f"{stack.api_url}/other")[0] == 403
     lines = [x for x in stack.lines if x.startswith("reload: template.yaml")]
     assert lines == [
-        "reload: template.yaml saved: applied: HelloFunction settings. "
-        "restart to apply: the events of OtherFunction (routes, sources)"
+        "reload: template.yaml saved: applied: HelloFunction settings; "
+        "route GET /autre added; route GET /other removed. "
+        "restart to apply: Globals.SimpleTable changed"
     ]
 
     # AND WHEN the template no longer reads, one line says so and the stack runs on
@@ -244,7 +250,7 @@ def test_a_new_function_in_the_template_is_reachable_through_the_lambda_api(
 
     # THEN it starts and answers through the Lambda Invoke API
     started, _ = wait_for(
-        lambda: any("reload: started AddedFunction" in x for x in stack.lines), 30
+        lambda: any("new AddedFunction (Lambda Invoke API)" in x for x in stack.lines), 30
     )
     assert started, stack.lines
     error, payload = lambda_invoke(stack, "AddedFunction")

@@ -87,7 +87,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         {"eventsources"},
         {"apigw"},
         {"console"},
-        {"report", "state", "settings", "planning", "stack"},
+        {"report", "state", "settings", "planning", "stack", "reapply"},
         # the command line, and what a test suite runs the stack with (the pytest plugin)
         {"cli", "__main__", "testing", "pytest_plugin"},
     )

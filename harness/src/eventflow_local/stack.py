@@ -23,11 +23,12 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Unpack
 
+from eventflow_local import reapply
 from eventflow_local.apigw.gateway import ApiGateway
 from eventflow_local.apigw.plan import ApiPlan, plan_api, start_api
 from eventflow_local.aws import DEFAULT_REGION
 from eventflow_local.console import Activity, ConsoleApp
-from eventflow_local.eventsources import deliveries, factory
+from eventflow_local.eventsources import factory
 from eventflow_local.eventsources.destinations import FailureDestinations
 from eventflow_local.output import Console
 from eventflow_local.planning import read_template
@@ -51,6 +52,8 @@ class Stack:
     """Broker, DynamoDB, functions, event sources and API of ``template.yaml``, on this machine."""
 
     make_runtime: Callable[..., FunctionRuntime] = FunctionRuntime  # cli/env_vars.py: -d PORT
+    #: how reload applies a saved template's routes, sources and resources (reapply.py)
+    structure = reapply
 
     def __init__(
         self,
@@ -284,23 +287,10 @@ class Stack:
 
     def _start_event_sources(self) -> None:
         """Kafka, DynamoDB stream and SQS mappings and schedules of every function."""
-        assert self.dynamo is not None
+        assert self.dynamo is not None and self.template is not None
         self.destinations = FailureDestinations(self.state_dir, self.dynamo.service_clients())
         started = factory.start_event_sources(
-            self.runtimes,
-            factory.SourceContext(
-                bootstrap_servers=self._bootstrap or "",
-                region=self.region,
-                state_dir=self.state_dir,
-                streams_client=self.dynamo.streams,
-                destinations=self.destinations,
-                log=self.log,
-                stream_poll_interval=self.settings.stream_poll_interval,
-                schedules=deliveries.read_schedules(self.template),
-                subscriptions=deliveries.read_subscriptions(self.template),
-                rules=deliveries.read_rules(self.template),
-                notifications=deliveries.read_notifications(self.template),
-            ),
+            self.runtimes, reapply.source_context(self, self.template)
         )
         self.sources = started.sources
         self.refused.extend(started.refused)

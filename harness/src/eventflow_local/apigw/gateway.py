@@ -20,6 +20,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -29,6 +30,7 @@ from eventflow_local.apigw.definition import RestApi
 from eventflow_local.apigw.gateway_responses import answer
 from eventflow_local.apigw.http_definition import HttpApiDef
 from eventflow_local.apigw.http_gateway import HttpApis
+from eventflow_local.apigw.httpapi import HttpRoute
 from eventflow_local.apigw.openapi import swagger_html
 from eventflow_local.apigw.rest import RestHandler, RestRouter
 from eventflow_local.apigw.usage_plans import UsagePlans
@@ -99,37 +101,86 @@ class ApiGateway(HttpService):
         instance: str = "",
         console: ConsolePages | None = None,
     ) -> None:
-        self.router = RestRouter(apis)
-        #: the first stage of the first API (the start-up banner's)
-        self.stage = next((s for a in self.router.apis for s in a.stages), "")
         #: the local console, served under /_console/ (local/console/)
         self.console = console
-        #: the HTTP APIs (apigw/http_gateway.py): served after the REST routes, $default last
-        self.http = HttpApis(
-            http_apis, invokers, api_token=api_token, region=region, cache=cache, log=log
-        )
-        self.http_routes = self.http.routes
-        self._http_default = self.http.has_default
         self.invokers = invokers
         self.log = log
         self.region = region
         #: the local token standing in for AWS_IAM and Cognito (eventflow_local/apigw/local_token.py); "" = not checked
         self.api_token = api_token
-        self.plans = plans or UsagePlans([], [])
         self.cache = cache or AuthorizerCache()
-        self.rest = RestHandler(
-            invokers,
-            self.plans,
-            api_token=api_token,
-            region=region,
-            api_id=api_id,
-            cache=self.cache,
-            log=log,
-        )
+        self._routes = self._route_table(apis, plans, http_apis)
         self._openapi = openapi
         self._openapi_doc: dict[str, Any] | None = None
         self._openapi_lock = threading.Lock()
         super().__init__(host, port, instance=instance)
+
+    def _route_table(
+        self, apis: Sequence[RestApi], plans: UsagePlans | None, http_apis: Sequence[HttpApiDef]
+    ) -> RouteTable:
+        usage = plans or UsagePlans([], [])
+        router = RestRouter(apis)
+        # the HTTP APIs (apigw/http_gateway.py): served after the REST routes, $default last
+        http = HttpApis(
+            http_apis,
+            self.invokers,
+            api_token=self.api_token,
+            region=self.region,
+            cache=self.cache,
+            log=self.log,
+        )
+        rest = RestHandler(
+            self.invokers,
+            usage,
+            api_token=self.api_token,
+            region=self.region,
+            api_id=api_id,
+            cache=self.cache,
+            log=self.log,
+        )
+        return RouteTable(router, http, rest, usage)
+
+    def replace_routes(
+        self,
+        apis: Sequence[RestApi],
+        plans: UsagePlans,
+        http_apis: Sequence[HttpApiDef],
+        openapi: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        """Serve these APIs from the next request on (a saved template, eventflow_local/reapply.py); a
+        request under way finishes on the table it started with. The authorizer cache is kept;
+        usage plans count again from zero."""
+        table = self._route_table(apis, plans, http_apis)
+        with self._openapi_lock:
+            self._routes = table  # one assignment: each request reads the table once
+            self._openapi = openapi or self._openapi
+            self._openapi_doc = None
+
+    # the current route table's parts (the banner, the console and the report read them)
+    @property
+    def router(self) -> RestRouter:
+        return self._routes.router
+
+    @property
+    def http(self) -> HttpApis:
+        return self._routes.http
+
+    @property
+    def http_routes(self) -> list[HttpRoute]:
+        return self._routes.http.routes
+
+    @property
+    def plans(self) -> UsagePlans:
+        return self._routes.plans
+
+    @property
+    def rest(self) -> RestHandler:
+        return self._routes.rest
+
+    @property
+    def stage(self) -> str:
+        """The first stage of the first API (the start-up banner's)."""
+        return next((s for a in self._routes.router.apis for s in a.stages), "")
 
     def openapi_document(self) -> dict[str, Any] | None:
         if self._openapi is None:
@@ -156,22 +207,23 @@ class ApiGateway(HttpService):
             self.console.handle(req)
             return
         method = req.command.upper()
-        api = self.router.api_of(path)
+        routes = self._routes  # this request's route table, whatever a reload swaps in
+        api = routes.router.api_of(path)
         responses = api.responses if api else {}
         if int(req.headers.get("Content-Length") or 0) > MAX_BODY_BYTES:
             send(req, *answer("REQUEST_TOO_LARGE", "Request Too Long", responses))
             return
         body = read_body(req) or None
-        match = self.router.match(method, path)
+        match = routes.router.match(method, path)
         if match is None:
             builtin = method == "GET" and path in ("/openapi.json", "/swagger", "/swagger/")
-            builtin = builtin or (method == "GET" and path == "/" and not self._http_default)
+            builtin = builtin or (method == "GET" and path == "/" and not routes.http.has_default)
             sent = dict(req.headers.items())
-            found = self.http.match(method, path, sent, default=False)
+            found = routes.http.match(method, path, sent, default=False)
             if found is None and not builtin:
-                found = self.http.match(method, path, sent, default=True)
+                found = routes.http.match(method, path, sent, default=True)
             if found is not None:
-                self.http.handle(req, found, path, split.query, body)
+                routes.http.handle(req, found, path, split.query, body)
             elif method == "GET" and path == "/":
                 send(req, *_json_body(200, self.index()))
             elif method == "GET" and path == "/openapi.json" and self._openapi is not None:
@@ -179,7 +231,7 @@ class ApiGateway(HttpService):
             elif method == "GET" and path in ("/swagger", "/swagger/") and self._openapi:
                 html = swagger_html("/openapi.json").encode()
                 send(req, 200, {"Content-Type": ["text/html; charset=utf-8"]}, html)
-            elif api is None and self.http_routes and not self.router.apis:
+            elif api is None and routes.http.routes and not routes.router.apis:
                 # an HTTP API's unknown route: 404 Not Found (REST APIs answer 403 below)
                 send(req, *_json_body(404, {"message": "Not Found"}))
             else:
@@ -207,7 +259,17 @@ class ApiGateway(HttpService):
             source_ip=req.client_address[0],
         )
         event["requestContext"]["apiId"] = api_id(match.api.lid)
-        send(req, *self.rest.handle(match, event, body))
+        send(req, *routes.rest.handle(match, event, body))
+
+
+@dataclass(frozen=True)
+class RouteTable:
+    """What one request is routed by: swapped whole when the template changes."""
+
+    router: RestRouter
+    http: HttpApis
+    rest: RestHandler
+    plans: UsagePlans
 
 
 def api_id(api: str) -> str:

@@ -122,6 +122,31 @@ def plan_api(template: SamTemplate, running: set[str]) -> ApiPlan:
     )
 
 
+def openapi_builder(
+    template: SamTemplate,
+    plan: ApiPlan,
+    runtimes: Mapping[str, Any],
+    url: Callable[[], str],
+    *,
+    api_token: str,
+    log: Callable[[str], None],
+) -> Callable[[], dict[str, Any]]:
+    """What builds ``/openapi.json`` of ``plan`` on first request, each running function
+    describing itself in its own worker."""
+
+    def openapi() -> dict[str, Any]:
+        return build_openapi(
+            template,
+            runtimes,
+            operations=plan.operations,
+            server_url=url(),
+            local_token=bool(api_token),
+            log=log,
+        )
+
+    return openapi
+
+
 def start_api(
     template: SamTemplate,
     plan: ApiPlan,
@@ -139,17 +164,11 @@ def start_api(
     running function describing itself in its own worker."""
     gateway: ApiGateway | None = None
 
-    def openapi() -> dict[str, Any]:
+    def url() -> str:
         assert gateway is not None
-        return build_openapi(
-            template,
-            runtimes,
-            operations=plan.operations,
-            server_url=gateway.url,
-            local_token=bool(api_token),
-            log=log,
-        )
+        return gateway.url
 
+    openapi = openapi_builder(template, plan, runtimes, url, api_token=api_token, log=log)
     gateway = ApiGateway(
         plan.apis,
         runtimes,

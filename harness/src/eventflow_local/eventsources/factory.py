@@ -246,21 +246,69 @@ def start_event_sources(
     try:
         for logical_id, runtime in runtimes.items():
             for event in runtime.spec.events:
-                source = _source_for(context, found, logical_id, runtime, event)
-                if source is not None:
-                    source.start()
-                    found.sources.append(source)
-        more: list[Any] = [
-            *schedule_sources(runtimes, context, found),
-            *sns_sources(runtimes, context, found),
-            *eventbridge_sources(runtimes, context, found),
-            *s3_sources(runtimes, context, found),
-        ]
-        for source in more:
-            source.start()
-            found.sources.append(source)
+                start_mapping(context, found, logical_id, runtime, event)
+        _start_deliveries(runtimes, context, found)
     except BaseException:
         for source in reversed(found.sources):
             source.stop()
         raise
     return found
+
+
+def is_mapping(source: Any) -> bool:
+    """A source ``start_mapping`` makes (one event of one function), not a delivery (schedules,
+    subscriptions, rules and notifications, some of which also name an event)."""
+    return isinstance(
+        source,
+        KafkaEventSourceMapping | DynamoStreamEventSource | SqsEventSource | KinesisEventSource,
+    )
+
+
+def start_mapping(
+    context: SourceContext,
+    found: StartedSources,
+    logical_id: str,
+    runtime: FunctionRuntime,
+    event: EventSpec,
+    *,
+    before: Callable[[Any], None] | None = None,
+) -> Any:
+    """Start the source of one of a function's events (a mapping: Kafka, DynamoDB or Kinesis
+    stream, SQS) into ``found``; ``before``: called with the source before it starts (a reload
+    hands it its predecessor's consumer group). None when it does not start."""
+    source = _source_for(context, found, logical_id, runtime, event)
+    if source is not None:
+        if before is not None:
+            before(source)
+        source.start()
+        found.sources.append(source)
+    return source
+
+
+def start_deliveries(
+    runtimes: Mapping[str, FunctionRuntime], context: SourceContext
+) -> StartedSources:
+    """Start the schedules, SNS subscriptions, event-bus rules and bucket notifications of the
+    running functions (a reload starts them again when they change)."""
+    found = StartedSources()
+    try:
+        _start_deliveries(runtimes, context, found)
+    except BaseException:
+        for source in reversed(found.sources):
+            source.stop()
+        raise
+    return found
+
+
+def _start_deliveries(
+    runtimes: Mapping[str, FunctionRuntime], context: SourceContext, found: StartedSources
+) -> None:
+    more: list[Any] = [
+        *schedule_sources(runtimes, context, found),
+        *sns_sources(runtimes, context, found),
+        *eventbridge_sources(runtimes, context, found),
+        *s3_sources(runtimes, context, found),
+    ]
+    for source in more:
+        source.start()
+        found.sources.append(source)

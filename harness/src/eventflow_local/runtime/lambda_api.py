@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -93,6 +93,17 @@ class LambdaApi(HttpService):
         for logical_id, queue in self.queues.items():
             lines += self.deliveries.check(logical_id, queue.config)
         return lines
+
+    def unregister(self, logical_ids: Iterable[str]) -> None:
+        """No longer serve these functions (removed from a saved template): Invoke answers 404
+        ``ResourceNotFoundException``; events queued for them are dropped with their queue."""
+        for logical_id in logical_ids:
+            runtime = self._functions.pop(logical_id, None)
+            if runtime is not None:
+                self._functions.pop(function_name(runtime.spec), None)
+            queue = self.queues.pop(logical_id, None)
+            if queue is not None:
+                queue.stop()
 
     def queue_of(self, name_or_arn: str) -> EventQueue | None:
         runtime = self.lookup(name_or_arn)

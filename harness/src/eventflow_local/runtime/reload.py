@@ -16,8 +16,9 @@ functions read (``eventflow_local.runtime.watch``) and applies each save:
   serving; once built, the functions that use it are reloaded. A failed build is one line and
   the function keeps its previous build, as a failed ``sam build`` leaves the deployed function.
 - the template: read again and compared (``eventflow_local.runtime.replan``): settings of running
-  functions and new functions are applied, the rest is named in one line as needing a restart.
-  A template that no longer reads is one line and the running stack keeps the previous one.
+  functions, new and removed functions, API routes, event sources and new resources are applied
+  (``eventflow_local.reapply``), the rest is named in one line as needing a restart. A
+  template that no longer reads is one line and the running stack keeps the previous one.
 
 Each reload is one line in the log (``reload: ...``) and an entry of the console's activity.
 A ``.zip`` ``CodeUri`` is not watched (its unpacked copy is the harness's own).
@@ -30,11 +31,17 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from eventflow_local.runtime.build import CACHE_FOLDER, TemplateBuild, cache_dir_for
 from eventflow_local.runtime.functions import FunctionRuntime
-from eventflow_local.runtime.replan import compare, events_key
+from eventflow_local.runtime.replan import (
+    TemplateChanges,
+    compare,
+    events_key,
+    new_resources,
+    resources,
+)
 from eventflow_local.runtime.watch import POLL_INTERVAL_S, Watcher
 from eventflow_local.template.kafka import local_kafka_parameters
 from eventflow_local.template.sam import SamTemplate
@@ -67,6 +74,21 @@ def layer_folders(template: Any, spec: FunctionSpec) -> list[tuple[Path, str]]:
     return out
 
 
+class Structure(Protocol):
+    """How a saved template's routes, sources and resources are applied to the stack
+    (``eventflow_local.reapply``, a layer above this one: the stack hands it over as
+    ``stack.structure``)."""
+
+    def delivery_key(self, template: SamTemplate, running: Iterable[str]) -> str: ...
+    def create_resources(
+        self, stack: Any, declared: SamTemplate
+    ) -> tuple[SamTemplate, list[str]]: ...
+    def kept_phrases(self, started: dict[str, Any], lids: Iterable[str]) -> list[str]: ...
+    def apply(
+        self, stack: Any, changes: TemplateChanges, fresh: SamTemplate, deliveries_before: str
+    ) -> tuple[list[str], str]: ...
+
+
 class Reloader:
     """Watches a started ``Stack``'s functions and template and applies each save to it
     (``up`` and ``start-api`` start one after the stack, unless ``--no-reload``; it is stopped
@@ -74,7 +96,7 @@ class Reloader:
 
     ``stack`` is used for what it already holds: ``template``, ``template_path``,
     ``extra_parameters``, ``region``, ``bootstrap_servers``, ``runtimes``, ``lambda_api``,
-    ``only``, ``activity``, ``function_environment`` and ``log``.
+    ``only``, ``activity``, ``function_environment``, ``log`` and ``structure``.
     """
 
     def __init__(self, stack: Any, *, interval: float = POLL_INTERVAL_S) -> None:
@@ -87,6 +109,11 @@ class Reloader:
         self.started_events = {
             lid: events_key(stack.template, rt.spec) for lid, rt in stack.runtimes.items()
         }
+        self.structure: Structure = stack.structure
+        #: the resources as running, and the functions left out at start (``--functions``)
+        self.running_resources = resources(stack.template)
+        self.not_selected = set(stack.template.functions()) - set(stack.runtimes)
+        self.deliveries = self.structure.delivery_key(stack.template, stack.runtimes)
         self.watcher = Watcher(self.roots, self.on_change, interval=interval, log=self.log)
         self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._builder = threading.Thread(target=self._build_loop, name="reload-build", daemon=True)
@@ -134,7 +161,9 @@ class Reloader:
     # ------------------------------------------------------------------ a save
     def on_change(self, changed: set[Path]) -> None:
         if self.template_path in changed:
-            self.replan()
+            # on the builder thread: one template change at a time, after the functions a
+            # previous one added are started
+            self._jobs.put(self.replan)
             changed = changed - {self.template_path}
         code: dict[str, set[Path]] = {}
         build: dict[str, set[Path]] = {}
@@ -226,7 +255,8 @@ class Reloader:
 
     # ------------------------------------------------------------------ the template
     def replan(self) -> None:
-        """Read the template again and apply what can be applied in place."""
+        """Read the template again and apply what can be applied in place (on the builder
+        thread, so that two saves apply in turn)."""
         stack = self.stack
         name = self.template_path.name
         try:
@@ -234,15 +264,21 @@ class Reloader:
             local = local_kafka_parameters(
                 self.template_path, stack.bootstrap_servers, stack.region
             )
-            fresh = SamTemplate(
+            declared = SamTemplate(
                 self.template_path, local | dict(stack.extra_parameters), region=stack.region
-            ).with_physical_ids(stack.template.attributes)
+            )
+            fresh = declared.with_physical_ids(stack.template.attributes)
+            refused: list[str] = []
+            if new_resources(self.running_resources, declared):
+                fresh, refused = self.structure.create_resources(stack, declared)
             changes = compare(
                 self.started,
                 fresh,
                 {lid: rt.spec for lid, rt in self._runtimes().items()},
                 started_events=self.started_events,
                 can_add=stack.only is None and stack.lambda_api is not None,
+                started_resources=self.running_resources,
+                not_selected=self.not_selected,
             )
         except Exception as exc:  # a template that does not read: the running one stays
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -258,24 +294,53 @@ class Reloader:
         if rebuild:
             self._jobs.put(lambda: self.rebuild(set(rebuild), f"{name} saved", rebuild))
             applied.append(f"{', '.join(sorted(rebuild))} rebuilt in the background")
-        if changes.added:
-            added = dict(changes.added)
-            self._jobs.put(lambda: self.add_functions(added))
-            applied.append(f"new {', '.join(sorted(added))} (Lambda Invoke API)")
+        applied += self.structure.kept_phrases(self.running_resources, changes.kept)
+        applied += [f"refused: {line}" for line in refused]
+        self.restructure(changes, fresh, applied)
+
+    def restructure(self, changes: TemplateChanges, fresh: SamTemplate, applied: list[str]) -> None:
+        """Start the new functions, apply the routes, sources and resources of ``fresh``, keep
+        it as what runs, and say the reload's one line."""
+        stack = self.stack
+        applied = list(applied)
+        started = self.add_functions(dict(changes.added)) if changes.added else []
+        if started:
+            applied.append(f"new {', '.join(started)} (Lambda Invoke API)")
+        ok = not changes.restart
+        if changes.structure and not self._stopped.is_set():
+            try:
+                said, self.deliveries = self.structure.apply(stack, changes, fresh, self.deliveries)
+                applied += said
+            except Exception as exc:  # the rest of the stack runs on; say what failed
+                applied.append(f"routes and sources failed: {type(exc).__name__}: {exc}")
+                ok = False
+        for lid in changes.events | set(changes.added):
+            self.started_events[lid] = events_key(fresh, fresh.functions()[lid])
+        for lid in changes.removed:
+            self.started_events.pop(lid, None)
+        running = resources(fresh)
+        for lid in changes.unapplied:  # named for a restart: stays as it runs
+            if lid in self.running_resources:
+                running[lid] = self.running_resources[lid]
+            else:
+                running.pop(lid, None)
+        self.running_resources = running
         parts = [f"applied: {'; '.join(applied)}"] if applied else []
         if changes.restart:
             parts.append(f"restart to apply: {'; '.join(changes.restart)}")
         summary = ". ".join(parts) or "nothing that runs changed"
-        functions = sorted({*changes.respecified, *changes.added})
-        self._said(f"reload: {name} saved: {summary}", functions, ok=not changes.restart)
+        functions = sorted({*changes.respecified, *changes.added, *changes.removed})
+        name = self.template_path.name
+        self._said(f"reload: {name} saved: {summary}", functions, ok=ok)
 
-    def add_functions(self, specs: dict[str, FunctionSpec]) -> None:
-        """Build and start new functions, reachable by the Lambda Invoke API (on the builder)."""
+    def add_functions(self, specs: dict[str, FunctionSpec]) -> list[str]:
+        """Build and start new functions, reachable by the Lambda Invoke API (on the builder);
+        their names."""
         stack = self.stack
         quiet: list[str] = []
         plans = TemplateBuild(stack.template, self.cache, log=quiet.append).prepare(specs)
         if self._stopped.is_set():
-            return
+            return []
         started: dict[str, FunctionRuntime] = {}
         for lid, plan in plans.items():
             runtime = FunctionRuntime(
@@ -292,5 +357,4 @@ class Reloader:
         stack.runtimes.update(started)
         if stack.lambda_api is not None:
             stack.lambda_api.register(started)
-        if started:
-            self._said(f"reload: started {', '.join(sorted(started))}", sorted(started))
+        return sorted(started)

@@ -71,11 +71,16 @@ def changes(before: dict[Path, Stamp], after: dict[Path, Stamp]) -> set[Path]:
     return {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
 
 
+def _within(path: Path, roots: Iterable[Path]) -> bool:
+    return any(path == root or root in path.parents for root in roots)
+
+
 class Watcher:
     """A daemon thread telling ``on_change`` of the files changed under ``roots()``.
 
     ``roots`` is called at every walk, so that a template change that adds a function's folder
-    is watched from the next walk on. ``on_change`` runs on the watcher's thread; an exception
+    is watched from the next walk on: its files as found then are where it starts, not changes
+    (and the files of a folder no longer watched are not changes either). ``on_change`` runs on the watcher's thread; an exception
     in it is logged as one line and the watching goes on.
     """
 
@@ -94,9 +99,11 @@ class Watcher:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="reload-watch", daemon=True)
         self._seen: dict[Path, Stamp] = {}
+        self._watched: list[Path] = []
 
     def start(self) -> Watcher:
-        self._seen = scan(self._roots())
+        self._watched = self._roots()
+        self._seen = scan(self._watched)
         self._thread.start()
         return self
 
@@ -111,15 +118,17 @@ class Watcher:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             roots = self._roots()
+            both = [r for r in roots if r in self._watched]
             now = scan(roots)
-            changed = changes(self._seen, now)
+            changed = {p for p in changes(self._seen, now) if _within(p, both)}
             if not changed:
+                self._seen, self._watched = now, roots
                 continue
             if self._stop.wait(SETTLE_S):
                 return
             now = scan(roots)  # what the save left once it is whole
-            changed |= changes(self._seen, now)
-            self._seen = now
+            changed |= {p for p in changes(self._seen, now) if _within(p, both)}
+            self._seen, self._watched = now, roots
             try:
                 self.on_change(changed)
             except Exception as exc:  # one bad reload must not end the watching
