@@ -4,7 +4,7 @@ Per engine: the harness's start-up (process start to every function and source r
 write and read (``POST /accounts`` then ``GET /accounts/{id}`` through API Gateway, the
 authorizer and the function; p50 and p95 of each), a consumer batch (the fraud consumer's mean
 invocation of a 100-record batch, from its run) and a stream poll (the engine's ``GetRecords``
-answer time as the meter saw the relay's poller send it, p50). These are the waits of the daily
+answer time as the meter saw the relay's poller send it while nothing else ran, p50). These are the waits of the daily
 loop: start the stack, call the API, watch a consumer and a stream react.
 """
 

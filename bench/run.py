@@ -63,6 +63,7 @@ class Settings:
     stream_seconds: int = 10
     ceiling_seconds: float = 10.0
     warmup_seconds: float = 8.0
+    idle_poll_seconds: float = 3.0
     everyday_calls: int = 30
     import_runs: int = 3
     reload_saves: int = 20
@@ -87,6 +88,7 @@ class Settings:
             stream_seconds=4,
             ceiling_seconds=2.0,
             warmup_seconds=2.0,
+            idle_poll_seconds=1.0,
             everyday_calls=5,
             import_runs=1,
             reload_saves=5,
@@ -177,14 +179,22 @@ def run_engine(
     harness = out["harness"]
     ops = out["cost"]["operations"]
     invocations = max(1, harness["invocations"])
-    roof = ceiling.measure_apart(
-        stack.dynamo.url,
-        stack.region,
-        events_per_batch=harness["mean_batch"],
-        updates_per_batch=ops.get("UpdateItem", 0) / invocations,
-        reads_per_batch=ops.get("BatchGetItem", 0) / invocations,
-        accounts=settings.accounts,
-        min_seconds=settings.ceiling_seconds,
+    # the best of two replays: the engine's figure is its ceiling, and a replay can be slowed by
+    # the machine or the harness's own pollers sharing the engine, as the consumer was not
+    roof = max(
+        (
+            ceiling.measure_apart(
+                stack.dynamo.url,
+                stack.region,
+                events_per_batch=harness["mean_batch"],
+                updates_per_batch=ops.get("UpdateItem", 0) / invocations,
+                reads_per_batch=ops.get("BatchGetItem", 0) / invocations,
+                accounts=settings.accounts,
+                min_seconds=settings.ceiling_seconds,
+            )
+            for _ in range(2)
+        ),
+        key=lambda c: c.events_per_s,
     )
     out["ceiling"] = {
         **asdict(roof),
@@ -192,8 +202,11 @@ def run_engine(
         "requests_per_s": roof.requests_per_s,
         "consumer_share": harness["events_per_s"] / roof.events_per_s if roof.events_per_s else 0,
     }
-    say("   everyday: API write and read ...")
+    say("   everyday: API write and read, an idle stream poll ...")
     api = everyday.api_write_read(stack, settings.everyday_calls)
+    with meter.window() as idle:
+        time.sleep(settings.idle_poll_seconds)
+    out["stream_poll_ms"] = everyday.stream_poll_ms(idle)
     out["everyday"] = everyday.figures(ready_s, api, out)
     if first:
         out["latency"] = run_latency(stack, client, tap, settings, say)
@@ -333,7 +346,7 @@ def run_fraud(
     )
     return {
         "aws_model": partition,
-        "stream_poll_ms": everyday.stream_poll_ms(window),
+        "stream_poll_ms_under_load": everyday.stream_poll_ms(window),
         "pricing": fraud.pricing(harness, harness_cost, base, base_cost, memory_mb),
         "events": n,
         "accounts": settings.accounts,
