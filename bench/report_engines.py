@@ -73,7 +73,8 @@ def summary_rows(h: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             if share >= CEILING_SHARE_GOAL
             else (
                 f"not met: the harness and handler take {1 - share:.0%} of the time beside the "
-                f"engine's {roof:,.0f} events/s"
+                f"engine's {roof:,.0f} events/s; the engine, the poller and the handler share "
+                "this machine's cores"
             )
         )
         out.append(

@@ -21,8 +21,12 @@ os.environ.setdefault(
     "DYNAMODB_LOCAL_HOME",
     str(Path(__file__).resolve().parent.parent / ".tools" / "dynamodb-local"),
 )
-for var in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
+for var in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE", "DYNAMODB"):
     os.environ.pop(var, None)
+# the commands' default engine is DynamoDB Local where it can run; the suite's commands run on
+# moto unless a test chooses (each DynamoDB test runs on both engines through `dynamodb_engine`,
+# and tests/unit/test_dynamodb_local.py covers the default itself)
+os.environ["DYNAMODB_DEFAULT"] = "moto"
 # this project's plugin (dev/eventflow_dev: demo, seed, redrive, the console's project views),
 # also where the venv was installed before its entry point existed; loaded once either way
 # (eventflow_local/plugins.py). Beside any plugins the user names.

@@ -74,7 +74,12 @@ def options(dynamodb=None, in_memory=None) -> argparse.Namespace:
 
 
 def test_engine_options_from_flags_and_environment():
-    assert dynamodb_engine(options(), {}) == {}
+    assert dynamodb_engine(options(), {"DYNAMODB_DEFAULT": "moto"}) == {
+        "dynamodb": "moto",
+        "dynamodb_in_memory": False,
+    }
+    # an external DynamoDB named in the environment: no embedded engine at all
+    assert dynamodb_engine(options(), {"AWS_ENDPOINT_URL_DYNAMODB": "http://h:8000"}) == {}
     assert dynamodb_engine(options("moto"), {}) == {"dynamodb": "moto", "dynamodb_in_memory": False}
     assert dynamodb_engine(options("local", True), {}) == {
         "dynamodb": "local",
@@ -101,6 +106,36 @@ def test_engine_options_from_flags_and_environment():
 def test_contradicting_engine_options_are_a_usage_error(args, env, message):
     with pytest.raises(UsageError, match=message):
         dynamodb_engine(args, env)
+
+
+def test_the_default_engine_is_dynamodb_local_where_it_can_run_else_moto(tmp_path):
+    lines: list[str] = []
+    # GIVEN no choice, and a machine whose Java cannot be found
+    no_java = {"JAVA_HOME": str(tmp_path / "no-jdk"), "DYNAMODB_LOCAL_HOME": str(tmp_path)}
+    # THEN moto, said in one line naming what DynamoDB Local needs
+    assert dynamodb_engine(options(), no_java, lines.append)["dynamodb"] == "moto"
+    assert len(lines) == 1 and "moto (DynamoDB Local" in lines[0] and "Java" in lines[0]
+    # GIVEN Java but DynamoDB Local not installed: moto, and how to install it
+    java = dynamodb_local.find_java(os.environ)
+    with_java = {"JAVA_HOME": str(Path(java).resolve().parent.parent)}
+    not_installed = {**with_java, "DYNAMODB_LOCAL_HOME": str(tmp_path)}
+    assert dynamodb_engine(options(), not_installed, lines.append)["dynamodb"] == "moto"
+    assert "--dynamodb local installs it" in lines[-1]
+    # GIVEN both (`make test` installs DynamoDB Local): DynamoDB Local
+    installed = {**with_java, "DYNAMODB_LOCAL_HOME": os.environ["DYNAMODB_LOCAL_HOME"]}
+    if dynamodb_local.find_jar(Path(installed["DYNAMODB_LOCAL_HOME"])) is None:
+        pytest.skip("DynamoDB Local is not installed here (make test installs it)")
+    assert dynamodb_engine(options(), installed, lines.append) == {
+        "dynamodb": "local",
+        "dynamodb_in_memory": False,
+    }
+    assert lines[-1].startswith("DynamoDB: DynamoDB Local (the default")
+    # AND DYNAMODB_DEFAULT pins it either way; anything else is a usage error
+    assert (
+        dynamodb_engine(options(), {**installed, "DYNAMODB_DEFAULT": "moto"})["dynamodb"] == "moto"
+    )
+    with pytest.raises(UsageError, match="DYNAMODB_DEFAULT=dynalite"):
+        dynamodb_engine(options(), {"DYNAMODB_DEFAULT": "dynalite"})
 
 
 def test_up_without_java_says_so_in_one_line_before_starting_anything(tmp_path):

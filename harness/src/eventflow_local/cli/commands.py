@@ -47,19 +47,23 @@ Log = Callable[[str], None]
 
 
 # --------------------------------------------------------------------------------- stack
-def dynamodb_engine(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, Any]:
+_TRUE = ("1", "true", "yes")
+
+
+def dynamodb_engine(
+    args: argparse.Namespace, environ: Mapping[str, str], log: Log | None = None
+) -> dict[str, Any]:
     """``--dynamodb`` / ``$DYNAMODB`` and ``--in-memory`` / ``$DYNAMODB_IN_MEMORY`` as Stack
-    options; a choice that contradicts itself or the environment is a ``UsageError``."""
+    options; a choice that contradicts itself or the environment is a ``UsageError``. With no
+    choice and no external DynamoDB, ``$DYNAMODB_DEFAULT`` (``auto``: DynamoDB Local where Java
+    17+ and DynamoDB Local are installed, else moto; ``services/dynamodb_local.default_engine``),
+    said in one line through ``log``."""
     engine = args.dynamodb or (environ.get("DYNAMODB") or "").strip().lower() or None
     if engine not in (None, "moto", "local"):
         raise UsageError(f"DYNAMODB={engine}: the embedded DynamoDB is moto or local")
     in_memory = args.in_memory
     if in_memory is None:
-        in_memory = (environ.get("DYNAMODB_IN_MEMORY") or "").strip().lower() in (
-            "1",
-            "true",
-            "yes",
-        )
+        in_memory = (environ.get("DYNAMODB_IN_MEMORY") or "").strip().lower() in _TRUE
     elif engine != "local":
         raise UsageError("--in-memory goes with --dynamodb local (moto keeps nothing anyway)")
     external = [n for n in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL") if environ.get(n)]
@@ -69,12 +73,28 @@ def dynamodb_engine(args: argparse.Namespace, environ: Mapping[str, str]) -> dic
             f"one: unset it or leave out --dynamodb"
         )
     if engine is None:
-        return {}
+        if external:
+            return {}
+        engine = _default_engine(environ, log)
     if engine == "local":  # Java and npm are named before anything starts
         from eventflow_local.services.dynamodb_local import preflight
 
         preflight(environ)
     return {"dynamodb": engine, "dynamodb_in_memory": bool(in_memory and engine == "local")}
+
+
+def _default_engine(environ: Mapping[str, str], log: Log | None) -> str:
+    chosen = (environ.get("DYNAMODB_DEFAULT") or "auto").strip().lower()
+    if chosen in ("moto", "local"):
+        return chosen
+    if chosen != "auto":
+        raise UsageError(f"DYNAMODB_DEFAULT={chosen}: auto, moto or local")
+    from eventflow_local.services.dynamodb_local import default_engine
+
+    engine, why = default_engine(environ)
+    if log is not None:
+        log(f"DynamoDB: {why}; --dynamodb moto|local chooses")
+    return engine
 
 
 def _prepare(args: argparse.Namespace, log: Log) -> tuple[dict[str, Any], dict[str, str]]:
@@ -103,7 +123,7 @@ def _stack(args: argparse.Namespace, log: Log, **options: Any) -> EnvVarsStack:
     from eventflow_local.cli.env_vars import EnvVarsStack
 
     if "dynamodb_endpoint" not in options:  # a running stack's DynamoDB wins
-        options.update(dynamodb_engine(args, os.environ))
+        options.update(dynamodb_engine(args, os.environ, log))
     return EnvVarsStack(
         env_overrides=args.env_overrides,
         debug=getattr(args, "debug", None),

