@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from bench.meter import merged_spans
+
 #: DynamoDB latency per round trip in the model (seconds), and the figure shown beside it
 LATENCY_S = 0.010
 OTHER_LATENCY_S = 0.005
@@ -30,15 +32,7 @@ SOURCE = (
 def sequential_round_trips(calls: Iterable[Any]) -> int:
     """How many round trips happened one after another: requests whose time at the engine
     overlaps (a phase sent in parallel) count once; a gap between them starts another."""
-    spans = sorted((c.ended - c.seconds, c.ended) for c in calls)
-    count, end = 0, None
-    for start, stop in spans:
-        if end is None or start > end:
-            count += 1
-            end = stop
-        else:
-            end = max(end, stop)
-    return count
+    return len(merged_spans(calls))
 
 
 @dataclass

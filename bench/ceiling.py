@@ -10,8 +10,8 @@ the events/s the engine allows at the consumer's measured requests per batch; th
 events/s as a share of it is what the harness and the handler cost on top of the engine.
 
 It runs in a process of its own (``python -m bench.ceiling URL ...``, as the consumer runs in its
-worker process), with a client configured as the consumer's (``eventflow.aws``: 32 connections, no
-client-side validation), through the same metering proxy: 32 client threads inside the benchmark's
+worker process), with the consumer's own client (``eventflow.aws.dynamodb_client``: 32
+connections, no client-side validation), through the same metering proxy: 32 client threads inside the benchmark's
 process would share its interpreter with the proxy and measure that instead.
 """
 
@@ -30,9 +30,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from bench.fraud import put_items
+from eventflow.consumer.concurrency import MAX_PARALLEL  # the consumer's thread pool
 
-#: the consumer's thread pool (``eventflow.consumer.concurrency.MAX_PARALLEL``)
-MAX_PARALLEL = 32
 TABLE = "bench-engine-ceiling"
 
 
@@ -223,9 +222,6 @@ def measure_apart(
 
 
 def main(argv: list[str] | None = None) -> int:
-    import boto3
-    from botocore.config import Config
-
     parser = argparse.ArgumentParser(prog="python -m bench.ceiling")
     parser.add_argument("endpoint_url")
     parser.add_argument("--region", default="us-east-1")
@@ -235,22 +231,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=8.0)
     args = parser.parse_args(argv)
-    client = boto3.session.Session().client(
-        "dynamodb",
-        region_name=args.region,
-        endpoint_url=args.endpoint_url,
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
-        # the consumer's client (``eventflow.aws``)
-        config=Config(
-            retries={"max_attempts": 4, "mode": "standard"},
-            connect_timeout=2,
-            read_timeout=5,
-            tcp_keepalive=True,
-            max_pool_connections=MAX_PARALLEL,
-            parameter_validation=False,
-        ),
-    )
+    os.environ["AWS_REGION"] = args.region
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        os.environ.setdefault(name, "bench")
+    from eventflow.aws import dynamodb_client  # the consumer's own client and its settings
+
+    client = dynamodb_client(args.endpoint_url)
     result = measure(
         client,
         events_per_batch=args.events_per_batch,

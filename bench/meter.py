@@ -83,18 +83,7 @@ class Window:
         of their intervals. Parallel requests overlap (the consumer sends a phase's writes
         together), so the sum of their latencies would count the engine's time once per request
         in flight."""
-        spans = sorted((c.ended - c.seconds, c.ended) for c in calls)
-        total, start, end = 0.0, None, None
-        for s, e in spans:
-            if end is None or s > end:
-                if end is not None and start is not None:
-                    total += end - start
-                start, end = s, e
-            else:
-                end = max(end, e)
-        if end is not None and start is not None:
-            total += end - start
-        return total
+        return sum(end - start for start, end in merged_spans(calls))
 
     @staticmethod
     def units(calls: Iterable[Call], sizes: SizeLookup) -> Units:
@@ -102,6 +91,18 @@ class Window:
         for call in calls:
             total += request_units(call.operation, call.request, sizes)
         return total
+
+
+def merged_spans(calls: Iterable[Call]) -> list[tuple[float, float]]:
+    """The calls' intervals at the engine, overlapping ones merged: each span is time during
+    which at least one of them was in hand, and the spans follow one another."""
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted((c.ended - c.seconds, c.ended) for c in calls):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 class DynamoMeter:

@@ -54,10 +54,8 @@ def dynamodb_engine(
     args: argparse.Namespace, environ: Mapping[str, str], log: Log | None = None
 ) -> dict[str, Any]:
     """``--dynamodb`` / ``$DYNAMODB`` and ``--in-memory`` / ``$DYNAMODB_IN_MEMORY`` as Stack
-    options; a choice that contradicts itself or the environment is a ``UsageError``. With no
-    choice and no external DynamoDB, ``$DYNAMODB_DEFAULT`` (``auto``: DynamoDB Local where Java
-    17+ and DynamoDB Local are installed, else moto; ``services/dynamodb_local.default_engine``),
-    said in one line through ``log``."""
+    options; a contradiction is a ``UsageError``. No choice and no external DynamoDB:
+    ``$DYNAMODB_DEFAULT`` (``auto``: ``services/dynamodb_local.default_engine``), said in ``log``."""
     engine = args.dynamodb or (environ.get("DYNAMODB") or "").strip().lower() or None
     if engine not in (None, "moto", "local"):
         raise UsageError(f"DYNAMODB={engine}: the embedded DynamoDB is moto or local")
@@ -72,11 +70,11 @@ def dynamodb_engine(
             f"--dynamodb {engine} starts an embedded DynamoDB, but {external[0]} names another "
             f"one: unset it or leave out --dynamodb"
         )
-    if engine is None:
-        if external:
-            return {}
+    if engine is None and external:
+        return {}
+    if engine is None:  # the default checks Java and DynamoDB Local itself
         engine = _default_engine(environ, log)
-    if engine == "local":  # Java and npm are named before anything starts
+    elif engine == "local":  # Java and npm are named before anything starts
         from eventflow_local.services.dynamodb_local import preflight
 
         preflight(environ)
@@ -84,13 +82,15 @@ def dynamodb_engine(
 
 
 def _default_engine(environ: Mapping[str, str], log: Log | None) -> str:
+    from eventflow_local.services.dynamodb_local import default_engine, preflight
+
     chosen = (environ.get("DYNAMODB_DEFAULT") or "auto").strip().lower()
+    if chosen == "local":
+        preflight(environ)
     if chosen in ("moto", "local"):
         return chosen
     if chosen != "auto":
         raise UsageError(f"DYNAMODB_DEFAULT={chosen}: auto, moto or local")
-    from eventflow_local.services.dynamodb_local import default_engine
-
     engine, why = default_engine(environ)
     if log is not None:
         log(f"DynamoDB: {why}; --dynamodb moto|local chooses")
