@@ -19,7 +19,7 @@ DDB_LOCAL_STAMP := $(DDB_LOCAL)/.installed-$(DDB_LOCAL_PACKAGE)
 export DYNAMODB_LOCAL_HOME ?= $(CURDIR)/$(DDB_LOCAL)
 export DYNAMODB DYNAMODB_IN_MEMORY
 
-.PHONY: ddb-local-if-java install test screenshot test-slow lint format typecheck up start-api demo seed invoke validate conformance build bench bench-quick clean
+.PHONY: ddb-local-if-java install test test-durations screenshot test-slow lint format typecheck up start-api demo seed invoke validate conformance build bench bench-quick clean
 
 # the app and, editable beside it, the harness's own distribution (harness/: eventflow-local)
 $(STAMP): pyproject.toml harness/pyproject.toml
@@ -47,11 +47,19 @@ $(DDB_LOCAL_STAMP):
 	touch $@
 
 # four workers: most tests wait on brokers, emulators and worker processes, not on the CPU;
-# each test file runs on one worker, with its own embedded broker per worker. Tests marked
-# `alone` measure latency and rates, so they run afterwards with the machine to themselves.
+# each test file runs on one worker, with its own embedded broker per worker, longest files
+# first (tests/durations.py). Tests marked `alone` measure latency and rates, so they run
+# afterwards with the machine to themselves. The slowest tests are listed at the end.
+PARALLEL_TESTS := -n 4 --dist loadfile --no-loadscope-reorder -m 'not slow and not alone'
 test: $(STAMP) $(CHROMIUM) $(DDB_LOCAL_STAMP)
-	$(PY) -m pytest -n 4 --dist loadfile -m 'not slow and not alone'
-	$(PY) -m pytest -m 'alone and not slow'
+	$(PY) -m pytest $(PARALLEL_TESTS) --durations=15
+	$(PY) -m pytest -m 'alone and not slow' --durations=5
+
+# rewrites tests/durations.json (seconds per test file) from a run of the parallel tests
+test-durations: $(STAMP) $(CHROMIUM) $(DDB_LOCAL_STAMP)
+	$(PY) -m pytest $(PARALLEL_TESTS) --durations=0 -vv | tee .pytest-durations.log
+	$(PY) -m tests.durations .pytest-durations.log > tests/durations.json
+	rm -f .pytest-durations.log
 
 # the README's picture of the console: the browser tests, saving the overview as docs/console.png
 screenshot: $(STAMP) $(CHROMIUM)

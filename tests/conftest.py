@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 from eventflow_local.testing import PLUGIN, autoloaded
+from tests.durations import load as load_durations
+from tests.durations import longest_first
 
 # No real AWS from tests, ever.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -39,6 +41,12 @@ os.environ["EVENTFLOW_LOCAL_PLUGINS"] = ",".join([*filter(None, _plugins), OUR_P
 # install of eventflow-local that has it): a second registration would be an error; pytester
 # runs the plugin as a user's project does (tests/integration/test_pytest_plugin.py)
 pytest_plugins = ["pytester", *([] if autoloaded() else [PLUGIN])]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Longest files first (tests/durations.py), after pytest's own fixture order within each."""
+    items[:] = longest_first(items, load_durations())
 
 
 @pytest.fixture

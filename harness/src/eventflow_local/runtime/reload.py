@@ -183,14 +183,15 @@ class Reloader:
         for lid in build:
             code.pop(lid, None)  # reloaded once its build is done
         if code:
-            for lid in code:
-                self.stack.runtimes[lid].reload()
+            # said first: an invocation that already runs the new code finds the line logged
             files = self._names(set().union(*code.values()))
             self._said(
                 f"reload: {files} saved: new code for {', '.join(sorted(code))} "
                 "from the next invocation",
                 sorted(code),
             )
+            for lid in code:
+                self.stack.runtimes[lid].reload()
         if build:
             files = self._names(set().union(*build.values()))
             self._jobs.put(lambda: self.rebuild(set(build), f"{files} saved"))
