@@ -7,6 +7,7 @@ import pytest
 from eventflow import tables
 from eventflow.consumer.deadletter import MAX_VALUE_BYTES, DeadLetter, letter_item, letter_of
 from eventflow.fraud.adapters.accounts import account_item, account_of
+from eventflow.fraud.adapters.ledger import ledger_of
 from eventflow.fraud.adapters.tables import Accounts, Outbox
 from eventflow.fraud.adapters.transactions import outbox_item, transaction_item, transaction_of
 from eventflow.fraud.domain.models import (
@@ -17,6 +18,7 @@ from eventflow.fraud.domain.models import (
     Transaction,
     TransactionStatus,
 )
+from eventflow.fraud.domain.rules import AccountLedger
 from eventflow.kafka.events import KafkaRecord
 from eventflow.quakes.adapters.catalog import alert_of, quake_of, region_of
 from eventflow.quakes.adapters.items import region_item_values
@@ -160,3 +162,30 @@ def test_quakes_alerts_and_regions_read_from_their_items():
     aggregate = RegionAggregate("andes", count=2, magnitude_sum=9.0, version=3)
     summary = region_of(tables.item(QuakeRegions, region_item_values(aggregate, "Andes", T)))
     assert (summary.aggregate, summary.name, summary.updated_at) == (aggregate, "Andes", T)
+
+
+def test_the_consumers_ledger_reads_the_item_the_model_writes():
+    # GIVEN an account item as the model serializes it, with offsets and recent digests
+    row = Accounts(
+        id="a1",
+        status=AccountStatus.BLOCKED.value,
+        fraud_count=4,
+        version=7,
+        applied_offsets={"topic-0": 41, "topic-2": 9},
+        recent_events=b"\x00\x01digest",
+    )
+    item = row.serialize()
+    # WHEN the consumer's hot path reads it without the model
+    ledger = ledger_of(item)
+    # THEN it is what the model holds
+    assert ledger == AccountLedger(
+        account_id="a1",
+        count=4,
+        status=AccountStatus.BLOCKED,
+        version=7,
+        offsets={"topic-0": 41, "topic-2": 9},
+        recent=b"\x00\x01digest",
+    )
+    # AND an account no consumer wrote yet starts at zero, with nothing applied
+    fresh = ledger_of(Accounts(id="a2", status=AccountStatus.ACTIVE.value).serialize())
+    assert (fresh.count, fresh.version, fresh.offsets, fresh.recent) == (0, 0, {}, b"")

@@ -104,7 +104,7 @@ def decode_headers(headers: Iterable[dict[str, Any]] | None) -> tuple[tuple[str,
     out: list[tuple[str, bytes]] = []
     for entry in headers or ():
         for name, signed in entry.items():
-            out.append((name, bytes(b & 0xFF for b in signed)))
+            out.append((name, bytes([b & 0xFF for b in signed])))
     return tuple(out)
 
 
