@@ -12,8 +12,10 @@ Two ways through a model:
   taken, and :func:`query_page` one page of an index and the API's page token;
 - the consumers' hot paths send low-level requests they build from ``Model.attribute.attr_name``,
   with items from :func:`item` (names checked against the model, its defaults applied) and read
-  with :func:`from_item`: they need ``ReturnValuesOnConditionCheckFailure``, which
-  ``Model.update`` cannot ask for, and a batch's writes in parallel on one tuned client.
+  with :func:`from_item` (the account consumer reads its batch's accounts from DynamoDB's JSON
+  by the model's names: ``eventflow.fraud.adapters.ledger.ledger_of``): they need
+  ``ReturnValuesOnConditionCheckFailure``, which ``Model.update`` cannot ask for, and a batch's
+  writes in parallel on one tuned client.
 
 ``Meta.table_name`` holds the template's logical id; :func:`bind` makes a subclass of the model on
 the deployed name (``ACCOUNTS_TABLE`` ...) whose requests go through the process's boto3 client
