@@ -214,10 +214,12 @@ def test_a_saved_template_applies_a_new_environment_and_route_and_names_what_nee
     globals_table = "Globals:\n  SimpleTable:\n    SSESpecification: { SSEEnabled: true }\n"
     template.write_text(text.replace("Globals:\n", globals_table))
 
-    # THEN the function runs with the new value, the route moved, and the Globals change is
-    # named for a restart
-    changed, _ = wait_for(lambda: get(f"{stack.api_url}/hello")[1]["greeting"] == "bonjour", 3)
-    assert changed
+    # THEN once the reload's line is said (it is said when all is applied: the new settings
+    # reach the function before its routes move), the function runs with the new value, the
+    # route moved, and the Globals change is named for a restart
+    said, _ = wait_for(lambda: any(x.startswith("reload: template.yaml") for x in stack.lines), 3)
+    assert said
+    assert get(f"{stack.api_url}/hello")[1]["greeting"] == "bonjour"
     assert get(f"{stack.api_url}/autre")[0] == 200
     assert get(f"{stack.api_url}/other")[0] == 403
     lines = [x for x in stack.lines if x.startswith("reload: template.yaml")]
