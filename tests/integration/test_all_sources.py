@@ -112,7 +112,9 @@ def up(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Running]:
 def test_every_trigger_of_one_app_under_up(up: Running) -> None:
     # GIVEN the app up: its banner names the endpoint and every function's trigger
     banner = up.log.read_text()
-    assert f"AWS services {up.info['servicesEndpoint']}" in banner
+    (services,) = [x for x in banner.splitlines() if x.strip().startswith("AWS services")]
+    assert f"AWS services {up.info['servicesEndpoint']}" in services
+    assert all(name in services for name in ("SQS", "SNS", "EventBridge", "Kinesis", "S3"))
     triggers = {name: " ".join(items) for name, items in up.info["functions"].items()}
     assert triggers["OrdersFunction"].startswith("SQS queue ")
     assert triggers["NotifierFunction"].endswith("(filter policy)")

@@ -159,7 +159,7 @@ class StackReport:
         if self.services_url:
             lines.append(
                 f"  AWS services {self.services_url}   (AWS_ENDPOINT_URL of the functions; "
-                "SQS, Secrets Manager)"
+                "SQS, SNS, EventBridge, Kinesis, S3, Secrets Manager)"
             )
         if self.queues:
             names = ", ".join(str(attrs["QueueName"]) for attrs in self.queues.values())
